@@ -1,0 +1,31 @@
+//! `chord-node`: one node of a distributed in-memory key-value store on a Chord ring.
+//!
+//! The pieces, bottom up:
+//! * [`id`] — 160-bit identifiers, SHA-1 placement and ring intervals (pure).
+//! * [`ring`] — Chord ring maintenance (join, stabilize, rectify, fingers) as a
+//!   pure state machine after Zave's corrected protocol; the module doc is the
+//!   protocol essay.
+//! * [`routing`] — the next hop for a key (pure), shared by lookups and requests.
+//! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
+//! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
+//! * [`wire`] — data-plane messages: routed operations, direct replies, replica traffic.
+//! * [`config`] — every flag and interval, with `CHORD_*` environment variables.
+//! * [`peer`] — the one shared HTTP client nodes use to call each other.
+//! * [`pending`] — request ids waiting for the owner's direct reply.
+//! * [`node`] — the async driver: owns the state, runs ticks and repair rounds,
+//!   routes client operations and coordinates writes.
+//! * [`server`] — the warp front: public `/kv`, `/status`, health; internal `/chord/*`.
+//!
+//! Only `peer`, `node` and `server` touch sockets or clocks.
+
+pub mod config;
+pub mod id;
+pub mod node;
+pub mod peer;
+pub mod pending;
+pub mod replication;
+pub mod ring;
+pub mod routing;
+pub mod server;
+pub mod store;
+pub mod wire;

@@ -1,0 +1,128 @@
+//! `chord-node` binary: parse options, bind, serve, leave cleanly on SIGTERM/SIGINT.
+
+use chord_node::config::{Cli, Command, Options};
+use chord_node::id::Id;
+use chord_node::node::Node;
+use chord_node::ring::Peer;
+use clap::Parser;
+use std::io::Write;
+use std::time::Duration;
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chord-node: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::Healthcheck { addr }) => rt.block_on(healthcheck(&addr)),
+        None => match rt.block_on(run(cli.options)) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("chord-node: {e:#}");
+                1
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+async fn healthcheck(addr: &str) -> i32 {
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return 1,
+    };
+    match client.get(format!("http://{addr}/healthz")).send().await {
+        Ok(r) if r.status().is_success() => 0,
+        Ok(r) => {
+            eprintln!("unhealthy: {}", r.status());
+            1
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            1
+        }
+    }
+}
+
+fn advertised(opts: &Options, bound: std::net::SocketAddr) -> String {
+    if let Some(a) = &opts.advertise {
+        return a.clone();
+    }
+    if bound.ip().is_unspecified() {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "127.0.0.1".into());
+        return format!("{host}:{}", bound.port());
+    }
+    bound.to_string()
+}
+
+async fn run(opts: Options) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let bound = listener.local_addr()?;
+    let addr = advertised(&opts, bound);
+    let id = match &opts.id {
+        Some(hex) => Id::from_hex(hex)
+            .ok_or_else(|| anyhow::anyhow!("--id must be 40 hex digits, got {hex:?}"))?,
+        None => Id::hash(addr.as_bytes()),
+    };
+    let me = Peer {
+        id,
+        addr: addr.clone(),
+    };
+    let node = Node::new(me, opts.clone());
+    // One line on stdout that harnesses wait for; logs go to stderr.
+    println!("chord-node listening on {bound} advertising {addr} id {id}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, %id, join = ?opts.join, "node starting");
+    node.start();
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(chord_node::server::serve(node.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    wait_for_signal().await;
+    tracing::info!("stopping: handing data over");
+    let handed = tokio::time::timeout(Duration::from_secs(20), node.leave()).await;
+    if handed.is_err() {
+        tracing::warn!("hand-off did not finish in 20 s");
+    }
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,831 @@
+//! The async driver: owns the ring state and the store, runs the maintenance
+//! ticks and repair rounds, routes client operations hop by hop and
+//! coordinates writes at the owner.
+//!
+//! Locks are `std` mutexes held only for short synchronous sections, never
+//! across an `.await` (the protocol logic under them is pure and fast).
+
+use crate::config::Options;
+use crate::id::Id;
+use crate::peer::{CallError, PeerClient};
+use crate::pending::Pending;
+use crate::replication::{diff, replica_targets, Digest, Leases};
+use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
+use crate::routing::Hop;
+use crate::store::{Clock, Entry, Store, Version};
+use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+
+/// Entries per replicate message during repair and hand-off.
+const CHUNK: usize = 2000;
+/// How long the owner remembers a request's outcome, so a retried delete still
+/// reports "deleted" and a retried put is not counted twice.
+const RECENT_MS: u64 = 60_000;
+
+/// The answer a client gets: what happened, where, and how far it travelled.
+#[derive(Clone, Debug)]
+pub struct ClientReply {
+    /// What happened.
+    pub outcome: Outcome,
+    /// `host:port` of the owner that answered (this node if none did).
+    pub owner: String,
+    /// Forwarding steps after the entry node.
+    pub hops: u32,
+}
+
+/// Key-value side of the node, behind one mutex.
+struct Data {
+    store: Store,
+    clock: Clock,
+    leases: Leases,
+    /// Outcomes of recent routed writes by request id, with the time they were made.
+    recent: HashMap<String, (u64, Outcome)>,
+}
+
+/// A snapshot for `GET /status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    /// This node's id (40 hex).
+    pub id: Id,
+    /// Advertised address.
+    pub addr: String,
+    /// Current predecessor.
+    pub predecessor: Option<Peer>,
+    /// Successor list.
+    pub successors: Vec<Peer>,
+    /// Distinct fingers in finger order.
+    pub fingers: Vec<Peer>,
+    /// Live keys stored here (owned and replicas).
+    pub keys: usize,
+    /// Live keys in this node's primary range.
+    pub keys_owned: usize,
+    /// Live keys held as a replica.
+    pub keys_replica: usize,
+    /// Tombstones held.
+    pub tombstones: usize,
+    /// Whether the last repair round moved data.
+    pub repairing: bool,
+    /// Replication factor R.
+    pub replicas: usize,
+    /// Write quorum W.
+    pub write_quorum: usize,
+    /// Whether the node has joined a ring.
+    pub ready: bool,
+}
+
+struct Shared {
+    opts: Options,
+    me: Peer,
+    ring: Mutex<RingState>,
+    data: Mutex<Data>,
+    pending: Pending,
+    peers: PeerClient,
+    repairing: AtomicBool,
+    repair_now: Notify,
+}
+
+/// A running node's handle; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Shared>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Sections under these locks do not leave state half-updated on panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Node {
+    /// A node advertised as `me`, configured by `opts` (not started yet).
+    pub fn new(me: Peer, opts: Options) -> Node {
+        let ring_opts = RingOptions {
+            successor_list_len: opts.successors as usize,
+            ..RingOptions::default()
+        };
+        let ring = match &opts.join {
+            Some(addr) if *addr != me.addr => {
+                RingState::joining(me.clone(), Peer::from_addr(addr), ring_opts)
+            }
+            _ => RingState::new_ring(me.clone(), ring_opts),
+        };
+        let peers = PeerClient::new(
+            Duration::from_millis(opts.rpc_timeout_ms),
+            opts.cluster_key.as_deref(),
+        );
+        Node {
+            inner: Arc::new(Shared {
+                me: me.clone(),
+                ring: Mutex::new(ring),
+                data: Mutex::new(Data {
+                    store: Store::new(),
+                    clock: Clock::new(me.id.prefix_u64()),
+                    leases: Leases::default(),
+                    recent: HashMap::new(),
+                }),
+                pending: Pending::default(),
+                peers,
+                repairing: AtomicBool::new(false),
+                repair_now: Notify::new(),
+                opts,
+            }),
+        }
+    }
+
+    /// This node.
+    pub fn me(&self) -> &Peer {
+        &self.inner.me
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Whether it has joined a ring.
+    pub fn is_ready(&self) -> bool {
+        lock(&self.inner.ring).is_joined()
+    }
+
+    /// Starts the maintenance and repair loops (they stop when the runtime does).
+    pub fn start(&self) {
+        let node = self.clone();
+        tokio::spawn(async move { node.maintenance_loop().await });
+        let node = self.clone();
+        tokio::spawn(async move { node.repair_loop().await });
+    }
+
+    // ----- ring maintenance ---------------------------------------------------
+
+    async fn maintenance_loop(self) {
+        let mut every = tokio::time::interval(Duration::from_millis(self.inner.opts.stabilize_ms));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let outs = lock(&self.inner.ring).tick();
+            for out in outs {
+                let node = self.clone();
+                tokio::spawn(async move { node.run_ring_exchange(out).await });
+            }
+        }
+    }
+
+    /// Sends `first` and every follow-up the state machine asks for, in order.
+    async fn run_ring_exchange(&self, first: Outbound) {
+        let mut queue = vec![first];
+        while let Some(out) = queue.pop() {
+            let resp = self.inner.peers.ring(&out.to.addr, &out.request).await.ok();
+            let more = self.with_ring(|ring| ring.on_response(&out.to, out.purpose, resp));
+            queue.extend(more);
+        }
+    }
+
+    /// Runs `f` on the ring state, logging membership changes it causes.
+    fn with_ring<R>(&self, f: impl FnOnce(&mut RingState) -> R) -> R {
+        let mut ring = lock(&self.inner.ring);
+        let before = (
+            ring.predecessor().map(|p| p.id),
+            ring.successors().first().map(|p| p.id),
+            ring.is_joined(),
+        );
+        let r = f(&mut ring);
+        let pred = ring.predecessor().map(|p| p.addr.clone());
+        let succ = ring.successors().first().map(|p| p.addr.clone());
+        let after = (
+            ring.predecessor().map(|p| p.id),
+            ring.successors().first().map(|p| p.id),
+            ring.is_joined(),
+        );
+        drop(ring);
+        if before.2 != after.2 && after.2 {
+            tracing::info!(successor = ?succ, "joined the ring");
+        }
+        if before.0 != after.0 {
+            tracing::info!(predecessor = ?pred, "predecessor changed");
+            self.inner.repair_now.notify_one();
+        }
+        if before.1 != after.1 {
+            tracing::info!(successor = ?succ, "successor changed");
+            self.inner.repair_now.notify_one();
+        }
+        r
+    }
+
+    /// Answers a ring-maintenance request from a peer.
+    pub fn handle_ring(&self, req: &Request) -> Response {
+        self.with_ring(|ring| ring.on_request(req))
+    }
+
+    fn mark_dead(&self, peer: &Peer) {
+        tracing::debug!(peer = %peer.addr, "peer unreachable");
+        self.with_ring(|ring| ring.on_unreachable(&peer.id));
+    }
+
+    /// A status snapshot.
+    pub fn status(&self) -> Status {
+        let (pred, succs, fingers, ready) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().cloned(),
+                ring.successors().to_vec(),
+                ring.distinct_fingers(),
+                ring.is_joined(),
+            )
+        };
+        let me = &self.inner.me;
+        let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
+        {
+            let data = lock(&self.inner.data);
+            for (id, e) in data.store.iter() {
+                if e.is_tombstone() {
+                    tombstones += 1;
+                } else if pred.is_none() && !succs.is_empty() {
+                    replica += 1;
+                } else if succs.is_empty()
+                    || crate::id::in_half_open(id, &pred.as_ref().map_or(me.id, |p| p.id), &me.id)
+                {
+                    owned += 1;
+                } else {
+                    replica += 1;
+                }
+            }
+        }
+        Status {
+            id: me.id,
+            addr: me.addr.clone(),
+            predecessor: pred,
+            successors: succs,
+            fingers,
+            keys: owned + replica,
+            keys_owned: owned,
+            keys_replica: replica,
+            tombstones,
+            repairing: self.inner.repairing.load(Ordering::Relaxed),
+            replicas: self.inner.opts.replicas as usize,
+            write_quorum: self.inner.opts.write_quorum(),
+            ready,
+        }
+    }
+
+    /// Every entry held, tombstones included (for placement checks).
+    pub fn entries(&self) -> Vec<(Id, Entry)> {
+        let data = lock(&self.inner.data);
+        data.store.iter().map(|(id, e)| (*id, e.clone())).collect()
+    }
+
+    // ----- client operations --------------------------------------------------
+
+    /// Runs a client operation that arrived at this node (the entry node).
+    pub async fn client_op(&self, key: String, op: Op) -> ClientReply {
+        let id = Id::hash(key.as_bytes());
+        if !self.is_ready() {
+            return self.local_failure(503, "node has not joined a ring yet");
+        }
+        let req = Pending::new_id();
+        let mut avoid: Option<Id> = None;
+        for attempt in 0..2 {
+            let rx = self.inner.pending.register(&req);
+            let first_hop = match self.send_towards(&key, &id, &op, &req, avoid.as_ref()).await {
+                Ok(None) => {
+                    self.inner.pending.cancel(&req);
+                    let outcome = self.execute(&key, id, op, Some(&req)).await;
+                    return ClientReply {
+                        outcome,
+                        owner: self.inner.me.addr.clone(),
+                        hops: 0,
+                    };
+                }
+                Ok(Some(hop)) => hop,
+                Err(e) => {
+                    self.inner.pending.cancel(&req);
+                    return self.local_failure(503, &e);
+                }
+            };
+            let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
+            match tokio::time::timeout(wait, rx).await {
+                Ok(Ok(reply)) => {
+                    return ClientReply {
+                        outcome: reply.outcome,
+                        owner: reply.owner,
+                        hops: reply.hops,
+                    }
+                }
+                _ => {
+                    self.inner.pending.cancel(&req);
+                    tracing::debug!(attempt, via = %first_hop.addr, "no reply in time; retrying");
+                    avoid = Some(first_hop.id);
+                }
+            }
+        }
+        self.local_failure(503, "no reply from the key's owner (after one retry)")
+    }
+
+    fn local_failure(&self, status: u16, error: &str) -> ClientReply {
+        ClientReply {
+            outcome: Outcome::Failed {
+                status,
+                error: error.to_string(),
+            },
+            owner: self.inner.me.addr.clone(),
+            hops: 0,
+        }
+    }
+
+    /// Sends the first hop. `Ok(None)`: this node owns the key.
+    async fn send_towards(
+        &self,
+        key: &str,
+        id: &Id,
+        op: &Op,
+        req: &str,
+        avoid: Option<&Id>,
+    ) -> Result<Option<Peer>, String> {
+        let msg = RouteMsg {
+            req: req.to_string(),
+            origin: self.inner.me.addr.clone(),
+            key: key.to_string(),
+            op: op.clone(),
+            hops: 1,
+            owner_hint: false,
+        };
+        self.forward(msg, id, avoid, false).await
+    }
+
+    /// Forwards `msg` to the next hop for `id`, skipping dead candidates.
+    /// `Ok(None)` when this node turns out to be the owner.
+    async fn forward(
+        &self,
+        mut msg: RouteMsg,
+        id: &Id,
+        avoid: Option<&Id>,
+        hinted: bool,
+    ) -> Result<Option<Peer>, String> {
+        for _ in 0..4 {
+            let hop = {
+                let ring = lock(&self.inner.ring);
+                let view = ring.view();
+                if view.owns(id) {
+                    Hop::Local
+                } else if hinted && ring.predecessor().is_none() {
+                    // Our predecessor is unknown (just joined, or it died): the
+                    // sender's view says we own the key, and nobody else can tell.
+                    Hop::Local
+                } else if hinted {
+                    // Someone joined between the sender and us and took the key.
+                    Hop::Owner(ring.predecessor().cloned().expect("checked above"))
+                } else {
+                    view.next_hop(id, avoid)
+                }
+            };
+            let (to, owner_hint) = match hop {
+                Hop::Local => return Ok(None),
+                Hop::Owner(p) => (p, true),
+                Hop::Forward(p) => (p, false),
+            };
+            msg.owner_hint = owner_hint;
+            match self.inner.peers.route(&to.addr, &msg).await {
+                Ok(()) => return Ok(Some(to)),
+                Err(CallError::Unreachable(_)) => self.mark_dead(&to),
+                Err(e) => return Err(format!("forwarding to {} failed: {e}", to.addr)),
+            }
+        }
+        Err("no live next hop towards the key's owner".to_string())
+    }
+
+    /// Handles a routed request (after its 202): execute here or pass it on.
+    pub async fn handle_route(&self, mut msg: RouteMsg) {
+        let id = Id::hash(msg.key.as_bytes());
+        if !self.is_ready() {
+            let out = Outcome::Failed {
+                status: 503,
+                error: "a node on the path is not in the ring".into(),
+            };
+            return self.send_reply(&msg, out).await;
+        }
+        if msg.hops >= self.inner.opts.max_hops {
+            let out = Outcome::Failed {
+                status: 503,
+                error: "routing did not converge".into(),
+            };
+            return self.send_reply(&msg, out).await;
+        }
+        let hinted = msg.owner_hint;
+        let fwd = RouteMsg {
+            hops: msg.hops + 1,
+            ..msg.clone()
+        };
+        match self.forward(fwd, &id, None, hinted).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let op = std::mem::replace(&mut msg.op, Op::Get);
+                let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
+                self.send_reply(&msg, out).await;
+            }
+            Err(e) => {
+                let out = Outcome::Failed {
+                    status: 503,
+                    error: e,
+                };
+                self.send_reply(&msg, out).await;
+            }
+        }
+    }
+
+    async fn send_reply(&self, msg: &RouteMsg, outcome: Outcome) {
+        let reply = ReplyMsg {
+            req: msg.req.clone(),
+            owner: self.inner.me.addr.clone(),
+            hops: msg.hops,
+            outcome,
+        };
+        if msg.origin == self.inner.me.addr {
+            self.inner.pending.resolve(reply);
+        } else if let Err(e) = self.inner.peers.reply(&msg.origin, &reply).await {
+            tracing::debug!(origin = %msg.origin, error = %e, "reply not delivered");
+        }
+    }
+
+    /// Delivers an owner's direct reply to the waiting client, if any.
+    pub fn handle_reply(&self, reply: ReplyMsg) -> bool {
+        self.inner.pending.resolve(reply)
+    }
+
+    // ----- at the owner -------------------------------------------------------
+
+    /// Performs `op` on `key` as its owner.
+    async fn execute(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
+        if let Some(req) = req {
+            let data = lock(&self.inner.data);
+            if let Some((_, out)) = data.recent.get(req) {
+                return out.clone();
+            }
+        }
+        let out = match op {
+            Op::Get => match self.newest(key, &id).await {
+                Some(Entry {
+                    value: Some(v), ..
+                }) => Outcome::Value(v),
+                _ => Outcome::NotFound,
+            },
+            Op::Put { value } => match self.write(key, id, Some(value)).await {
+                Ok(()) => Outcome::Stored,
+                Err(e) => e,
+            },
+            Op::Delete => match self.newest(key, &id).await {
+                Some(Entry { value: Some(_), .. }) => match self.write(key, id, None).await {
+                    Ok(()) => Outcome::Deleted,
+                    Err(e) => e,
+                },
+                _ => Outcome::NotFound,
+            },
+        };
+        if let (Some(req), Outcome::Stored | Outcome::Deleted) = (req, &out) {
+            let now = now_ms();
+            let mut data = lock(&self.inner.data);
+            if data.recent.len() > 100_000 {
+                data.recent.retain(|_, (at, _)| now.saturating_sub(*at) < RECENT_MS);
+            }
+            data.recent.insert(req.to_string(), (now, out.clone()));
+        }
+        out
+    }
+
+    /// Our copy if we have one; otherwise the newest copy among the other holders
+    /// (we may have just taken over the range), kept locally as a read repair.
+    async fn newest(&self, key: &str, id: &Id) -> Option<Entry> {
+        if let Some(e) = lock(&self.inner.data).store.get(id) {
+            return Some(e.clone());
+        }
+        let targets = self.replica_targets();
+        let req = DataRequest::Fetch {
+            key: key.to_string(),
+        };
+        let mut calls: FuturesUnordered<_> = targets
+            .iter()
+            .map(|p| self.inner.peers.data(&p.addr, &req))
+            .collect();
+        let mut best: Option<Entry> = None;
+        while let Some(r) = calls.next().await {
+            if let Ok(DataResponse::Entry(Some(e))) = r {
+                if best.as_ref().is_none_or(|b| b.version < e.version) {
+                    best = Some(e);
+                }
+            }
+        }
+        if let Some(e) = &best {
+            let mut data = lock(&self.inner.data);
+            data.clock.observe(e.version);
+            data.store.apply(*id, e.clone());
+        }
+        best
+    }
+
+    fn replica_targets(&self) -> Vec<Peer> {
+        let ring = lock(&self.inner.ring);
+        replica_targets(
+            &self.inner.me.id,
+            ring.successors(),
+            self.inner.opts.replicas as usize,
+        )
+    }
+
+    /// Writes a new version (a value or a tombstone) and waits for W holders.
+    async fn write(
+        &self,
+        key: &str,
+        id: Id,
+        value: Option<Arc<serde_json::value::RawValue>>,
+    ) -> Result<(), Outcome> {
+        let entry = {
+            let mut data = lock(&self.inner.data);
+            let version = data.clock.next(now_ms());
+            let entry = Entry {
+                key: key.to_string(),
+                value,
+                version,
+            };
+            data.store.apply(id, entry.clone());
+            entry
+        };
+        let candidates: Vec<Peer> = {
+            let ring = lock(&self.inner.ring);
+            let mut c: Vec<Peer> = Vec::new();
+            for p in ring.successors() {
+                if p.id != self.inner.me.id && c.iter().all(|q| q.id != p.id) {
+                    c.push(p.clone());
+                }
+            }
+            c
+        };
+        let r = self.inner.opts.replicas as usize;
+        let w = self.inner.opts.write_quorum();
+        // W is capped by the ring's size: a ring of one node is its only holder.
+        let need = w.min(candidates.len() + 1).saturating_sub(1);
+        let slots = (r - 1).min(candidates.len());
+        let req = Arc::new(DataRequest::Replicate {
+            entries: vec![entry],
+        });
+        let mut next = slots;
+        let mut calls = FuturesUnordered::new();
+        for p in candidates.iter().take(slots) {
+            calls.push(self.replicate_to(p.clone(), req.clone()));
+        }
+        let mut acks = 0;
+        while acks < need {
+            match calls.next().await {
+                Some((_, true)) => acks += 1,
+                Some((p, false)) => {
+                    self.mark_dead(&p);
+                    // Keep R−1 copies in flight: take the next successor instead.
+                    if let Some(alt) = candidates.get(next) {
+                        next += 1;
+                        calls.push(self.replicate_to(alt.clone(), req.clone()));
+                    }
+                }
+                None => break,
+            }
+        }
+        if !calls.is_empty() {
+            // The remaining copies finish in the background.
+            tokio::spawn(async move { while calls.next().await.is_some() {} });
+        }
+        if acks >= need {
+            Ok(())
+        } else {
+            Err(Outcome::Failed {
+                status: 503,
+                error: format!("write reached {} of {} required holders", acks + 1, need + 1),
+            })
+        }
+    }
+
+    fn replicate_to(
+        &self,
+        p: Peer,
+        req: Arc<DataRequest>,
+    ) -> impl std::future::Future<Output = (Peer, bool)> + Send + 'static {
+        let peers = self.inner.peers.clone();
+        async move {
+            let ok = matches!(
+                peers.data(&p.addr, &req).await,
+                Ok(DataResponse::Applied(_))
+            );
+            (p, ok)
+        }
+    }
+
+    // ----- replica traffic ------------------------------------------------------
+
+    /// Answers a replica request from a peer.
+    pub fn handle_data(&self, req: DataRequest) -> DataResponse {
+        let now = now_ms();
+        let mut data = lock(&self.inner.data);
+        match req {
+            DataRequest::Replicate { entries } => {
+                let mut applied = 0;
+                for e in entries {
+                    data.clock.observe(e.version);
+                    let id = Id::hash(e.key.as_bytes());
+                    if data.store.apply(id, e) {
+                        applied += 1;
+                    }
+                }
+                DataResponse::Applied(applied)
+            }
+            DataRequest::Fetch { key } => {
+                DataResponse::Entry(data.store.get(&Id::hash(key.as_bytes())).cloned())
+            }
+            DataRequest::SyncDigest {
+                owner,
+                range,
+                digest,
+            } => {
+                data.leases.confirm(owner, range.from, range.to, now);
+                let mine = data.store.range(&range.from, &range.to);
+                let ours = Digest::of(mine.iter().map(|(i, e)| (i, *e)));
+                DataResponse::InSync(ours == digest)
+            }
+            DataRequest::SyncList { range, items } => {
+                let mine: Vec<(Id, Version)> = data
+                    .store
+                    .range(&range.from, &range.to)
+                    .into_iter()
+                    .map(|(i, e)| (i, e.version))
+                    .collect();
+                let (want, owner_needs) = diff(&items, &mine);
+                let newer = owner_needs
+                    .iter()
+                    .filter_map(|i| data.store.get(i).cloned())
+                    .collect();
+                DataResponse::Delta { want, newer }
+            }
+        }
+    }
+
+    async fn repair_loop(self) {
+        let period = Duration::from_millis(self.inner.opts.repair_ms);
+        loop {
+            // A membership change starts a round at once, rate-limited to one per 50 ms.
+            let _ = tokio::time::timeout(period, self.inner.repair_now.notified()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let moved = self.repair_round().await;
+            self.inner.repairing.store(moved > 0, Ordering::Relaxed);
+            if moved > 0 {
+                tracing::info!(entries = moved, "repair moved entries");
+            }
+        }
+    }
+
+    /// One anti-entropy round; returns how many entries moved either way.
+    pub async fn repair_round(&self) -> usize {
+        let (pred, targets, joined) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().cloned(),
+                replica_targets(
+                    &self.inner.me.id,
+                    ring.successors(),
+                    self.inner.opts.replicas as usize,
+                ),
+                ring.is_joined(),
+            )
+        };
+        if !joined {
+            return 0;
+        }
+        let me = self.inner.me.id;
+        let now = now_ms();
+        let lease = self.inner.opts.lease_ms();
+        {
+            let mut data = lock(&self.inner.data);
+            let grace = self.inner.opts.tombstone_grace_ms;
+            data.store.purge_tombstones(now.saturating_sub(grace));
+            data.leases.expire(now, lease);
+            if let Some(p) = &pred {
+                // Drop copies we no longer hold: outside our range, unconfirmed, not fresh.
+                let Data { store, leases, .. } = &mut *data;
+                let dropped = store.retain(|id, e| {
+                    crate::id::in_half_open(id, &p.id, &me)
+                        || leases.covers(id, now, lease)
+                        || now.saturating_sub(e.version.millis()) < lease
+                });
+                if dropped > 0 {
+                    tracing::info!(dropped, "dropped copies no longer held here");
+                }
+            }
+        }
+        let Some(pred) = pred else {
+            return 0;
+        };
+        let range = Range {
+            from: pred.id,
+            to: me,
+        };
+        let mut moved = 0;
+        for t in targets {
+            match self.sync_with(&t, range).await {
+                Ok(n) => moved += n,
+                Err(CallError::Unreachable(_)) => self.mark_dead(&t),
+                Err(e) => tracing::debug!(peer = %t.addr, error = %e, "sync failed"),
+            }
+        }
+        moved
+    }
+
+    /// Brings `holder`'s copy of our primary `range` up to date, both ways.
+    async fn sync_with(&self, holder: &Peer, range: Range) -> Result<usize, CallError> {
+        let digest = {
+            let data = lock(&self.inner.data);
+            let entries = data.store.range(&range.from, &range.to);
+            Digest::of(entries.iter().map(|(i, e)| (i, *e)))
+        };
+        let req = DataRequest::SyncDigest {
+            owner: self.inner.me.id,
+            range,
+            digest,
+        };
+        if let DataResponse::InSync(true) = self.inner.peers.data(&holder.addr, &req).await? {
+            return Ok(0);
+        }
+        let items: Vec<(Id, Version)> = {
+            let data = lock(&self.inner.data);
+            data.store
+                .range(&range.from, &range.to)
+                .into_iter()
+                .map(|(i, e)| (i, e.version))
+                .collect()
+        };
+        let req = DataRequest::SyncList { range, items };
+        let DataResponse::Delta { want, newer } = self.inner.peers.data(&holder.addr, &req).await?
+        else {
+            return Err(CallError::Rejected("unexpected answer to SyncList".into()));
+        };
+        let mut moved = newer.len();
+        self.handle_data(DataRequest::Replicate { entries: newer });
+        let entries: Vec<Entry> = {
+            let data = lock(&self.inner.data);
+            want.iter()
+                .filter_map(|i| data.store.get(i).cloned())
+                .collect()
+        };
+        moved += entries.len();
+        for chunk in entries.chunks(CHUNK) {
+            let req = DataRequest::Replicate {
+                entries: chunk.to_vec(),
+            };
+            self.inner.peers.data(&holder.addr, &req).await?;
+        }
+        Ok(moved)
+    }
+
+    // ----- leaving ---------------------------------------------------------------
+
+    /// Graceful leave: hand every entry to the nodes that take over, then tell
+    /// the neighbours. Returns how many entries were handed over.
+    pub async fn leave(&self) -> usize {
+        let (targets, announcements) = {
+            let mut ring = lock(&self.inner.ring);
+            let mut targets: Vec<Peer> = Vec::new();
+            for p in ring.successors() {
+                if targets.len() < self.inner.opts.replicas as usize
+                    && targets.iter().all(|q| q.id != p.id)
+                {
+                    targets.push(p.clone());
+                }
+            }
+            (targets, ring.leave())
+        };
+        let entries: Vec<Entry> = lock(&self.inner.data)
+            .store
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect();
+        let mut handed = 0;
+        for t in &targets {
+            for chunk in entries.chunks(CHUNK) {
+                let req = DataRequest::Replicate {
+                    entries: chunk.to_vec(),
+                };
+                if self.inner.peers.data(&t.addr, &req).await.is_ok() {
+                    handed += chunk.len();
+                }
+            }
+        }
+        for out in announcements {
+            let _ = self.inner.peers.ring(&out.to.addr, &out.request).await;
+        }
+        tracing::info!(entries = entries.len(), holders = targets.len(), "left the ring");
+        handed
+    }
+}

@@ -1,0 +1,119 @@
+//! The one shared HTTP client nodes use to call each other.
+//!
+//! A single `reqwest::Client` keeps a pool of keep-alive connections per peer,
+//! so the hot path never opens a connection per request. Every call carries the
+//! cluster key when one is configured.
+
+use crate::ring::{Request, Response};
+use crate::wire::{DataRequest, DataResponse, ReplyMsg, RouteMsg};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Why a call to a peer failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// No answer: refused, reset or timed out. The peer counts as dead.
+    Unreachable(String),
+    /// It answered, but not with what we expected (e.g. 401, bad body).
+    Rejected(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            CallError::Rejected(e) => write!(f, "rejected: {e}"),
+        }
+    }
+}
+
+/// Cheap to clone: the pool is shared.
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    auth: Option<String>,
+}
+
+impl PeerClient {
+    /// A client whose calls time out after `timeout` and carry `cluster_key`.
+    pub fn new(timeout: Duration, cluster_key: Option<&str>) -> PeerClient {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(64)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .expect("building the HTTP client cannot fail without TLS");
+        PeerClient {
+            http,
+            auth: cluster_key.map(|k| format!("Bearer {k}")),
+        }
+    }
+
+    /// A ring-maintenance call (`POST /chord/rpc`).
+    pub async fn ring(&self, addr: &str, req: &Request) -> Result<Response, CallError> {
+        self.call(addr, "/chord/rpc", req).await
+    }
+
+    /// A replica call (`POST /chord/data`).
+    pub async fn data(&self, addr: &str, req: &DataRequest) -> Result<DataResponse, CallError> {
+        self.call(addr, "/chord/data", req).await
+    }
+
+    /// Hands a routed request to the next hop, which acknowledges with 202 at once.
+    pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<(), CallError> {
+        self.post(addr, "/chord/route", msg).await.map(|_| ())
+    }
+
+    /// Sends the owner's direct reply to the entry node.
+    pub async fn reply(&self, addr: &str, msg: &ReplyMsg) -> Result<(), CallError> {
+        self.post(addr, "/chord/reply", msg).await.map(|_| ())
+    }
+
+    async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        addr: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<R, CallError> {
+        let bytes = self.post(addr, path, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CallError::Rejected(format!("bad body: {e}")))
+    }
+
+    async fn post<B: Serialize>(
+        &self,
+        addr: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<bytes::Bytes, CallError> {
+        let body = serde_json::to_vec(body).map_err(|e| CallError::Rejected(e.to_string()))?;
+        let mut req = self
+            .http
+            .post(format!("http://{addr}{path}"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(auth) = &self.auth {
+            req = req.header("authorization", auth);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+        if status.is_success() {
+            Ok(bytes)
+        } else if status.as_u16() == 503 {
+            // A node that is not ready (joining or leaving) counts as absent.
+            Err(CallError::Unreachable(format!("{addr}{path}: 503")))
+        } else {
+            Err(CallError::Rejected(format!("{addr}{path}: {status}")))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Request ids waiting for the owner's direct reply.
+//!
+//! The entry node registers an unguessable id before forwarding a request; the
+//! owner's `POST /chord/reply` resolves it. A reply for an unknown or expired id
+//! is dropped, so nobody can answer for a request they did not receive.
+
+use crate::wire::ReplyMsg;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Waiters by request id. A `std` mutex: it is never held across an `.await`.
+#[derive(Default)]
+pub struct Pending {
+    waiters: Mutex<HashMap<String, oneshot::Sender<ReplyMsg>>>,
+}
+
+impl Pending {
+    /// A fresh random request id (128 bits, 32 hex digits).
+    pub fn new_id() -> String {
+        format!("{:032x}", rand::random::<u128>())
+    }
+
+    /// Registers `id` and returns the receiver its reply will arrive on.
+    pub fn register(&self, id: &str) -> oneshot::Receiver<ReplyMsg> {
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id.to_string(), tx);
+        rx
+    }
+
+    /// Delivers a reply; false if nobody waits for it.
+    pub fn resolve(&self, reply: ReplyMsg) -> bool {
+        match self.lock().remove(&reply.req) {
+            Some(tx) => tx.send(reply).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Forgets `id` (the waiter gave up).
+    pub fn cancel(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// Number of requests waiting.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<ReplyMsg>>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

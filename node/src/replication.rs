@@ -1,0 +1,165 @@
+//! Who holds a key, how two holders find what differs, and when a copy may go (pure).
+//!
+//! * A key's holders are its owner and the owner's next `R − 1` successors.
+//! * Each repair round an owner compares a [`Digest`] of its primary range
+//!   `(predecessor, self]` with each replica holder; only on a mismatch do they
+//!   exchange `(id, version)` lists and then the entries that differ ([`diff`]).
+//! * A sync also renews the holder's **lease** on that range ([`Leases`]). A node
+//!   drops a copy that is neither in its own primary range nor covered by a
+//!   recent lease: it fell out of the key's replica set.
+
+use crate::id::{in_half_open, Id};
+use crate::ring::Peer;
+use crate::store::{Entry, Version};
+use std::collections::HashMap;
+
+/// The peers that hold copies of what `me` owns: the first `replicas − 1`
+/// distinct entries of its successor list.
+pub fn replica_targets(me: &Id, successors: &[Peer], replicas: usize) -> Vec<Peer> {
+    let mut out: Vec<Peer> = Vec::new();
+    for p in successors {
+        if out.len() + 1 >= replicas {
+            break;
+        }
+        if p.id != *me && out.iter().all(|q| q.id != p.id) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// An order-independent summary of a set of `(id, version)` pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Digest {
+    /// Number of entries.
+    pub count: u64,
+    /// Wrapping sum of a mixed hash of each pair.
+    pub hash: u64,
+}
+
+impl Digest {
+    /// The digest of `entries`.
+    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Id, &'a Entry)>) -> Digest {
+        let mut d = Digest::default();
+        for (id, e) in entries {
+            d.count += 1;
+            d.hash = d.hash.wrapping_add(mix(id, &e.version));
+        }
+        d
+    }
+}
+
+/// splitmix64 finaliser over the pair: well spread, so sums rarely collide.
+fn mix(id: &Id, v: &Version) -> u64 {
+    let mut x = id.prefix_u64() ^ v.ts.rotate_left(17) ^ v.node.rotate_left(41);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
+    x ^ (x >> 31)
+}
+
+/// Compares an owner's list with a holder's: returns (ids the holder lacks or
+/// has older — the owner sends them; ids where the holder is newer or the owner
+/// lacks them — the holder sends them).
+pub fn diff(owner: &[(Id, Version)], holder: &[(Id, Version)]) -> (Vec<Id>, Vec<Id>) {
+    let theirs: HashMap<&Id, &Version> = holder.iter().map(|(i, v)| (i, v)).collect();
+    let ours: HashMap<&Id, &Version> = owner.iter().map(|(i, v)| (i, v)).collect();
+    let holder_needs = owner
+        .iter()
+        .filter(|(i, v)| theirs.get(i).is_none_or(|hv| *hv < v))
+        .map(|(i, _)| *i)
+        .collect();
+    let owner_needs = holder
+        .iter()
+        .filter(|(i, v)| ours.get(i).is_none_or(|ov| *ov < v))
+        .map(|(i, _)| *i)
+        .collect();
+    (holder_needs, owner_needs)
+}
+
+/// Ranges other owners recently confirmed this node holds replicas for.
+#[derive(Debug, Default)]
+pub struct Leases {
+    by_owner: HashMap<Id, (Id, Id, u64)>,
+}
+
+impl Leases {
+    /// Records that `owner` confirmed our copy of `(a, b]` at `now_ms`.
+    pub fn confirm(&mut self, owner: Id, a: Id, b: Id, now_ms: u64) {
+        self.by_owner.insert(owner, (a, b, now_ms));
+    }
+
+    /// Whether `id` lies in a range confirmed within `lease_ms` of `now_ms`.
+    pub fn covers(&self, id: &Id, now_ms: u64, lease_ms: u64) -> bool {
+        self.by_owner.values().any(|(a, b, at)| {
+            now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b)
+        })
+    }
+
+    /// Forgets confirmations older than `lease_ms`.
+    pub fn expire(&mut self, now_ms: u64, lease_ms: u64) {
+        self.by_owner
+            .retain(|_, (_, _, at)| now_ms.saturating_sub(*at) <= lease_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn e(ts: u64) -> Entry {
+        Entry {
+            key: "k".into(),
+            value: Some(Arc::from(
+                serde_json::value::RawValue::from_string("1".into()).unwrap(),
+            )),
+            version: Version { ts, node: 0 },
+        }
+    }
+
+    #[test]
+    fn targets_skip_self_and_duplicates() {
+        let me = Peer::from_addr("a");
+        let b = Peer::from_addr("b");
+        let c = Peer::from_addr("c");
+        let succ = vec![b.clone(), me.clone(), b.clone(), c.clone(), Peer::from_addr("d")];
+        assert_eq!(replica_targets(&me.id, &succ, 3), vec![b.clone(), c]);
+        assert_eq!(replica_targets(&me.id, &succ, 1), vec![]);
+        assert_eq!(replica_targets(&me.id, &[b.clone()], 3), vec![b]);
+    }
+
+    #[test]
+    fn digest_is_order_independent_and_version_sensitive() {
+        let (i1, i2) = (Id::hash(b"1"), Id::hash(b"2"));
+        let (a, b) = (e(1), e(2));
+        let d1 = Digest::of([(&i1, &a), (&i2, &b)]);
+        let d2 = Digest::of([(&i2, &b), (&i1, &a)]);
+        assert_eq!(d1, d2);
+        let b2 = e(3);
+        assert_ne!(d1, Digest::of([(&i1, &a), (&i2, &b2)]));
+    }
+
+    #[test]
+    fn diff_both_ways() {
+        let (x, y, z) = (Id::hash(b"x"), Id::hash(b"y"), Id::hash(b"z"));
+        let v = |ts| Version { ts, node: 0 };
+        let owner = vec![(x, v(2)), (y, v(1))];
+        let holder = vec![(x, v(1)), (y, v(5)), (z, v(1))];
+        let (send, fetch) = diff(&owner, &holder);
+        assert_eq!(send, vec![x]);
+        assert_eq!(fetch, vec![y, z]);
+    }
+
+    #[test]
+    fn leases_expire() {
+        let mut l = Leases::default();
+        let (a, b) = (Id::hash(b"a"), Id::hash(b"b"));
+        let k = Id::hash(b"k");
+        let inside = if in_half_open(&k, &a, &b) { (a, b) } else { (b, a) };
+        l.confirm(Id::hash(b"o"), inside.0, inside.1, 1000);
+        assert!(l.covers(&k, 1500, 1000));
+        assert!(!l.covers(&k, 2500, 1000));
+        l.expire(2500, 1000);
+        assert!(l.by_owner.is_empty());
+    }
+}

@@ -1,0 +1,81 @@
+//! Wire messages of ring maintenance (`POST /chord/rpc`) and the peer reference.
+
+use crate::id::Id;
+use serde::{Deserialize, Serialize};
+
+/// A ring member as others see it: its identifier and the address it advertises.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
+pub struct Peer {
+    /// Position on the ring.
+    pub id: Id,
+    /// `host:port` where its REST API answers.
+    pub addr: String,
+}
+
+impl Peer {
+    /// A peer whose id is SHA-1 of its address (the default placement).
+    pub fn from_addr(addr: &str) -> Peer {
+        Peer {
+            id: Id::hash(addr.as_bytes()),
+            addr: addr.to_string(),
+        }
+    }
+}
+
+/// A ring-maintenance request from one node to another.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Liveness probe; answered with [`Response::Pong`].
+    Ping,
+    /// Ask for the receiver's predecessor and successor list (stabilize, join).
+    GetNeighbors,
+    /// "I believe I am your predecessor": the receiver rectifies.
+    Notify {
+        /// The node that believes it precedes the receiver.
+        peer: Peer,
+    },
+    /// One step of an iterative lookup of `id`'s successor.
+    FindSuccessor {
+        /// The identifier being looked up.
+        id: Id,
+    },
+    /// The sender leaves the ring gracefully and names who takes its place.
+    Leaving {
+        /// The node that leaves.
+        peer: Peer,
+        /// Its predecessor (for its successor to adopt).
+        predecessor: Option<Peer>,
+        /// Its successor list (for its predecessor to adopt).
+        successors: Vec<Peer>,
+    },
+}
+
+/// The answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// Answer to `Ping`.
+    Pong,
+    /// Answer to `GetNeighbors`.
+    Neighbors {
+        /// The responder itself, so the caller learns its real id.
+        me: Peer,
+        /// The responder's predecessor, if known.
+        predecessor: Option<Peer>,
+        /// The responder's successor list, nearest first.
+        successors: Vec<Peer>,
+    },
+    /// Answer to `Notify` and `Leaving`.
+    Ack,
+    /// The lookup is finished: `peer` is the successor of the id.
+    Found {
+        /// The successor of the looked-up id.
+        peer: Peer,
+    },
+    /// The lookup continues at `peer`, which is closer to the id.
+    Next {
+        /// The closest preceding node the responder knows.
+        peer: Peer,
+    },
+    /// The responder has not joined a ring yet; treat it as unavailable.
+    NotReady,
+}

@@ -1,0 +1,52 @@
+//! Chord ring maintenance as a pure, synchronous state machine.
+//!
+//! # The protocol
+//! Every node has a 160-bit id (SHA-1 of its advertised `host:port`) and owns the
+//! keys whose ids fall in `(predecessor, self]`. Correctness rests on the
+//! **successor list** (length L, default 8); fingers only shorten paths. We
+//! follow Pamela Zave's corrected Chord ("Reasoning about identifier spaces: How
+//! to make Chord correct", IEEE TSE 2017) rather than the 2001 paper, whose
+//! maintenance can mis-order, split or break the ring:
+//!
+//! * **Join.** A new node looks up the successor of `id + 1` through any member
+//!   (iterative `FindSuccessor`), then asks that node for its neighbours and
+//!   adopts `successor :: its list` (truncated to L). It starts with no
+//!   predecessor and only then counts as joined. Looking up `id + 1` rather than
+//!   `id` means a node restarting at its old address never finds itself.
+//! * **Stabilize** (every tick). Ask the first successor for its predecessor and
+//!   list. If it does not answer, drop it and ask the next entry at once. Adopt
+//!   `successor :: its list`. If the successor's predecessor `x` lies between us
+//!   and the successor, contact `x` and switch to it *only if it answers*.
+//!   Always finish by notifying the (possibly new) successor.
+//! * **Rectify** (on notify from `q`): replace the predecessor only when there is
+//!   none (it was found dead) or `q` lies between it and us.
+//! * **Check predecessor** (every tick): ping it; forget it if it does not answer.
+//! * **Fix fingers** (every tick): refresh the next finger round-robin; a found
+//!   successor also fills every later finger whose start it covers, so a small
+//!   ring refreshes its whole table in a few lookups.
+//! * **Graceful leave**: tell the successor (it adopts our predecessor) and the
+//!   predecessor (it adopts our successor list).
+//!
+//! A node that has not joined answers ring requests with `NotReady`, which
+//! callers treat like silence: nobody adopts a pointer to a node that is not
+//! (yet) part of the ring.
+//!
+//! # Driving it
+//! [`RingState::tick`] and [`RingState::on_response`] return [`Outbound`]
+//! requests; each carries a [`Purpose`] that comes back with its response, so
+//! the state machine keeps no table of requests in flight. The driver
+//! (`crate::node`) sends them over HTTP and feeds back the result (`None` for
+//! no answer). Tests drive the same code through an in-memory network.
+//!
+//! # Implementation caveats
+//! * Liveness is judged by a single failed request; a slow peer is dropped from
+//!   our lists and re-learnt through stabilization.
+//! * The ring needs a stable base of at least L + 1 members for Zave's proof;
+//!   below that we still converge in practice (tests cover 1, 2 and 3 nodes).
+//! * Node ids are not authenticated beyond the optional cluster key.
+
+pub mod message;
+pub mod state;
+
+pub use message::{Peer, Request, Response};
+pub use state::{Outbound, Purpose, RingOptions, RingState};

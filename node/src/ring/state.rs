@@ -1,0 +1,462 @@
+//! The ring-maintenance state machine: inbound requests, responses and ticks in,
+//! outbound requests out. No sockets, no clock: see the module essay in `ring`.
+
+use super::message::{Peer, Request, Response};
+use crate::id::{in_half_open, in_open, Id, BITS};
+use crate::routing::{Hop, RouteView};
+
+/// Sizes that shape ring maintenance (timing lives in the driver's options).
+#[derive(Clone, Debug)]
+pub struct RingOptions {
+    /// Length L of the successor list.
+    pub successor_list_len: usize,
+    /// How many fingers one tick refreshes.
+    pub fingers_per_tick: usize,
+    /// Lookups longer than this many steps are abandoned (views disagree).
+    pub max_lookup_steps: u32,
+}
+
+impl Default for RingOptions {
+    fn default() -> Self {
+        RingOptions {
+            successor_list_len: 8,
+            fingers_per_tick: 4,
+            max_lookup_steps: 32,
+        }
+    }
+}
+
+/// Why an outbound request was sent: it comes back with the response, so the
+/// state machine keeps no table of requests in flight.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Purpose {
+    /// Join lookup step `step` for our successor.
+    JoinLookup {
+        /// Steps taken so far.
+        step: u32,
+    },
+    /// Fetch the found successor's list to adopt it (join).
+    JoinAdopt,
+    /// Stabilize: ask our first successor for its neighbours.
+    Stabilize,
+    /// Stabilize found a closer node; it must answer before we switch.
+    Candidate,
+    /// Tell our successor about us.
+    Notify,
+    /// Is our predecessor alive?
+    CheckPredecessor,
+    /// Lookup step for finger `index`.
+    Finger {
+        /// Finger index (0..160).
+        index: usize,
+        /// Steps taken so far.
+        step: u32,
+    },
+    /// Graceful-leave announcement; the answer does not matter.
+    Leave,
+}
+
+/// A request the driver must send; its outcome goes back through [`RingState::on_response`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outbound {
+    /// Destination.
+    pub to: Peer,
+    /// What to send.
+    pub request: Request,
+    /// Why (returned with the response).
+    pub purpose: Purpose,
+}
+
+/// One node's view of the ring.
+#[derive(Clone, Debug)]
+pub struct RingState {
+    me: Peer,
+    predecessor: Option<Peer>,
+    successors: Vec<Peer>,
+    fingers: Vec<Option<Peer>>,
+    next_finger: usize,
+    joined: bool,
+    bootstrap: Option<Peer>,
+    opts: RingOptions,
+}
+
+impl RingState {
+    /// A node that starts a new ring on its own: joined, alone.
+    pub fn new_ring(me: Peer, opts: RingOptions) -> RingState {
+        RingState {
+            me,
+            predecessor: None,
+            successors: Vec::new(),
+            fingers: vec![None; BITS],
+            next_finger: 0,
+            joined: true,
+            bootstrap: None,
+            opts,
+        }
+    }
+
+    /// A node that will join through `bootstrap` on its first ticks.
+    pub fn joining(me: Peer, bootstrap: Peer, opts: RingOptions) -> RingState {
+        let mut s = RingState::new_ring(me, opts);
+        s.joined = false;
+        s.bootstrap = Some(bootstrap);
+        s
+    }
+
+    /// This node.
+    pub fn me(&self) -> &Peer {
+        &self.me
+    }
+    /// Current predecessor, if known.
+    pub fn predecessor(&self) -> Option<&Peer> {
+        self.predecessor.as_ref()
+    }
+    /// Current successor list, nearest first.
+    pub fn successors(&self) -> &[Peer] {
+        &self.successors
+    }
+    /// The finger table (160 entries, `None` where unknown).
+    pub fn fingers(&self) -> &[Option<Peer>] {
+        &self.fingers
+    }
+    /// Whether the node has joined a ring (ready to serve).
+    pub fn is_joined(&self) -> bool {
+        self.joined
+    }
+    /// The routing view of this state.
+    pub fn view(&self) -> RouteView<'_> {
+        RouteView {
+            me: &self.me,
+            predecessor: self.predecessor.as_ref(),
+            successors: &self.successors,
+            fingers: &self.fingers,
+        }
+    }
+
+    /// Distinct fingers in finger order (for status output).
+    pub fn distinct_fingers(&self) -> Vec<Peer> {
+        let mut out: Vec<Peer> = Vec::new();
+        for f in self.fingers.iter().flatten() {
+            if !out.iter().any(|p| p.id == f.id) {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
+
+    /// One maintenance round: join if needed, else stabilize, check the
+    /// predecessor and refresh some fingers.
+    pub fn tick(&mut self) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        if !self.joined {
+            if let Some(b) = &self.bootstrap {
+                out.push(Outbound {
+                    to: b.clone(),
+                    request: Request::FindSuccessor {
+                        id: self.me.id.finger_start(0),
+                    },
+                    purpose: Purpose::JoinLookup { step: 0 },
+                });
+            }
+            return out;
+        }
+        if let Some(s0) = self.successors.first() {
+            out.push(self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize));
+        } else if let Some(p) = &self.predecessor {
+            // Alone but notified: the notifier is our successor-to-be (2-node ring).
+            out.push(self.send(p.clone(), Request::GetNeighbors, Purpose::Candidate));
+        }
+        if let Some(p) = &self.predecessor {
+            out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
+        }
+        for _ in 0..self.opts.fingers_per_tick {
+            if let Some(o) = self.fix_next_finger() {
+                out.push(o);
+                break; // one remote lookup per tick is plenty; local ones are free
+            }
+        }
+        out
+    }
+
+    /// Answers a request from another node (synchronous, no outbound traffic).
+    pub fn on_request(&mut self, req: &Request) -> Response {
+        if !self.joined && !matches!(req, Request::Ping) {
+            return Response::NotReady;
+        }
+        match req {
+            Request::Ping => Response::Pong,
+            Request::GetNeighbors => Response::Neighbors {
+                me: self.me.clone(),
+                predecessor: self.predecessor.clone(),
+                successors: self.successors.clone(),
+            },
+            Request::Notify { peer } => {
+                self.rectify(peer);
+                Response::Ack
+            }
+            Request::FindSuccessor { id } => self.find_successor_step(id),
+            Request::Leaving {
+                peer,
+                predecessor,
+                successors,
+            } => {
+                self.on_leaving(peer, predecessor.as_ref(), successors);
+                Response::Ack
+            }
+        }
+    }
+
+    /// Feeds back the outcome of an [`Outbound`]: `None` means the peer did not
+    /// answer (connection refused, timeout, or `NotReady`).
+    pub fn on_response(
+        &mut self,
+        to: &Peer,
+        purpose: Purpose,
+        resp: Option<Response>,
+    ) -> Vec<Outbound> {
+        let resp = match resp {
+            Some(Response::NotReady) | None => {
+                return self.on_failure(to, purpose);
+            }
+            Some(r) => r,
+        };
+        match (purpose, resp) {
+            (Purpose::JoinLookup { step }, Response::Next { peer }) => {
+                let id = self.me.id.finger_start(0);
+                self.lookup_step(peer, id, Purpose::JoinLookup { step: step + 1 }, step)
+            }
+            (Purpose::JoinLookup { .. }, Response::Found { peer }) => {
+                if peer.id == self.me.id {
+                    return Vec::new(); // a stale pointer to our old self; retry next tick
+                }
+                vec![self.send(peer, Request::GetNeighbors, Purpose::JoinAdopt)]
+            }
+            (Purpose::JoinAdopt, Response::Neighbors { me, successors, .. }) => {
+                self.adopt_successor(me.clone(), &successors);
+                self.joined = true;
+                vec![self.send(me, Request::Notify { peer: self.me.clone() }, Purpose::Notify)]
+            }
+            (Purpose::Stabilize, Response::Neighbors { me, predecessor, successors }) => {
+                if self.successors.first().map(|s| s.id) != Some(me.id) {
+                    return Vec::new(); // our successor changed meanwhile
+                }
+                self.adopt_successor(me.clone(), &successors);
+                match predecessor {
+                    Some(x) if x.id != self.me.id && in_open(&x.id, &self.me.id, &me.id) => {
+                        // Zave: switch to x only once x has answered.
+                        vec![self.send(x, Request::GetNeighbors, Purpose::Candidate)]
+                    }
+                    _ => vec![self.notify_successor()],
+                }
+            }
+            (Purpose::Candidate, Response::Neighbors { me, successors, .. }) => {
+                let closer = match self.successors.first() {
+                    Some(s0) => in_open(&me.id, &self.me.id, &s0.id),
+                    None => true,
+                };
+                if closer && me.id != self.me.id {
+                    self.adopt_successor(me, &successors);
+                }
+                vec![self.notify_successor()]
+            }
+            (Purpose::Finger { index, step }, Response::Next { peer }) => {
+                let id = self.me.id.finger_start(index);
+                self.lookup_step(peer, id, Purpose::Finger { index, step: step + 1 }, step)
+            }
+            (Purpose::Finger { index, .. }, Response::Found { peer }) => {
+                self.set_finger(index, peer);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A peer was found dead outside ring maintenance (e.g. a forwarded request
+    /// failed): forget every pointer to it.
+    pub fn on_unreachable(&mut self, id: &Id) {
+        self.successors.retain(|p| p.id != *id);
+        for f in self.fingers.iter_mut() {
+            if f.as_ref().is_some_and(|p| p.id == *id) {
+                *f = None;
+            }
+        }
+        if self.predecessor.as_ref().is_some_and(|p| p.id == *id) {
+            self.predecessor = None;
+        }
+    }
+
+    /// Announcements to send before leaving gracefully.
+    pub fn leave(&mut self) -> Vec<Outbound> {
+        let msg = Request::Leaving {
+            peer: self.me.clone(),
+            predecessor: self.predecessor.clone(),
+            successors: self.successors.clone(),
+        };
+        let mut targets: Vec<Peer> = self.successors.first().cloned().into_iter().collect();
+        if let Some(p) = &self.predecessor {
+            if targets.iter().all(|t| t.id != p.id) {
+                targets.push(p.clone());
+            }
+        }
+        self.joined = false;
+        targets
+            .into_iter()
+            .map(|to| self.send(to, msg.clone(), Purpose::Leave))
+            .collect()
+    }
+
+    fn send(&self, to: Peer, request: Request, purpose: Purpose) -> Outbound {
+        Outbound {
+            to,
+            request,
+            purpose,
+        }
+    }
+
+    fn notify_successor(&self) -> Outbound {
+        let s0 = self.successors[0].clone();
+        self.send(s0, Request::Notify { peer: self.me.clone() }, Purpose::Notify)
+    }
+
+    fn on_failure(&mut self, to: &Peer, purpose: Purpose) -> Vec<Outbound> {
+        if matches!(purpose, Purpose::JoinLookup { .. } | Purpose::JoinAdopt) {
+            return Vec::new(); // retried on the next tick
+        }
+        if purpose == Purpose::Leave {
+            return Vec::new();
+        }
+        self.on_unreachable(&to.id);
+        if purpose == Purpose::Stabilize {
+            // Skip to the next live entry right away rather than waiting a tick.
+            if let Some(s0) = self.successors.first() {
+                return vec![self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize)];
+            }
+        }
+        if purpose == Purpose::Candidate && !self.successors.is_empty() {
+            return vec![self.notify_successor()];
+        }
+        Vec::new()
+    }
+
+    /// Successor list := s :: its list, cut where it comes back round to us (in a
+    /// ring smaller than L the rest would only repeat, and a dead node copied
+    /// there would circulate forever), without duplicates, truncated to L.
+    fn adopt_successor(&mut self, s: Peer, theirs: &[Peer]) {
+        let mut list = vec![s];
+        for p in theirs {
+            if p.id == self.me.id {
+                break;
+            }
+            if list.iter().all(|q| q.id != p.id) {
+                list.push(p.clone());
+            }
+        }
+        list.truncate(self.opts.successor_list_len);
+        self.successors = list;
+    }
+
+    /// Rectify (Zave): adopt `q` as predecessor if we have none or it is closer.
+    fn rectify(&mut self, q: &Peer) {
+        if q.id == self.me.id {
+            return;
+        }
+        let closer = match &self.predecessor {
+            None => true,
+            Some(p) => in_open(&q.id, &p.id, &self.me.id),
+        };
+        if closer {
+            self.predecessor = Some(q.clone());
+        }
+    }
+
+    fn on_leaving(&mut self, peer: &Peer, pred: Option<&Peer>, succs: &[Peer]) {
+        let was_pred = self.predecessor.as_ref().is_some_and(|p| p.id == peer.id);
+        let was_succ = self.successors.first().is_some_and(|s| s.id == peer.id);
+        self.on_unreachable(&peer.id);
+        if was_pred {
+            self.predecessor = pred.filter(|p| p.id != self.me.id).cloned();
+        }
+        if was_succ {
+            if let Some((first, rest)) = succs.split_first() {
+                if first.id != self.me.id {
+                    self.adopt_successor(first.clone(), rest);
+                }
+            }
+        }
+    }
+
+    /// One step of a lookup answered locally: `Found` when the id is within our
+    /// successor span, else `Next` towards it.
+    fn find_successor_step(&self, id: &Id) -> Response {
+        let view = self.view();
+        if self.successors.is_empty() {
+            return Response::Found {
+                peer: self.me.clone(),
+            };
+        }
+        if let Some(p) = &self.predecessor {
+            if in_half_open(id, &p.id, &self.me.id) {
+                return Response::Found {
+                    peer: self.me.clone(),
+                };
+            }
+        }
+        match view.next_hop(id, None) {
+            Hop::Local => Response::Found {
+                peer: self.me.clone(),
+            },
+            Hop::Owner(peer) => Response::Found { peer },
+            Hop::Forward(peer) => Response::Next { peer },
+        }
+    }
+
+    /// Continues an iterative lookup of `id` at `next`, unless it ran too long.
+    fn lookup_step(&self, next: Peer, id: Id, purpose: Purpose, step: u32) -> Vec<Outbound> {
+        if step + 1 >= self.opts.max_lookup_steps || next.id == self.me.id {
+            return Vec::new();
+        }
+        vec![self.send(next, Request::FindSuccessor { id }, purpose)]
+    }
+
+    /// Refreshes the next finger: locally when our own view answers, else
+    /// returns the first remote lookup step.
+    fn fix_next_finger(&mut self) -> Option<Outbound> {
+        let index = self.next_finger;
+        self.next_finger = (self.next_finger + 1) % BITS;
+        let start = self.me.id.finger_start(index);
+        match self.find_successor_step(&start) {
+            Response::Found { peer } => {
+                self.set_finger(index, peer);
+                None
+            }
+            Response::Next { peer } => Some(self.send(
+                peer,
+                Request::FindSuccessor { id: start },
+                Purpose::Finger { index, step: 0 },
+            )),
+            _ => None,
+        }
+    }
+
+    /// Sets finger `index` and every later finger whose start `peer` also succeeds,
+    /// then moves the round-robin cursor past them.
+    fn set_finger(&mut self, index: usize, peer: Peer) {
+        let peer = if peer.id == self.me.id { None } else { Some(peer) };
+        let mut i = index;
+        while i < BITS {
+            let start = self.me.id.finger_start(i);
+            let covered = match &peer {
+                Some(p) => in_half_open(&start, &self.me.id, &p.id),
+                None => i == index,
+            };
+            if !covered {
+                break;
+            }
+            self.fingers[i] = peer.clone();
+            i += 1;
+        }
+        if i > index + 1 {
+            self.next_finger = i % BITS;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Next-hop choice for a key (pure): the routing rule every node applies.
+//!
+//! At node `n` with predecessor `p`, successor list `S = [s0, s1, …]` and
+//! fingers `F`, a request for key id `k` goes:
+//! 1. nowhere if `k ∈ (p, n]`: `n` owns it;
+//! 2. to `s0` if `k ∈ (n, s0]`, and `s0` owns it;
+//! 3. to `S[i+1]` if `k ∈ (S[i], S[i+1]]`, which owns it (the successor-list
+//!    shortcut: one hop instead of a walk along the list);
+//! 4. otherwise to the closest preceding node: the candidate of `F ∪ S` in
+//!    `(n, k)` farthest clockwise from `n` (or `s0` if there is none).
+//!
+//! The Python simulator (`sim/`) implements the same rule and its test
+//! vectors pin it (`node/tests/vectors.rs`).
+
+use crate::id::{in_half_open, in_open, Id};
+use crate::ring::Peer;
+
+/// Where a request for a key goes next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hop {
+    /// This node owns the key.
+    Local,
+    /// Send to this peer, which owns the key (its predecessor is the sender's view).
+    Owner(Peer),
+    /// Send to this peer, which is closer to the key but does not own it.
+    Forward(Peer),
+}
+
+/// What a node knows that routing needs: a borrowed view of its ring state.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteView<'a> {
+    /// This node.
+    pub me: &'a Peer,
+    /// Its predecessor, when known.
+    pub predecessor: Option<&'a Peer>,
+    /// Its successor list, nearest first (never contains `me`).
+    pub successors: &'a [Peer],
+    /// Its finger table entries, in finger order (duplicates allowed).
+    pub fingers: &'a [Option<Peer>],
+}
+
+impl RouteView<'_> {
+    /// Whether this node owns `key`: `key ∈ (predecessor, me]`. A node alone
+    /// (no successors) owns everything; without a predecessor nothing is known.
+    pub fn owns(&self, key: &Id) -> bool {
+        if self.successors.is_empty() {
+            return true;
+        }
+        match self.predecessor {
+            Some(p) => in_half_open(key, &p.id, &self.me.id),
+            None => false,
+        }
+    }
+
+    /// The next hop for `key` (rules 1–4 of the module doc). `avoid` excludes one
+    /// peer from rule 4 (used when retrying along another path).
+    pub fn next_hop(&self, key: &Id, avoid: Option<&Id>) -> Hop {
+        if self.owns(key) {
+            return Hop::Local;
+        }
+        if let Some(owner) = self.successor_owner(key) {
+            return Hop::Owner(owner.clone());
+        }
+        match self.closest_preceding(key, avoid) {
+            Some(p) => Hop::Forward(p.clone()),
+            None => Hop::Owner(self.successors[0].clone()),
+        }
+    }
+
+    /// Rules 2 and 3: the owner of `key` if it lies within the successor list span.
+    pub fn successor_owner(&self, key: &Id) -> Option<&Peer> {
+        let first = self.successors.first()?;
+        if in_half_open(key, &self.me.id, &first.id) {
+            return Some(first);
+        }
+        self.successors
+            .windows(2)
+            .find(|w| in_half_open(key, &w[0].id, &w[1].id))
+            .map(|w| &w[1])
+    }
+
+    /// Rule 4: the known node in `(me, key)` farthest from `me`.
+    pub fn closest_preceding(&self, key: &Id, avoid: Option<&Id>) -> Option<&Peer> {
+        let me = &self.me.id;
+        self.fingers
+            .iter()
+            .flatten()
+            .chain(self.successors.iter())
+            .filter(|c| c.id != *me && Some(&c.id) != avoid && in_open(&c.id, me, key))
+            .max_by_key(|c| me.distance_to(&c.id))
+    }
+}
+
+/// The successor of `id` among `sorted` ids (ascending): the first `>= id`, wrapping.
+pub fn successor_of(sorted: &[Id], id: &Id) -> Option<usize> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = sorted.partition_point(|x| x < id);
+    Some(if i == sorted.len() { 0 } else { i })
+}
+
+/// The holders of `key` in a ring of `sorted` ids: its owner and the next
+/// `replicas − 1` distinct nodes clockwise (fewer in a smaller ring).
+pub fn holders_of(sorted: &[Id], key: &Id, replicas: usize) -> Vec<usize> {
+    let Some(owner) = successor_of(sorted, key) else {
+        return Vec::new();
+    };
+    (0..replicas.min(sorted.len()))
+        .map(|k| (owner + k) % sorted.len())
+        .collect()
+}
+
+/// The full finger table of `me` in a ring of `sorted` ids: finger `i` is the
+/// successor of `me + 2^i` (index into `sorted`).
+pub fn finger_table(sorted: &[Id], me: &Id) -> Vec<usize> {
+    (0..crate::id::BITS)
+        .filter_map(|i| successor_of(sorted, &me.finger_start(i)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(n: u8) -> Peer {
+        let mut b = [0u8; 20];
+        b[0] = n;
+        Peer {
+            id: Id(b),
+            addr: format!("n{n}"),
+        }
+    }
+
+    fn key(n: u8) -> Id {
+        let mut b = [0u8; 20];
+        b[0] = n;
+        b[19] = 1; // just past the node position n
+        Id(b)
+    }
+
+    #[test]
+    fn owner_and_forward_rules() {
+        let me = peer(10);
+        let pred = peer(5);
+        let succs = vec![peer(20), peer(30)];
+        let fingers = vec![Some(peer(20)), Some(peer(100)), Some(peer(200))];
+        let view = RouteView {
+            me: &me,
+            predecessor: Some(&pred),
+            successors: &succs,
+            fingers: &fingers,
+        };
+        assert_eq!(view.next_hop(&key(7), None), Hop::Local);
+        assert_eq!(view.next_hop(&key(15), None), Hop::Owner(peer(20)));
+        assert_eq!(view.next_hop(&key(25), None), Hop::Owner(peer(30)));
+        assert_eq!(view.next_hop(&key(150), None), Hop::Forward(peer(100)));
+        assert_eq!(view.next_hop(&key(250), None), Hop::Forward(peer(200)));
+        // Wrap-around: a key just before me (but not mine) goes to the farthest finger.
+        assert_eq!(view.next_hop(&key(2), None), Hop::Forward(peer(200)));
+        assert_eq!(
+            view.next_hop(&key(250), Some(&peer(200).id)),
+            Hop::Forward(peer(100))
+        );
+    }
+
+    #[test]
+    fn alone_owns_everything() {
+        let me = peer(10);
+        let view = RouteView {
+            me: &me,
+            predecessor: None,
+            successors: &[],
+            fingers: &[],
+        };
+        assert_eq!(view.next_hop(&key(3), None), Hop::Local);
+    }
+
+    #[test]
+    fn ring_helpers() {
+        let sorted: Vec<Id> = [10u8, 20, 30].iter().map(|n| peer(*n).id).collect();
+        assert_eq!(successor_of(&sorted, &key(10)), Some(1));
+        assert_eq!(successor_of(&sorted, &peer(10).id), Some(0));
+        assert_eq!(successor_of(&sorted, &key(30)), Some(0));
+        assert_eq!(holders_of(&sorted, &key(25), 3), vec![2, 0, 1]);
+        assert_eq!(holders_of(&sorted, &key(25), 5), vec![2, 0, 1]);
+        let table = finger_table(&sorted, &peer(10).id);
+        assert_eq!(table.len(), 160);
+        assert_eq!(table[0], 1);
+        assert_eq!(table[159], 0); // 10<<152 + 2^159 = 138<<152, wraps to node 10
+    }
+}

@@ -1,0 +1,92 @@
+//! Internal API under `/chord/*`: ring maintenance, routed requests, direct
+//! replies, replica traffic and a key listing. With a cluster key configured,
+//! every call must carry `Authorization: Bearer <key>` (401 otherwise).
+
+use super::{error, json, wrong_method, Reply, Req};
+use crate::node::Node;
+use crate::ring::Request;
+use crate::wire::{DataRequest, ReplyMsg, RouteMsg};
+use serde::de::DeserializeOwned;
+use warp::http::{Method, StatusCode};
+
+/// Compares without an early exit, so timing does not reveal the key.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(node: &Node, req: &Req) -> bool {
+    match &node.options().cluster_key {
+        None => true,
+        Some(key) => {
+            let want = format!("Bearer {key}");
+            req.auth
+                .as_deref()
+                .is_some_and(|got| same(got.as_bytes(), want.as_bytes()))
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(req: &Req) -> Result<T, Reply> {
+    serde_json::from_slice(&req.body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad message: {e}")))
+}
+
+fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
+    json(StatusCode::OK, serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// Handles `/chord/{rest}`.
+pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
+    let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys");
+    if !known {
+        return error(StatusCode::NOT_FOUND, "no such route");
+    }
+    if !authorized(node, &req) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong cluster key");
+    }
+    let want = if rest == "keys" { Method::GET } else { Method::POST };
+    if req.method != want {
+        return wrong_method(if rest == "keys" { "GET" } else { "POST" });
+    }
+    match rest {
+        "rpc" => match parse::<Request>(&req) {
+            Ok(r) => ok_json(&node.handle_ring(&r)),
+            Err(e) => e,
+        },
+        "route" => match parse::<RouteMsg>(&req) {
+            Ok(msg) => {
+                // Acknowledge the hop at once; the outcome goes to the origin directly.
+                let node = node.clone();
+                tokio::spawn(async move { node.handle_route(msg).await });
+                json(StatusCode::ACCEPTED, b"{}".to_vec())
+            }
+            Err(e) => e,
+        },
+        "reply" => match parse::<ReplyMsg>(&req) {
+            Ok(msg) => {
+                // Unknown or expired ids are dropped silently.
+                node.handle_reply(msg);
+                json(StatusCode::OK, b"{}".to_vec())
+            }
+            Err(e) => e,
+        },
+        "data" => match parse::<DataRequest>(&req) {
+            Ok(r) if node.is_ready() => ok_json(&node.handle_data(r)),
+            Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
+            Err(e) => e,
+        },
+        _ => {
+            let entries: Vec<_> = node
+                .entries()
+                .into_iter()
+                .map(|(id, e)| {
+                    serde_json::json!({
+                        "key": e.key, "id": id, "version": e.version, "deleted": e.is_tombstone()
+                    })
+                })
+                .collect();
+            let me = node.me();
+            ok_json(&serde_json::json!({"id": me.id, "addr": me.addr, "entries": entries}))
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The HTTP front: one warp filter that hands every request to [`dispatch`].
+//!
+//! Routing by hand (rather than composing many warp filters) keeps status codes
+//! exact — 404 for unknown routes, 405 for a wrong method, 413/414 for size
+//! limits — and costs one match per request.
+
+pub mod internal;
+pub mod public;
+
+use crate::node::Node;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::convert::Infallible;
+use std::future::Future;
+use warp::http::{header, HeaderValue, Method, Response, StatusCode};
+use warp::Filter;
+
+/// The response type every handler returns.
+pub type Reply = Response<Bytes>;
+
+/// A request as handlers see it.
+pub struct Req {
+    /// HTTP method.
+    pub method: Method,
+    /// Raw (still percent-encoded) path.
+    pub path: String,
+    /// `Authorization` header, if any.
+    pub auth: Option<String>,
+    /// The whole body (bounded by `--max-body`).
+    pub body: Bytes,
+}
+
+/// A JSON response with `status`.
+pub fn json(status: StatusCode, body: Vec<u8>) -> Reply {
+    let mut r = Response::new(Bytes::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A JSON error `{"error": msg}` with `status`.
+pub fn error(status: StatusCode, msg: &str) -> Reply {
+    json(status, serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default())
+}
+
+/// 405 with the methods the route allows.
+pub fn wrong_method(allow: &'static str) -> Reply {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// Sends every request to the right handler.
+pub async fn dispatch(node: Node, req: Req) -> Reply {
+    let path = req.path.clone();
+    if let Some(rest) = path.strip_prefix("/kv/") {
+        return public::kv(&node, req, rest).await;
+    }
+    if let Some(rest) = path.strip_prefix("/chord/") {
+        return internal::handle(&node, req, rest).await;
+    }
+    match path.as_str() {
+        "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
+        _ => error(StatusCode::NOT_FOUND, "no such route"),
+    }
+}
+
+/// Reads the body, refusing more than `limit` bytes (413).
+async fn read_body<S, B>(mut stream: S, limit: usize) -> Result<Bytes, ()>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: warp::Buf,
+{
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|_| ())?;
+        if buf.len() + chunk.remaining() > limit {
+            return Err(());
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            buf.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Serves `node` on `listener` until `shutdown` completes.
+pub async fn serve(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let limit = node.options().max_body;
+    let filter = warp::method()
+        .and(warp::path::full())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::stream())
+        .then(move |method, path: warp::path::FullPath, len: Option<u64>, auth, body| {
+            let node = node.clone();
+            async move {
+                if len.is_some_and(|l| l > limit as u64) {
+                    return Ok::<_, Infallible>(error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "request body over the size limit",
+                    ));
+                }
+                let body = match read_body(Box::pin(body), limit).await {
+                    Ok(b) => b,
+                    Err(()) => {
+                        return Ok(error(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "request body over the size limit or unreadable",
+                        ))
+                    }
+                };
+                let req = Req {
+                    method,
+                    path: path.as_str().to_string(),
+                    auth,
+                    body,
+                };
+                Ok(dispatch(node, req).await)
+            }
+        })
+        .recover(|_rej: warp::Rejection| async {
+            Ok::<_, Infallible>(error(StatusCode::BAD_REQUEST, "malformed request"))
+        });
+    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+}

@@ -1,0 +1,144 @@
+//! Public API: `/kv/{key}`, `/status`, `/healthz`, `/readyz`.
+
+use super::{error, json, wrong_method, Reply, Req};
+use crate::node::{ClientReply, Node};
+use crate::wire::{Op, Outcome};
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use warp::http::{HeaderValue, Method, StatusCode};
+
+/// Longest key accepted, in bytes after percent-decoding.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Why a key segment was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// Empty, a bad `%` escape, or not UTF-8 (400).
+    Invalid(&'static str),
+    /// Over [`MAX_KEY_BYTES`] (414).
+    TooLong,
+}
+
+/// Decodes one percent-encoded path segment into a key.
+pub fn decode_key(seg: &str) -> Result<String, KeyError> {
+    if seg.contains('/') {
+        return Err(KeyError::Invalid(
+            "the key must be one path segment (encode '/' as %2F)",
+        ));
+    }
+    let b = seg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
+                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
+                _ => return Err(KeyError::Invalid("bad percent-escape in key")),
+            }
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+        if out.len() > MAX_KEY_BYTES {
+            return Err(KeyError::TooLong);
+        }
+    }
+    if out.is_empty() {
+        return Err(KeyError::Invalid("the key must not be empty"));
+    }
+    String::from_utf8(out).map_err(|_| KeyError::Invalid("the key is not valid UTF-8"))
+}
+
+/// `PUT|GET|DELETE /kv/{key}`.
+pub async fn kv(node: &Node, req: Req, seg: &str) -> Reply {
+    let me = node.me().addr.clone();
+    let tag = |mut r: Reply, owner: &str, hops: u32| {
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(owner) {
+            h.insert("x-chord-owner", v);
+        }
+        h.insert("x-chord-hops", HeaderValue::from(hops));
+        r
+    };
+    let key = match decode_key(seg) {
+        Ok(k) => k,
+        Err(KeyError::TooLong) => {
+            let r = error(StatusCode::URI_TOO_LONG, "key longer than 1024 bytes");
+            return tag(r, &me, 0);
+        }
+        Err(KeyError::Invalid(msg)) => return tag(error(StatusCode::BAD_REQUEST, msg), &me, 0),
+    };
+    let op = match req.method {
+        Method::GET => Op::Get,
+        Method::DELETE => Op::Delete,
+        Method::PUT => match serde_json::from_slice::<Box<RawValue>>(&req.body) {
+            Ok(v) => Op::Put {
+                value: Arc::from(v),
+            },
+            Err(e) => {
+                let msg = format!("the body is not valid JSON: {e}");
+                return tag(error(StatusCode::BAD_REQUEST, &msg), &me, 0);
+            }
+        },
+        _ => return tag(wrong_method("GET, PUT, DELETE"), &me, 0),
+    };
+    let ClientReply {
+        outcome,
+        owner,
+        hops,
+    } = node.client_op(key.clone(), op).await;
+    let summary = || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner, "hops": hops}));
+    let r = match outcome {
+        Outcome::Stored | Outcome::Deleted => json(StatusCode::OK, summary().unwrap_or_default()),
+        Outcome::Value(v) => {
+            let mut r = json(StatusCode::OK, Vec::new());
+            *r.body_mut() = Bytes::copy_from_slice(v.get().as_bytes());
+            r
+        }
+        Outcome::NotFound => error(StatusCode::NOT_FOUND, "no such key"),
+        Outcome::Failed { status, error: e } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            error(code, &e)
+        }
+    };
+    tag(r, &owner, hops)
+}
+
+/// `GET /status`, `/healthz`, `/readyz`.
+pub fn info(node: &Node, req: &Req) -> Reply {
+    if req.method != Method::GET && req.method != Method::HEAD {
+        return wrong_method("GET, HEAD");
+    }
+    match req.path.as_str() {
+        "/status" => json(
+            StatusCode::OK,
+            serde_json::to_vec(&node.status()).unwrap_or_default(),
+        ),
+        "/healthz" => json(StatusCode::OK, br#"{"ok":true}"#.to_vec()),
+        _ if node.is_ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
+        _ => json(StatusCode::SERVICE_UNAVAILABLE, br#"{"ready":false}"#.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_decode() {
+        assert_eq!(decode_key("user%3A1").unwrap(), "user:1");
+        assert_eq!(decode_key("a%2Fb").unwrap(), "a/b");
+        assert_eq!(decode_key("%E3%83%A6").unwrap(), "ユ");
+        assert!(matches!(decode_key(""), Err(KeyError::Invalid(_))));
+        assert!(matches!(decode_key("%zz"), Err(KeyError::Invalid(_))));
+        assert!(matches!(decode_key("%4"), Err(KeyError::Invalid(_))));
+        assert!(matches!(decode_key("%ff%fe"), Err(KeyError::Invalid(_))));
+        assert!(matches!(decode_key("a/b"), Err(KeyError::Invalid(_))));
+        assert_eq!(decode_key(&"k".repeat(1024)).unwrap().len(), 1024);
+        assert_eq!(decode_key(&"k".repeat(1025)), Err(KeyError::TooLong));
+        assert_eq!(decode_key(&"%41".repeat(1025)), Err(KeyError::TooLong));
+    }
+}

@@ -1,0 +1,271 @@
+//! The versioned in-memory map, ordered by key id (pure: time is passed in).
+//!
+//! Every entry carries the [`Version`] its owner assigned. [`Store::apply`]
+//! keeps only the newest version, so re-sent replicas, retries and repairs are
+//! idempotent and order-independent. A delete is a tombstone (an entry without
+//! a value) that replicates like a write and is purged after a grace period.
+
+use crate::id::{in_half_open, Id};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A write's version: a hybrid logical clock reading, then the writer's tag as
+/// tie-break. Ordered lexicographically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Version {
+    /// Hybrid logical time: milliseconds << 16 | logical counter.
+    pub ts: u64,
+    /// The assigning node's tag (first 8 bytes of its id).
+    pub node: u64,
+}
+
+impl Version {
+    /// The wall-clock milliseconds embedded in the version.
+    pub fn millis(&self) -> u64 {
+        self.ts >> 16
+    }
+}
+
+/// Versions travel as 32 hex digits, which compare as strings like the versions do.
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:016x}{:016x}", self.ts, self.node))
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(D::Error::custom("version must be 32 hex digits"));
+        }
+        let ts = u64::from_str_radix(&s[..16], 16).map_err(D::Error::custom)?;
+        let node = u64::from_str_radix(&s[16..], 16).map_err(D::Error::custom)?;
+        Ok(Version { ts, node })
+    }
+}
+
+/// A hybrid logical clock: never goes backwards, and stays ahead of every
+/// version it has seen, so an owner that takes over a range issues versions
+/// newer than the ones it inherited even if its wall clock lags.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    last: u64,
+    node: u64,
+}
+
+impl Clock {
+    /// A clock that tags its versions with `node`.
+    pub fn new(node: u64) -> Clock {
+        Clock { last: 0, node }
+    }
+
+    /// The next version at wall-clock time `now_ms`.
+    pub fn next(&mut self, now_ms: u64) -> Version {
+        let physical = now_ms << 16;
+        self.last = physical.max(self.last + 1);
+        Version {
+            ts: self.last,
+            node: self.node,
+        }
+    }
+
+    /// Moves the clock past a version seen from elsewhere.
+    pub fn observe(&mut self, v: Version) {
+        self.last = self.last.max(v.ts);
+    }
+}
+
+/// One stored key: its name, value (or tombstone) and version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// The key as the client gave it.
+    pub key: String,
+    /// The JSON value; `None` is a tombstone.
+    pub value: Option<Arc<RawValue>>,
+    /// The version its owner assigned.
+    pub version: Version,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.key == other.key
+            && self.version == other.version
+            && self.value.as_ref().map(|v| v.get()) == other.value.as_ref().map(|v| v.get())
+    }
+}
+
+impl Entry {
+    /// Whether this entry records a delete.
+    pub fn is_tombstone(&self) -> bool {
+        self.value.is_none()
+    }
+}
+
+/// The key → entry map, ordered by key id so key ranges are cheap to walk.
+#[derive(Debug, Default)]
+pub struct Store {
+    map: BTreeMap<Id, Entry>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// The entry for `id`, tombstones included.
+    pub fn get(&self, id: &Id) -> Option<&Entry> {
+        self.map.get(id)
+    }
+
+    /// Stores `entry` unless an equal or newer version is already there.
+    /// Returns whether it was applied.
+    pub fn apply(&mut self, id: Id, entry: Entry) -> bool {
+        match self.map.get(&id) {
+            Some(cur) if cur.version >= entry.version => false,
+            _ => {
+                self.map.insert(id, entry);
+                true
+            }
+        }
+    }
+
+    /// Number of entries, tombstones included.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Number of live (non-tombstone) entries.
+    pub fn live_count(&self) -> usize {
+        self.map.values().filter(|e| !e.is_tombstone()).count()
+    }
+
+    /// All entries in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Id, &Entry)> {
+        self.map.iter()
+    }
+
+    /// Entries whose id lies in the ring interval `(a, b]`, in ring order.
+    pub fn range(&self, a: &Id, b: &Id) -> Vec<(Id, &Entry)> {
+        let mut out = Vec::new();
+        if a < b {
+            use std::ops::Bound::{Excluded, Included};
+            out.extend(self.map.range((Excluded(*a), Included(*b))).map(|(k, v)| (*k, v)));
+        } else {
+            // Wrapping (or whole-ring) interval: walk all and filter.
+            out.extend(
+                self.map
+                    .iter()
+                    .filter(|(k, _)| in_half_open(k, a, b))
+                    .map(|(k, v)| (*k, v)),
+            );
+        }
+        out
+    }
+
+    /// Removes the entry for `id`.
+    pub fn remove(&mut self, id: &Id) -> Option<Entry> {
+        self.map.remove(id)
+    }
+
+    /// Drops tombstones whose version is older than `cutoff_ms`; returns how many.
+    pub fn purge_tombstones(&mut self, cutoff_ms: u64) -> usize {
+        let before = self.map.len();
+        self.map
+            .retain(|_, e| !(e.is_tombstone() && e.version.millis() < cutoff_ms));
+        before - self.map.len()
+    }
+
+    /// Removes every entry for which `drop` returns true; returns how many.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Id, &Entry) -> bool) -> usize {
+        let before = self.map.len();
+        self.map.retain(|k, e| keep(k, e));
+        before - self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, value: Option<&str>, ts: u64) -> Entry {
+        Entry {
+            key: key.into(),
+            value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
+            version: Version { ts, node: 1 },
+        }
+    }
+
+    #[test]
+    fn newer_wins_in_any_order() {
+        let id = Id::hash(b"k");
+        let mut a = Store::new();
+        assert!(a.apply(id, entry("k", Some("1"), 5)));
+        assert!(a.apply(id, entry("k", Some("2"), 7)));
+        assert!(!a.apply(id, entry("k", Some("1"), 5)));
+        assert!(!a.apply(id, entry("k", Some("2"), 7)), "re-applying is a no-op");
+        let mut b = Store::new();
+        b.apply(id, entry("k", Some("2"), 7));
+        b.apply(id, entry("k", Some("1"), 5));
+        assert_eq!(a.get(&id), b.get(&id));
+    }
+
+    #[test]
+    fn tombstone_blocks_older_value_until_purged() {
+        let id = Id::hash(b"k");
+        let mut s = Store::new();
+        s.apply(id, entry("k", None, 10 << 16));
+        assert!(!s.apply(id, entry("k", Some("1"), 9 << 16)), "no resurrection");
+        assert_eq!(s.purge_tombstones(10), 0);
+        assert_eq!(s.purge_tombstones(11), 1);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn clock_is_monotonic_and_observes() {
+        let mut c = Clock::new(3);
+        let a = c.next(100);
+        let b = c.next(100);
+        assert!(b > a);
+        c.observe(Version {
+            ts: 500 << 16,
+            node: 9,
+        });
+        assert!(c.next(100).ts > 500 << 16);
+    }
+
+    #[test]
+    fn version_text_round_trip_orders_like_versions() {
+        let v1 = Version { ts: 1, node: 2 };
+        let v2 = Version { ts: 256, node: 0 };
+        let s1 = serde_json::to_string(&v1).unwrap();
+        let s2 = serde_json::to_string(&v2).unwrap();
+        assert!(s1 < s2);
+        assert_eq!(serde_json::from_str::<Version>(&s1).unwrap(), v1);
+        assert!(serde_json::from_str::<Version>("\"zz\"").is_err());
+    }
+
+    #[test]
+    fn ranges_wrap() {
+        let mut s = Store::new();
+        let ids: Vec<Id> = (0..50).map(|i| Id::hash(format!("k{i}").as_bytes())).collect();
+        for (i, id) in ids.iter().enumerate() {
+            s.apply(*id, entry(&format!("k{i}"), Some("1"), 1));
+        }
+        let a = ids[3];
+        let b = ids[7];
+        let fwd = s.range(&a, &b).len();
+        let back = s.range(&b, &a).len();
+        assert_eq!(fwd + back, 50, "(a,b] and (b,a] partition the ring");
+        assert_eq!(s.range(&a, &a).len(), 50);
+    }
+}

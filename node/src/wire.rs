@@ -1,0 +1,132 @@
+//! Wire messages of the data plane: routed key operations, direct replies, and
+//! replica traffic. Enums are externally tagged on purpose: serde_json's
+//! `RawValue` (values travel unparsed) does not survive internally tagged enums.
+
+use crate::id::Id;
+use crate::replication::Digest;
+use crate::store::{Entry, Version};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// A key operation as a client asked for it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Op {
+    /// Store `value` under the key.
+    Put {
+        /// The JSON value, unparsed.
+        value: Arc<RawValue>,
+    },
+    /// Read the key.
+    Get,
+    /// Delete the key.
+    Delete,
+}
+
+/// A request travelling hop by hop towards the key's owner (`POST /chord/route`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RouteMsg {
+    /// Unguessable request id (32 hex digits); the reply must quote it.
+    pub req: String,
+    /// `host:port` of the entry node, which the owner answers directly.
+    pub origin: String,
+    /// The key.
+    pub key: String,
+    /// What to do.
+    pub op: Op,
+    /// Forwarding steps so far (1 when the entry node sends it).
+    pub hops: u32,
+    /// The sender believes the receiver owns the key.
+    pub owner_hint: bool,
+}
+
+/// The outcome of an operation at the owner.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Put applied on a write quorum.
+    Stored,
+    /// Get found the value.
+    Value(Arc<RawValue>),
+    /// Get or delete found no value.
+    NotFound,
+    /// Delete applied on a write quorum.
+    Deleted,
+    /// The operation failed; `status` is the HTTP status the client should see.
+    Failed {
+        /// HTTP status code.
+        status: u16,
+        /// Human-readable reason.
+        error: String,
+    },
+}
+
+/// The owner's direct answer to the entry node (`POST /chord/reply`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplyMsg {
+    /// The request id from [`RouteMsg::req`].
+    pub req: String,
+    /// `host:port` of the node that performed the operation.
+    pub owner: String,
+    /// Forwarding steps the request took.
+    pub hops: u32,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// A key range `(from, to]` on the ring.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Range {
+    /// Exclusive start.
+    pub from: Id,
+    /// Inclusive end.
+    pub to: Id,
+}
+
+/// Replica traffic between holders (`POST /chord/data`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum DataRequest {
+    /// Apply these entries if newer (writes, repairs, hand-offs).
+    Replicate {
+        /// The entries.
+        entries: Vec<Entry>,
+    },
+    /// Send your copy of this key (read fallback).
+    Fetch {
+        /// The key.
+        key: String,
+    },
+    /// The owner's digest of `range`; the receiver is a replica holder of it.
+    SyncDigest {
+        /// The owner (whose lease on the receiver this renews).
+        owner: Id,
+        /// The owner's primary range.
+        range: Range,
+        /// The owner's digest of it.
+        digest: Digest,
+    },
+    /// The owner's full `(id, version)` list of `range` after a digest mismatch.
+    SyncList {
+        /// The owner's primary range.
+        range: Range,
+        /// Everything the owner holds in it.
+        items: Vec<(Id, Version)>,
+    },
+}
+
+/// Answers to [`DataRequest`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum DataResponse {
+    /// How many entries were newer and applied.
+    Applied(usize),
+    /// The requested entry, if held.
+    Entry(Option<Entry>),
+    /// Whether the digests matched.
+    InSync(bool),
+    /// After a list: ids the receiver wants, and entries it holds newer.
+    Delta {
+        /// Ids the owner should send.
+        want: Vec<Id>,
+        /// Entries the owner lacks or holds older.
+        newer: Vec<Entry>,
+    },
+}
