@@ -81,7 +81,9 @@ pub struct Options {
 impl Options {
     /// Effective write quorum W (defaults to R).
     pub fn write_quorum(&self) -> usize {
-        self.write_quorum.unwrap_or(self.replicas).min(self.replicas) as usize
+        self.write_quorum
+            .unwrap_or(self.replicas)
+            .min(self.replicas) as usize
     }
 
     /// How long a replica copy stays without its owner confirming it.

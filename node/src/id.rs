@@ -232,7 +232,11 @@ mod tests {
             (8, 7, 7, true),
         ];
         for (x, a, b, want) in cases {
-            assert_eq!(in_half_open(&id(x), &id(a), &id(b)), want, "{x} in ({a},{b}]");
+            assert_eq!(
+                in_half_open(&id(x), &id(a), &id(b)),
+                want,
+                "{x} in ({a},{b}]"
+            );
         }
         assert!(in_half_open(&Id::ZERO, &Id::MAX, &Id::ZERO));
         assert!(!in_half_open(&Id::MAX, &Id::MAX, &Id::ZERO));

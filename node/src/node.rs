@@ -296,7 +296,10 @@ impl Node {
         let mut avoid: Option<Id> = None;
         for attempt in 0..2 {
             let rx = self.inner.pending.register(&req);
-            let first_hop = match self.send_towards(&key, &id, &op, &req, avoid.as_ref()).await {
+            let first_hop = match self
+                .send_towards(&key, &id, &op, &req, avoid.as_ref())
+                .await
+            {
                 Ok(None) => {
                     self.inner.pending.cancel(&req);
                     let outcome = self.execute(&key, id, op, Some(&req)).await;
@@ -473,9 +476,7 @@ impl Node {
         }
         let out = match op {
             Op::Get => match self.newest(key, &id).await {
-                Some(Entry {
-                    value: Some(v), ..
-                }) => Outcome::Value(v),
+                Some(Entry { value: Some(v), .. }) => Outcome::Value(v),
                 _ => Outcome::NotFound,
             },
             Op::Put { value } => match self.write(key, id, Some(value)).await {
@@ -494,7 +495,8 @@ impl Node {
             let now = now_ms();
             let mut data = lock(&self.inner.data);
             if data.recent.len() > 100_000 {
-                data.recent.retain(|_, (at, _)| now.saturating_sub(*at) < RECENT_MS);
+                data.recent
+                    .retain(|_, (at, _)| now.saturating_sub(*at) < RECENT_MS);
             }
             data.recent.insert(req.to_string(), (now, out.clone()));
         }
@@ -605,7 +607,11 @@ impl Node {
         } else {
             Err(Outcome::Failed {
                 status: 503,
-                error: format!("write reached {} of {} required holders", acks + 1, need + 1),
+                error: format!(
+                    "write reached {} of {} required holders",
+                    acks + 1,
+                    need + 1
+                ),
             })
         }
     }
@@ -825,7 +831,11 @@ impl Node {
         for out in announcements {
             let _ = self.inner.peers.ring(&out.to.addr, &out.request).await;
         }
-        tracing::info!(entries = entries.len(), holders = targets.len(), "left the ring");
+        tracing::info!(
+            entries = entries.len(),
+            holders = targets.len(),
+            "left the ring"
+        );
         handed
     }
 }

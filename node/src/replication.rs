@@ -90,9 +90,9 @@ impl Leases {
 
     /// Whether `id` lies in a range confirmed within `lease_ms` of `now_ms`.
     pub fn covers(&self, id: &Id, now_ms: u64, lease_ms: u64) -> bool {
-        self.by_owner.values().any(|(a, b, at)| {
-            now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b)
-        })
+        self.by_owner
+            .values()
+            .any(|(a, b, at)| now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b))
     }
 
     /// Forgets confirmations older than `lease_ms`.
@@ -122,7 +122,13 @@ mod tests {
         let me = Peer::from_addr("a");
         let b = Peer::from_addr("b");
         let c = Peer::from_addr("c");
-        let succ = vec![b.clone(), me.clone(), b.clone(), c.clone(), Peer::from_addr("d")];
+        let succ = vec![
+            b.clone(),
+            me.clone(),
+            b.clone(),
+            c.clone(),
+            Peer::from_addr("d"),
+        ];
         assert_eq!(replica_targets(&me.id, &succ, 3), vec![b.clone(), c]);
         assert_eq!(replica_targets(&me.id, &succ, 1), vec![]);
         assert_eq!(replica_targets(&me.id, &[b.clone()], 3), vec![b]);
@@ -155,7 +161,11 @@ mod tests {
         let mut l = Leases::default();
         let (a, b) = (Id::hash(b"a"), Id::hash(b"b"));
         let k = Id::hash(b"k");
-        let inside = if in_half_open(&k, &a, &b) { (a, b) } else { (b, a) };
+        let inside = if in_half_open(&k, &a, &b) {
+            (a, b)
+        } else {
+            (b, a)
+        };
         l.confirm(Id::hash(b"o"), inside.0, inside.1, 1000);
         assert!(l.covers(&k, 1500, 1000));
         assert!(!l.covers(&k, 2500, 1000));

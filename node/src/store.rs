@@ -159,7 +159,11 @@ impl Store {
         let mut out = Vec::new();
         if a < b {
             use std::ops::Bound::{Excluded, Included};
-            out.extend(self.map.range((Excluded(*a), Included(*b))).map(|(k, v)| (*k, v)));
+            out.extend(
+                self.map
+                    .range((Excluded(*a), Included(*b)))
+                    .map(|(k, v)| (*k, v)),
+            );
         } else {
             // Wrapping (or whole-ring) interval: walk all and filter.
             out.extend(
@@ -212,7 +216,10 @@ mod tests {
         assert!(a.apply(id, entry("k", Some("1"), 5)));
         assert!(a.apply(id, entry("k", Some("2"), 7)));
         assert!(!a.apply(id, entry("k", Some("1"), 5)));
-        assert!(!a.apply(id, entry("k", Some("2"), 7)), "re-applying is a no-op");
+        assert!(
+            !a.apply(id, entry("k", Some("2"), 7)),
+            "re-applying is a no-op"
+        );
         let mut b = Store::new();
         b.apply(id, entry("k", Some("2"), 7));
         b.apply(id, entry("k", Some("1"), 5));
@@ -224,7 +231,10 @@ mod tests {
         let id = Id::hash(b"k");
         let mut s = Store::new();
         s.apply(id, entry("k", None, 10 << 16));
-        assert!(!s.apply(id, entry("k", Some("1"), 9 << 16)), "no resurrection");
+        assert!(
+            !s.apply(id, entry("k", Some("1"), 9 << 16)),
+            "no resurrection"
+        );
         assert_eq!(s.purge_tombstones(10), 0);
         assert_eq!(s.purge_tombstones(11), 1);
         assert!(s.is_empty());
@@ -257,7 +267,9 @@ mod tests {
     #[test]
     fn ranges_wrap() {
         let mut s = Store::new();
-        let ids: Vec<Id> = (0..50).map(|i| Id::hash(format!("k{i}").as_bytes())).collect();
+        let ids: Vec<Id> = (0..50)
+            .map(|i| Id::hash(format!("k{i}").as_bytes()))
+            .collect();
         for (i, id) in ids.iter().enumerate() {
             s.apply(*id, entry(&format!("k{i}"), Some("1"), 1));
         }

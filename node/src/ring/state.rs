@@ -234,9 +234,22 @@ impl RingState {
             (Purpose::JoinAdopt, Response::Neighbors { me, successors, .. }) => {
                 self.adopt_successor(me.clone(), &successors);
                 self.joined = true;
-                vec![self.send(me, Request::Notify { peer: self.me.clone() }, Purpose::Notify)]
+                vec![self.send(
+                    me,
+                    Request::Notify {
+                        peer: self.me.clone(),
+                    },
+                    Purpose::Notify,
+                )]
             }
-            (Purpose::Stabilize, Response::Neighbors { me, predecessor, successors }) => {
+            (
+                Purpose::Stabilize,
+                Response::Neighbors {
+                    me,
+                    predecessor,
+                    successors,
+                },
+            ) => {
                 if self.successors.first().map(|s| s.id) != Some(me.id) {
                     return Vec::new(); // our successor changed meanwhile
                 }
@@ -261,7 +274,15 @@ impl RingState {
             }
             (Purpose::Finger { index, step }, Response::Next { peer }) => {
                 let id = self.me.id.finger_start(index);
-                self.lookup_step(peer, id, Purpose::Finger { index, step: step + 1 }, step)
+                self.lookup_step(
+                    peer,
+                    id,
+                    Purpose::Finger {
+                        index,
+                        step: step + 1,
+                    },
+                    step,
+                )
             }
             (Purpose::Finger { index, .. }, Response::Found { peer }) => {
                 self.set_finger(index, peer);
@@ -315,7 +336,13 @@ impl RingState {
 
     fn notify_successor(&self) -> Outbound {
         let s0 = self.successors[0].clone();
-        self.send(s0, Request::Notify { peer: self.me.clone() }, Purpose::Notify)
+        self.send(
+            s0,
+            Request::Notify {
+                peer: self.me.clone(),
+            },
+            Purpose::Notify,
+        )
     }
 
     fn on_failure(&mut self, to: &Peer, purpose: Purpose) -> Vec<Outbound> {
@@ -441,7 +468,11 @@ impl RingState {
     /// Sets finger `index` and every later finger whose start `peer` also succeeds,
     /// then moves the round-robin cursor past them.
     fn set_finger(&mut self, index: usize, peer: Peer) {
-        let peer = if peer.id == self.me.id { None } else { Some(peer) };
+        let peer = if peer.id == self.me.id {
+            None
+        } else {
+            Some(peer)
+        };
         let mut i = index;
         while i < BITS {
             let start = self.me.id.finger_start(i);

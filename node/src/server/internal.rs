@@ -44,7 +44,11 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
     if !authorized(node, &req) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong cluster key");
     }
-    let want = if rest == "keys" { Method::GET } else { Method::POST };
+    let want = if rest == "keys" {
+        Method::GET
+    } else {
+        Method::POST
+    };
     if req.method != want {
         return wrong_method(if rest == "keys" { "GET" } else { "POST" });
     }

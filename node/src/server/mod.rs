@@ -43,13 +43,20 @@ pub fn json(status: StatusCode, body: Vec<u8>) -> Reply {
 
 /// A JSON error `{"error": msg}` with `status`.
 pub fn error(status: StatusCode, msg: &str) -> Reply {
-    json(status, serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default())
+    json(
+        status,
+        serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default(),
+    )
 }
 
 /// 405 with the methods the route allows.
 pub fn wrong_method(allow: &'static str) -> Reply {
-    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route");
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    let mut r = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 
@@ -102,35 +109,41 @@ pub async fn serve(
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::stream())
-        .then(move |method, path: warp::path::FullPath, len: Option<u64>, auth, body| {
-            let node = node.clone();
-            async move {
-                if len.is_some_and(|l| l > limit as u64) {
-                    return Ok::<_, Infallible>(error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request body over the size limit",
-                    ));
-                }
-                let body = match read_body(Box::pin(body), limit).await {
-                    Ok(b) => b,
-                    Err(()) => {
-                        return Ok(error(
+        .then(
+            move |method, path: warp::path::FullPath, len: Option<u64>, auth, body| {
+                let node = node.clone();
+                async move {
+                    if len.is_some_and(|l| l > limit as u64) {
+                        return Ok::<_, Infallible>(error(
                             StatusCode::PAYLOAD_TOO_LARGE,
-                            "request body over the size limit or unreadable",
-                        ))
+                            "request body over the size limit",
+                        ));
                     }
-                };
-                let req = Req {
-                    method,
-                    path: path.as_str().to_string(),
-                    auth,
-                    body,
-                };
-                Ok(dispatch(node, req).await)
-            }
-        })
+                    let body = match read_body(Box::pin(body), limit).await {
+                        Ok(b) => b,
+                        Err(()) => {
+                            return Ok(error(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "request body over the size limit or unreadable",
+                            ))
+                        }
+                    };
+                    let req = Req {
+                        method,
+                        path: path.as_str().to_string(),
+                        auth,
+                        body,
+                    };
+                    Ok(dispatch(node, req).await)
+                }
+            },
+        )
         .recover(|_rej: warp::Rejection| async {
             Ok::<_, Infallible>(error(StatusCode::BAD_REQUEST, "malformed request"))
         });
-    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+    warp::serve(filter)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }

@@ -33,7 +33,10 @@ pub fn decode_key(seg: &str) -> Result<String, KeyError> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = |c: u8| (c as char).to_digit(16);
-            match (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
+            match (
+                b.get(i + 1).and_then(|c| hex(*c)),
+                b.get(i + 2).and_then(|c| hex(*c)),
+            ) {
                 (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
                 _ => return Err(KeyError::Invalid("bad percent-escape in key")),
             }
@@ -90,7 +93,8 @@ pub async fn kv(node: &Node, req: Req, seg: &str) -> Reply {
         owner,
         hops,
     } = node.client_op(key.clone(), op).await;
-    let summary = || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner, "hops": hops}));
+    let summary =
+        || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner, "hops": hops}));
     let r = match outcome {
         Outcome::Stored | Outcome::Deleted => json(StatusCode::OK, summary().unwrap_or_default()),
         Outcome::Value(v) => {
@@ -119,7 +123,10 @@ pub fn info(node: &Node, req: &Req) -> Reply {
         ),
         "/healthz" => json(StatusCode::OK, br#"{"ok":true}"#.to_vec()),
         _ if node.is_ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
-        _ => json(StatusCode::SERVICE_UNAVAILABLE, br#"{"ready":false}"#.to_vec()),
+        _ => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            br#"{"ready":false}"#.to_vec(),
+        ),
     }
 }
 

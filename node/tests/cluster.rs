@@ -1,0 +1,114 @@
+//! Real multi-process rings on 127.0.0.1: joins, routing with direct replies,
+//! owner placement, deletes, a killed node, and path length.
+
+mod common;
+
+use common::{Cluster, FAST};
+use serde_json::json;
+use std::time::Duration;
+
+/// Puts `n` keys through random nodes and reads each back through another
+/// random node, checking values and that the answering owner is the true one.
+/// Returns the mean hop count over all operations.
+async fn put_get_all(c: &Cluster, n: usize) -> f64 {
+    let mut hops = 0u64;
+    for i in 0..n {
+        let key = format!("key-{i}");
+        let (status, owner, h) = c.put(&c.random_addr(), &key, &json!({"i": i})).await;
+        assert_eq!(status, 200, "put {key}");
+        assert_eq!(owner, c.owner_of(&key), "owner of {key}");
+        hops += h as u64;
+    }
+    for i in 0..n {
+        let key = format!("key-{i}");
+        let (status, body, owner, h) = c.get(&c.random_addr(), &key).await;
+        assert_eq!(status, 200, "get {key}");
+        assert_eq!(body, json!({"i": i}));
+        assert_eq!(owner, c.owner_of(&key), "owner of {key}");
+        hops += h as u64;
+    }
+    hops as f64 / (2 * n) as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_nodes_joining_one_by_one_serve_500_keys_and_survive_a_kill() {
+    let mut c = Cluster::start(FAST, 8, true).await;
+    let mean = put_get_all(&c, 500).await;
+    println!("8 nodes: mean hops {mean:.2}");
+    assert!(mean <= 0.5 * 8f64.log2() + 1.0, "mean hops {mean}");
+
+    // Deleted keys answer 404 everywhere; a second delete is 404 too.
+    for i in 0..50 {
+        let key = format!("key-{i}");
+        assert_eq!(c.delete(&c.random_addr(), &key).await, 200);
+        assert_eq!(c.get(&c.random_addr(), &key).await.0, 404);
+        assert_eq!(c.delete(&c.random_addr(), &key).await, 404);
+    }
+
+    // Kill one node: the ring heals and every other key is still served.
+    let victim = 3;
+    let dead = c.nodes[victim].addr.clone();
+    c.kill(victim);
+    let healed = c.wait_ring(Duration::from_secs(30)).await;
+    println!("ring healed {healed:?} after the kill");
+    for i in 50..500 {
+        let key = format!("key-{i}");
+        let (status, body, owner, _) = c.get(&c.random_addr(), &key).await;
+        assert_ne!(owner, dead);
+        assert_eq!((status, body), (200, json!({"i": i})), "{key} after kill");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_nodes_joining_at_once_form_one_ring() {
+    let c = Cluster::start(FAST, 8, false).await;
+    let mean = put_get_all(&c, 500).await;
+    println!("8 nodes (joined at once): mean hops {mean:.2}");
+    assert!(mean <= 0.5 * 8f64.log2() + 1.0, "mean hops {mean}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_length_on_32_nodes_stays_near_half_log_n() {
+    let c = Cluster::start(FAST, 32, false).await;
+    // Fingers are refreshed round-robin; give them time to settle by waiting
+    // until every node knows at least log2(N) − 1 distinct fingers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut min = usize::MAX;
+        for n in c.live() {
+            let st = c.status(&n.addr).await.unwrap();
+            min = min.min(st["fingers"].as_array().unwrap().len());
+        }
+        if min >= 4 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mean = put_get_all(&c, 500).await;
+    let bound = 0.5 * 32f64.log2() + 1.0;
+    println!("32 nodes: mean hops {mean:.2} (bound {bound})");
+    assert!(mean <= bound, "mean hops {mean} > {bound}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_and_two_node_rings_work() {
+    let mut c = Cluster::start(FAST, 1, true).await;
+    let a = c.nodes[0].addr.clone();
+    let (status, owner, hops) = c.put(&a, "solo", &json!([1, 2, 3])).await;
+    assert_eq!((status, owner.as_str(), hops), (200, a.as_str(), 0));
+    c.spawn(Some(&a));
+    c.wait_ring(Duration::from_secs(20)).await;
+    let b = c.nodes[1].addr.clone();
+    // The key is readable from both and its owner is the true one.
+    for via in [&a, &b] {
+        let (status, body, owner, _) = c.get(via, "solo").await;
+        assert_eq!((status, body), (200, json!([1, 2, 3])));
+        assert_eq!(owner, c.owner_of("solo"));
+    }
+    // Once repair has copied the key to both, kill the first node: the other
+    // is alone again and serves everything.
+    c.wait_keys(&b, 1, Duration::from_secs(20)).await;
+    c.kill(0);
+    c.wait_ring(Duration::from_secs(20)).await;
+    assert_eq!(c.get(&b, "solo").await.0, 200);
+}
