@@ -131,7 +131,10 @@ mod tests {
         ];
         assert_eq!(replica_targets(&me.id, &succ, 3), vec![b.clone(), c]);
         assert_eq!(replica_targets(&me.id, &succ, 1), vec![]);
-        assert_eq!(replica_targets(&me.id, &[b.clone()], 3), vec![b]);
+        assert_eq!(
+            replica_targets(&me.id, std::slice::from_ref(&b), 3),
+            vec![b]
+        );
     }
 
     #[test]

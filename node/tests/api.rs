@@ -76,7 +76,12 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
         (c.http.put(url("/kv/k")).body("{\"v\": 1} trailing"), 400),
         (c.http.put(url("/kv/k")).body(vec![b'1'; 1001]), 413),
         (c.http.get(url(&format!("/kv/{}", "k".repeat(1025)))), 414),
-        (c.http.put(url(&format!("/kv/{}", "k".repeat(1025)))).body("1"), 414),
+        (
+            c.http
+                .put(url(&format!("/kv/{}", "k".repeat(1025))))
+                .body("1"),
+            414,
+        ),
         (c.http.get(url("/kv/%FF%FE")), 400),
         (c.http.get(url("/kv/%zz")), 400),
         (c.http.get(url("/kv/")), 400),
@@ -96,7 +101,10 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
         let desc = format!("{} {}", r.method(), r.url().path());
         let (status, v) = body(c.http.execute(r).await.unwrap()).await;
         assert_eq!(status, want, "{desc}");
-        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{desc}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{desc}: {v}"
+        );
     }
     // A chunked body over the limit (no content-length) is refused too.
     let chunks = futures_util::stream::iter(

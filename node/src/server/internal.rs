@@ -26,9 +26,8 @@ fn authorized(node: &Node, req: &Req) -> bool {
     }
 }
 
-fn parse<T: DeserializeOwned>(req: &Req) -> Result<T, Reply> {
-    serde_json::from_slice(&req.body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad message: {e}")))
+fn parse<T: DeserializeOwned>(req: &Req) -> Result<T, String> {
+    serde_json::from_slice(&req.body).map_err(|e| format!("bad message: {e}"))
 }
 
 fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
@@ -55,7 +54,7 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
     match rest {
         "rpc" => match parse::<Request>(&req) {
             Ok(r) => ok_json(&node.handle_ring(&r)),
-            Err(e) => e,
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "route" => match parse::<RouteMsg>(&req) {
             Ok(msg) => {
@@ -64,7 +63,7 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
                 tokio::spawn(async move { node.handle_route(msg).await });
                 json(StatusCode::ACCEPTED, b"{}".to_vec())
             }
-            Err(e) => e,
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "reply" => match parse::<ReplyMsg>(&req) {
             Ok(msg) => {
@@ -72,12 +71,12 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
                 node.handle_reply(msg);
                 json(StatusCode::OK, b"{}".to_vec())
             }
-            Err(e) => e,
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "data" => match parse::<DataRequest>(&req) {
             Ok(r) if node.is_ready() => ok_json(&node.handle_data(r)),
             Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
-            Err(e) => e,
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         _ => {
             let entries: Vec<_> = node
