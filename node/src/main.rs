@@ -5,7 +5,7 @@ use chord_node::id::Id;
 use chord_node::node::Node;
 use chord_node::ring::Peer;
 use clap::Parser;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 fn main() {
@@ -78,6 +78,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await

@@ -1,0 +1,558 @@
+//! The command line: clap definitions close to what the user types, and
+//! [`Cli::into_plan`], which validates them into a [`Plan`] before anything
+//! touches Docker, a process or the network.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+use crate::exit;
+
+/// Longest key the nodes accept, in bytes of UTF-8.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Image used when `--image` is not given.
+pub const DEFAULT_IMAGE: &str = "chord-node:latest";
+
+/// Start, drive and break a Chord ring of chord-node containers or processes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "chordctl",
+    version,
+    about = "Start, drive and break a Chord ring of chord-node containers or processes",
+    long_about = "Start, drive and break a Chord ring of chord-node containers (default) \
+or local processes (--runtime process).\n\n\
+Example:\n  chordctl up 16\n  chordctl put user:1 '{\"name\":\"Ada\"}'\n  chordctl get user:1\n  \
+chordctl kill --random 3\n  chordctl check --wait 30\n  chordctl down",
+    after_help = "See `chordctl --help` for the exit codes.",
+    after_long_help = exit::HELP
+)]
+pub struct Cli {
+    /// Where nodes run: Docker containers or local processes.
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Docker, env = "CHORDCTL_RUNTIME")]
+    pub runtime: RuntimeKind,
+
+    /// Name of the cluster to act on.
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "CHORDCTL_CLUSTER"
+    )]
+    pub cluster: String,
+
+    /// Output format of commands that print data.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Path of the chord-node executable (static build for the image).
+    #[arg(long, global = true, env = "CHORDCTL_NODE_BIN", value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+
+    /// Say more: owner and hops for put/get/delete.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the nodes of a cluster run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    /// One container per node on a Docker bridge network.
+    Docker,
+    /// One local process per node on 127.0.0.1.
+    Process,
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document for programs.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a cluster of N nodes and wait until the ring is correct.
+    Up(UpArgs),
+    /// Remove the cluster's nodes (and network); does nothing if there are none.
+    Down,
+    /// One row per node: address, ring id, state, neighbours, keys.
+    #[command(visible_alias = "ls")]
+    Status,
+    /// Nodes in ring order, their share of the key space, pointer agreement.
+    Ring,
+    /// Store a JSON value under KEY.
+    Put(PutArgs),
+    /// Print the JSON value stored under KEY.
+    Get(KeyArgs),
+    /// Delete KEY.
+    Delete(KeyArgs),
+    /// Kill nodes with SIGKILL.
+    Kill(KillArgs),
+    /// Stop a node gracefully (if running) and start it again.
+    Restart(RestartArgs),
+    /// Add N nodes to the running cluster.
+    Add(AddArgs),
+    /// Print a node's log.
+    Logs(LogsArgs),
+    /// Verify the ring and the placement of every key; non-zero exit on any problem.
+    Check(CheckArgs),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+}
+
+/// Arguments of `up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Number of nodes.
+    #[arg(default_value_t = 3)]
+    pub nodes: u32,
+    /// Copies of each key (owner included).
+    #[arg(long, default_value_t = 3)]
+    pub replicas: u32,
+    /// Image to run (built from the chord-node binary if missing or older). Docker only.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Seconds to wait for the whole cluster; a half-made cluster is removed after that.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// Arguments of `put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The key (any UTF-8, 1 to 1024 bytes).
+    pub key: String,
+    /// The value, a JSON document (quote it for the shell).
+    pub json: String,
+    /// Send the request to this node instead of a random live one.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+}
+
+/// Arguments of `get` and `delete`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The key.
+    pub key: String,
+    /// Send the request to this node instead of a random live one.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+}
+
+/// Arguments of `kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Kill K random running nodes.
+    #[arg(
+        long,
+        value_name = "K",
+        conflicts_with = "nodes",
+        required_unless_present = "nodes"
+    )]
+    pub random: Option<u32>,
+    /// Nodes to kill, by name (or by index, e.g. `3`).
+    #[arg(value_name = "NODE")]
+    pub nodes: Vec<String>,
+}
+
+/// Arguments of `restart`.
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Node to restart, by name or index.
+    pub node: String,
+    /// Seconds to wait for the node to be back in the ring.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// Arguments of `add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Number of nodes to add.
+    pub nodes: u32,
+    /// Seconds to wait for the new nodes to be in the ring.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// Arguments of `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Node whose log to print, by name or index.
+    pub node: String,
+    /// Keep printing new lines until the node stops (or Ctrl-C).
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Re-check until clean or until SECS have passed (useful right after a kill).
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+}
+
+/// Arguments of `completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// A validated command, ready to run.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where nodes run.
+    pub runtime: RuntimeKind,
+    /// The cluster's name (valid as part of a container name).
+    pub cluster: String,
+    /// Output format.
+    pub output: OutputFormat,
+    /// Explicit chord-node path, if given.
+    pub node_bin: Option<PathBuf>,
+    /// Print owner and hops for key operations.
+    pub verbose: bool,
+    /// What to do.
+    pub action: Action,
+}
+
+/// Which node serves a key request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A random running node (another one is tried if it does not answer).
+    Random,
+    /// The node given with `--node`.
+    Node(String),
+}
+
+/// A validated action.
+#[derive(Debug)]
+pub enum Action {
+    /// Create a cluster.
+    Up {
+        /// Number of nodes, at least 1.
+        nodes: u32,
+        /// Replication factor, at least 1.
+        replicas: u32,
+        /// Image to run (docker runtime).
+        image: String,
+        /// Deadline for the whole start-up.
+        timeout: Duration,
+    },
+    /// Remove the cluster.
+    Down,
+    /// Per-node table.
+    Status,
+    /// Ring-order table.
+    Ring,
+    /// Store a value (already checked to be JSON).
+    Put {
+        /// The key.
+        key: String,
+        /// The JSON text exactly as given.
+        value: String,
+        /// Node to ask.
+        target: Target,
+    },
+    /// Read a value.
+    Get {
+        /// The key.
+        key: String,
+        /// Node to ask.
+        target: Target,
+    },
+    /// Delete a key.
+    Delete {
+        /// The key.
+        key: String,
+        /// Node to ask.
+        target: Target,
+    },
+    /// Kill nodes.
+    Kill(KillSelection),
+    /// Restart one node.
+    Restart {
+        /// Node name or index.
+        node: String,
+        /// Deadline to be back in the ring.
+        timeout: Duration,
+    },
+    /// Add nodes.
+    Add {
+        /// How many, at least 1.
+        nodes: u32,
+        /// Deadline for the ring to include them.
+        timeout: Duration,
+    },
+    /// Print a log.
+    Logs {
+        /// Node name or index.
+        node: String,
+        /// Follow new output.
+        follow: bool,
+        /// Last N lines only.
+        tail: Option<u32>,
+    },
+    /// Verify ring and data.
+    Check {
+        /// Keep re-checking this long until clean.
+        wait: Option<Duration>,
+    },
+    /// Print a completion script.
+    Completion(Shell),
+}
+
+/// Which nodes `kill` hits.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KillSelection {
+    /// This many random running nodes.
+    Random(u32),
+    /// These nodes.
+    Named(Vec<String>),
+}
+
+impl Cli {
+    /// Checks everything that can be checked without the cluster and turns
+    /// the arguments into a [`Plan`]. Errors carry exit code 2.
+    pub fn into_plan(self) -> anyhow::Result<Plan> {
+        validate_cluster_name(&self.cluster)?;
+        let action = match self.command {
+            Command::Up(args) => {
+                if args.nodes == 0 {
+                    return Err(exit::usage("up: the number of nodes must be at least 1"));
+                }
+                if args.replicas == 0 {
+                    return Err(exit::usage("up: --replicas must be at least 1"));
+                }
+                if args.timeout == 0 {
+                    return Err(exit::usage("up: --timeout must be at least 1 second"));
+                }
+                if args.image.is_some() && self.runtime == RuntimeKind::Process {
+                    return Err(exit::usage("up: --image only applies to --runtime docker"));
+                }
+                Action::Up {
+                    nodes: args.nodes,
+                    replicas: args.replicas,
+                    image: args.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
+                    timeout: Duration::from_secs(args.timeout),
+                }
+            }
+            Command::Down => Action::Down,
+            Command::Status => Action::Status,
+            Command::Ring => Action::Ring,
+            Command::Put(args) => {
+                validate_key(&args.key)?;
+                validate_json(&args.key, &args.json)?;
+                Action::Put {
+                    key: args.key,
+                    value: args.json,
+                    target: target(args.node),
+                }
+            }
+            Command::Get(args) => {
+                validate_key(&args.key)?;
+                Action::Get {
+                    key: args.key,
+                    target: target(args.node),
+                }
+            }
+            Command::Delete(args) => {
+                validate_key(&args.key)?;
+                Action::Delete {
+                    key: args.key,
+                    target: target(args.node),
+                }
+            }
+            Command::Kill(args) => Action::Kill(match args.random {
+                Some(0) => return Err(exit::usage("kill: --random must be at least 1")),
+                Some(k) => KillSelection::Random(k),
+                None => KillSelection::Named(dedup(args.nodes)),
+            }),
+            Command::Restart(args) => Action::Restart {
+                node: args.node,
+                timeout: Duration::from_secs(args.timeout.max(1)),
+            },
+            Command::Add(args) => {
+                if args.nodes == 0 {
+                    return Err(exit::usage("add: the number of nodes must be at least 1"));
+                }
+                Action::Add {
+                    nodes: args.nodes,
+                    timeout: Duration::from_secs(args.timeout.max(1)),
+                }
+            }
+            Command::Logs(args) => Action::Logs {
+                node: args.node,
+                follow: args.follow,
+                tail: args.tail,
+            },
+            Command::Check(args) => Action::Check {
+                wait: args.wait.map(Duration::from_secs),
+            },
+            Command::Completion(args) => Action::Completion(args.shell),
+        };
+        Ok(Plan {
+            runtime: self.runtime,
+            cluster: self.cluster,
+            output: self.output,
+            node_bin: self.node_bin,
+            verbose: self.verbose,
+            action,
+        })
+    }
+}
+
+fn target(node: Option<String>) -> Target {
+    node.map_or(Target::Random, Target::Node)
+}
+
+/// Keeps the first occurrence of each name, so `kill a a` kills `a` once.
+fn dedup(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+/// Cluster names become parts of container, network and file names, so
+/// they are held to Docker's container-name alphabet.
+pub fn validate_cluster_name(name: &str) -> anyhow::Result<()> {
+    let ok_first = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_rest = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok_first || !ok_rest || name.len() > 40 {
+        return Err(exit::usage(format!(
+            "invalid cluster name {name:?}: use 1 to 40 letters, digits, '-', '_' or '.', \
+             starting with a letter or digit"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a key against the node's limits. `.` and `..` are refused because
+/// HTTP clients normalise them (even percent-encoded) as path segments, so
+/// no request could name them.
+pub fn validate_key(key: &str) -> anyhow::Result<()> {
+    if key.is_empty() {
+        return Err(exit::usage("invalid key: it must not be empty"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(exit::usage(format!(
+            "invalid key: it is {} bytes long, the limit is {MAX_KEY_BYTES} bytes of UTF-8",
+            key.len()
+        )));
+    }
+    if key == "." || key == ".." {
+        return Err(exit::usage(format!(
+            "invalid key {key:?}: '.' and '..' cannot be sent as a URL path segment"
+        )));
+    }
+    Ok(())
+}
+
+/// Rejects a value that is not JSON before anything is sent.
+pub fn validate_json(key: &str, text: &str) -> anyhow::Result<()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+        exit::usage(format!(
+            "the value for key {key:?} is not valid JSON ({e}); quote it for the shell, \
+             e.g. '{{\"name\":\"Ada\"}}', and write strings as '\"text\"'"
+        ))
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::code_of;
+
+    fn plan(args: &[&str]) -> anyhow::Result<Plan> {
+        let mut argv = vec!["chordctl"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("clap accepts").into_plan()
+    }
+
+    #[test]
+    fn put_rejects_invalid_json_with_usage_code() {
+        let err = plan(&["put", "k", "{name: Ada}"]).unwrap_err();
+        assert_eq!(code_of(&err), 2);
+        assert!(format!("{err:#}").contains("not valid JSON"));
+    }
+
+    #[test]
+    fn put_keeps_json_text_as_given() {
+        let p = plan(&["put", "user:1", "{ \"a\" : 1 }"]).unwrap();
+        match p.action {
+            Action::Put { key, value, target } => {
+                assert_eq!(key, "user:1");
+                assert_eq!(value, "{ \"a\" : 1 }");
+                assert_eq!(target, Target::Random);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(validate_key("a/b c%").is_ok());
+        assert!(validate_key("").is_err());
+        assert!(validate_key("..").is_err());
+        assert!(validate_key(&"x".repeat(MAX_KEY_BYTES)).is_ok());
+        assert!(validate_key(&"x".repeat(MAX_KEY_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn cluster_names_are_checked() {
+        assert!(plan(&["--cluster", "test-1", "down"]).is_ok());
+        assert_eq!(
+            code_of(&plan(&["--cluster", "a/b", "down"]).unwrap_err()),
+            2
+        );
+        assert_eq!(code_of(&plan(&["--cluster=-x", "down"]).unwrap_err()), 2);
+    }
+
+    #[test]
+    fn up_limits() {
+        assert_eq!(code_of(&plan(&["up", "0"]).unwrap_err()), 2);
+        assert_eq!(
+            code_of(&plan(&["up", "3", "--replicas", "0"]).unwrap_err()),
+            2
+        );
+        let err = plan(&["--runtime", "process", "up", "3", "--image", "x"]).unwrap_err();
+        assert_eq!(code_of(&err), 2);
+    }
+
+    #[test]
+    fn kill_needs_exactly_one_selection() {
+        assert!(Cli::try_parse_from(["chordctl", "kill"]).is_err());
+        assert!(Cli::try_parse_from(["chordctl", "kill", "--random", "2", "n1"]).is_err());
+        let p = plan(&["kill", "a", "b", "a"]).unwrap();
+        assert!(matches!(p.action, Action::Kill(KillSelection::Named(ref v)) if v == &["a", "b"]));
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

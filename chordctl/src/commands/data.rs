@@ -1,0 +1,174 @@
+//! `put`, `get`, `delete`: one request through a live node.
+
+use anyhow::{anyhow, bail, Result};
+use rand::seq::SliceRandom;
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::Target;
+use crate::client::{Client, KvReply};
+use crate::exit;
+use crate::output::{print, print_json, println};
+use crate::runtime::{Cluster, NodeInfo, Runtime};
+
+/// Which key operation to send.
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Put(&'a str),
+    Get,
+    Delete,
+}
+
+/// Nodes to try, in order: the named one, or every running node shuffled.
+fn candidates(cluster: &Cluster, target: &Target) -> Result<Vec<NodeInfo>> {
+    match target {
+        Target::Node(name) => {
+            let node = cluster.node(name)?;
+            if !node.running || node.endpoint.is_none() {
+                bail!("{} is not running", node.name);
+            }
+            Ok(vec![node.clone()])
+        }
+        Target::Random => {
+            let mut nodes: Vec<NodeInfo> = cluster.running().into_iter().cloned().collect();
+            if nodes.is_empty() {
+                bail!("no node of cluster {:?} is running", cluster.spec.name);
+            }
+            nodes.shuffle(&mut rand::rng());
+            Ok(nodes)
+        }
+    }
+}
+
+/// Sends `op`, moving on to the next candidate when a node cannot be
+/// reached (at most one try per node). HTTP answers are returned as they are.
+async fn send<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    op: Op<'_>,
+    target: &Target,
+) -> Result<(NodeInfo, KvReply, Cluster)> {
+    let cluster = ctx.existing().await?;
+    let client = Client::new(&cluster.spec.key)?;
+    let mut last_error = None;
+    for node in candidates(&cluster, target)? {
+        let Some(endpoint) = node.endpoint.as_deref() else {
+            continue;
+        };
+        let reply = match op {
+            Op::Put(json) => client.put(endpoint, key, json).await,
+            Op::Get => client.get(endpoint, key).await,
+            Op::Delete => client.delete(endpoint, key).await,
+        };
+        match reply {
+            Ok(reply) => return Ok((node, reply, cluster)),
+            Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("no node to send the request to")))
+}
+
+/// Turns an unexpected HTTP answer into an error with the node's message.
+fn failure(node: &NodeInfo, what: &str, key: &str, reply: &KvReply) -> anyhow::Error {
+    let message = reply.error_message();
+    match reply.status {
+        400 => exit::usage(format!(
+            "{} refused the {what} of {key:?}: {message}",
+            node.name
+        )),
+        503 => anyhow!(
+            "{} could not complete the {what} of {key:?}: {message} (503: a quorum of replicas \
+             is not reachable or routing failed; try again or run `chordctl check`)",
+            node.name
+        ),
+        status => anyhow!(
+            "{} answered {status} to the {what} of {key:?}: {message}",
+            node.name
+        ),
+    }
+}
+
+/// The node name for an owner address, when it is one of ours.
+fn owner_label(cluster: &Cluster, owner: Option<&str>) -> String {
+    match owner {
+        None => "unknown".to_string(),
+        Some(addr) => match cluster.nodes.iter().find(|n| n.advertise == addr) {
+            Some(n) => format!("{} ({addr})", n.name),
+            None => addr.to_string(),
+        },
+    }
+}
+
+/// With `-v`, tells on stderr which node served and how the request went.
+fn report_route(ctx_verbose: bool, cluster: &Cluster, via: &NodeInfo, reply: &KvReply) {
+    if ctx_verbose {
+        let hops = reply
+            .hops
+            .map_or_else(|| "?".to_string(), |h| h.to_string());
+        eprintln!(
+            "owner: {}, hops: {hops}, via: {}",
+            owner_label(cluster, reply.owner.as_deref()),
+            via.name
+        );
+    }
+}
+
+/// `put`: prints `OK` (or the node's answer as JSON).
+pub async fn put<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    value: &str,
+    target: &Target,
+) -> Result<()> {
+    let (node, reply, cluster) = send(ctx, key, Op::Put(value), target).await?;
+    if reply.status != 200 {
+        return Err(failure(&node, "put", key, &reply));
+    }
+    report_route(ctx.verbose, &cluster, &node, &reply);
+    if ctx.json() {
+        print_json(&json!({
+            "key": key,
+            "owner": reply.owner,
+            "hops": reply.hops,
+            "via": node.name,
+        }))
+    } else {
+        println("OK")
+    }
+}
+
+/// `get`: prints the stored JSON exactly as the node returns it.
+pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
+    let (node, reply, cluster) = send(ctx, key, Op::Get, target).await?;
+    match reply.status {
+        200 => {
+            report_route(ctx.verbose, &cluster, &node, &reply);
+            let mut body = reply.body;
+            if !body.ends_with('\n') {
+                body.push('\n');
+            }
+            print(&body)
+        }
+        404 => Err(exit::not_found(format!("key {key:?} not found"))),
+        _ => Err(failure(&node, "get", key, &reply)),
+    }
+}
+
+/// `delete`: prints `deleted`; a missing key is exit code 3.
+pub async fn delete<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
+    let (node, reply, cluster) = send(ctx, key, Op::Delete, target).await?;
+    match reply.status {
+        200 => {
+            report_route(ctx.verbose, &cluster, &node, &reply);
+            if ctx.json() {
+                print_json(
+                    &json!({ "key": key, "deleted": true, "owner": reply.owner, "hops": reply.hops }),
+                )
+            } else {
+                println("deleted")
+            }
+        }
+        404 => Err(exit::not_found(format!("key {key:?} not found"))),
+        _ => Err(failure(&node, "delete", key, &reply)),
+    }
+}

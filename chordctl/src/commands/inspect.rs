@@ -1,0 +1,317 @@
+//! `status`, `ring`, and the wait for a correct ring that `up`,
+//! `add` and `restart` share. Fetching happens here; judging is in
+//! [`crate::check`].
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use futures_util::future::join_all;
+use serde::Serialize;
+
+use super::{Ctx, POLL};
+use crate::check::{self, RingInput, RingReport};
+use crate::client::{Client, NodeStatus, Peer};
+use crate::exit;
+use crate::output::{print_json, println, Progress, Table};
+use crate::runtime::{Cluster, NodeInfo, Runtime};
+
+/// A node together with what it said about itself, if it answered.
+pub struct Observed {
+    /// The node as the runtime lists it.
+    pub node: NodeInfo,
+    /// Its `/status`, when it answered.
+    pub status: Option<NodeStatus>,
+}
+
+/// Asks every running node for its status, all at once.
+pub async fn observe(client: &Client, cluster: &Cluster) -> Vec<Observed> {
+    join_all(cluster.nodes.iter().map(|node| async move {
+        let status = match (&node.endpoint, node.running) {
+            (Some(endpoint), true) => client.status(endpoint).await.ok(),
+            _ => None,
+        };
+        Observed {
+            node: node.clone(),
+            status,
+        }
+    }))
+    .await
+}
+
+/// The ring verdict over the nodes that answered.
+pub fn ring_report(observed: &[Observed]) -> RingReport {
+    let inputs: Vec<RingInput> = observed
+        .iter()
+        .filter_map(|o| {
+            let s = o.status.as_ref()?;
+            Some(RingInput {
+                name: o.node.name.clone(),
+                id: s.id.to_ascii_lowercase(),
+                ready: s.ready,
+                predecessor: s.predecessor.as_ref().map(|p| p.id.to_ascii_lowercase()),
+                successor: s.successors.first().map(|p| p.id.to_ascii_lowercase()),
+            })
+        })
+        .collect();
+    check::ring(&inputs)
+}
+
+/// The node name for a peer's address, or its short id.
+fn peer_name(cluster: &Cluster, peer: Option<&Peer>) -> String {
+    match peer {
+        None => "-".to_string(),
+        Some(p) => cluster
+            .nodes
+            .iter()
+            .find(|n| n.advertise == p.addr)
+            .map_or_else(|| check::short_id(&p.id).to_string(), |n| n.name.clone()),
+    }
+}
+
+/// Polls until every node in `expect` is ready, every running node
+/// answers, and the ring pointers agree; fails at `deadline`, or at once
+/// when an expected node has exited (with its last log lines).
+pub async fn wait_for_ring<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    client: &Client,
+    expect: &[String],
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<()> {
+    loop {
+        let cluster = ctx.existing().await?;
+        for name in expect {
+            let node = cluster.node(name)?;
+            if !node.running {
+                let log = ctx
+                    .rt
+                    .log_tail(ctx.cluster, node, 20)
+                    .await
+                    .unwrap_or_default();
+                bail!(
+                    "{} stopped while the ring formed; its last log lines:\n{log}",
+                    node.name
+                );
+            }
+        }
+        let observed = observe(client, &cluster).await;
+        let report = ring_report(&observed);
+        let silent: Vec<&str> = observed
+            .iter()
+            .filter(|o| o.node.running && o.status.is_none())
+            .map(|o| o.node.name.as_str())
+            .collect();
+        if silent.is_empty() && report.problems.is_empty() {
+            return Ok(());
+        }
+        let mut problems = report.problems.clone();
+        problems.extend(silent.iter().map(|n| format!("{n} does not answer")));
+        if Instant::now() >= deadline {
+            bail!(
+                "the ring was still not correct at the deadline: {}",
+                problems.join("; ")
+            );
+        }
+        progress.stage(format!(
+            "waiting for ring ({} problems left)",
+            problems.len()
+        ));
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// One row of `status`.
+#[derive(Debug, Serialize)]
+pub struct StatusRow {
+    name: String,
+    index: u32,
+    /// Where chordctl reaches it (127.0.0.1:port).
+    address: Option<String>,
+    /// What it advertises to other nodes.
+    advertise: String,
+    id: Option<String>,
+    /// `up`, `down` or `not in ring`.
+    state: &'static str,
+    predecessor: Option<String>,
+    successor: Option<String>,
+    keys: Option<u64>,
+    keys_owned: Option<u64>,
+    keys_replica: Option<u64>,
+    repairing: Option<bool>,
+}
+
+/// The `status` document.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    cluster: String,
+    runtime: &'static str,
+    replicas: u32,
+    healthy: bool,
+    ring_problems: Vec<String>,
+    nodes: Vec<StatusRow>,
+}
+
+/// Builds the status rows and verdict for a cluster.
+pub async fn status_report<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    cluster: &Cluster,
+) -> Result<StatusReport> {
+    let client = Client::new(&cluster.spec.key)?;
+    let observed = observe(&client, cluster).await;
+    let report = ring_report(&observed);
+    let live = observed.iter().filter(|o| o.status.is_some()).count();
+    // Ids that some live node names as its first successor: a node nobody
+    // points to is not (yet) part of the ring.
+    let pointed_to: HashSet<String> = observed
+        .iter()
+        .filter_map(|o| o.status.as_ref()?.successors.first())
+        .map(|p| p.id.to_ascii_lowercase())
+        .collect();
+    let nodes: Vec<StatusRow> = observed
+        .iter()
+        .map(|o| {
+            let s = o.status.as_ref();
+            let state = match s {
+                None => "down",
+                Some(s) if !s.ready => "not in ring",
+                Some(s) if live > 1 && !pointed_to.contains(&s.id.to_ascii_lowercase()) => {
+                    "not in ring"
+                }
+                Some(_) => "up",
+            };
+            StatusRow {
+                name: o.node.name.clone(),
+                index: o.node.index,
+                address: o.node.endpoint.clone(),
+                advertise: o.node.advertise.clone(),
+                id: s.map(|s| s.id.clone()),
+                state,
+                predecessor: s.map(|s| peer_name(cluster, s.predecessor.as_ref())),
+                successor: s.map(|s| peer_name(cluster, s.successors.first())),
+                keys: s.map(|s| s.keys),
+                keys_owned: s.map(|s| s.keys_owned),
+                keys_replica: s.map(|s| s.keys_replica),
+                repairing: s.map(|s| s.repairing),
+            }
+        })
+        .collect();
+    let healthy = report.problems.is_empty() && nodes.iter().all(|n| n.state == "up");
+    Ok(StatusReport {
+        cluster: cluster.spec.name.clone(),
+        runtime: ctx.rt.kind(),
+        replicas: cluster.spec.replicas,
+        healthy,
+        ring_problems: report.problems,
+        nodes,
+    })
+}
+
+/// Prints a status report as a table or JSON.
+pub fn print_status(report: &StatusReport, json: bool) -> Result<()> {
+    if json {
+        return print_json(report);
+    }
+    let mut table = Table::new(&[
+        "NAME",
+        "ADDRESS",
+        "ID",
+        "STATE",
+        "PREDECESSOR",
+        "SUCCESSOR",
+        "KEYS",
+    ]);
+    let dash = || "-".to_string();
+    for n in &report.nodes {
+        table.row(vec![
+            n.name.clone(),
+            n.address.clone().unwrap_or_else(dash),
+            n.id.as_deref()
+                .map_or_else(dash, |i| check::short_id(i).to_string()),
+            n.state.to_string(),
+            n.predecessor.clone().unwrap_or_else(dash),
+            n.successor.clone().unwrap_or_else(dash),
+            n.keys.map_or_else(dash, |k| k.to_string()),
+        ]);
+    }
+    let mut text = table.render();
+    for p in &report.ring_problems {
+        text.push_str(&format!("ring problem: {p}\n"));
+    }
+    crate::output::print(&text)
+}
+
+/// `status`: non-zero exit if a node is down or the ring is broken.
+pub async fn status<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
+    let cluster = ctx.existing().await?;
+    let report = status_report(ctx, &cluster).await?;
+    print_status(&report, ctx.json())?;
+    if !report.healthy {
+        let down = report.nodes.iter().filter(|n| n.state != "up").count();
+        return Err(exit::unhealthy(format!(
+            "cluster {:?} is unhealthy: {down} node(s) not up, {} ring problem(s)",
+            cluster.spec.name,
+            report.ring_problems.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `ring`: ring order, key-space shares, pointer agreement.
+pub async fn ring<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
+    let cluster = ctx.existing().await?;
+    let client = Client::new(&cluster.spec.key)?;
+    let observed = observe(&client, &cluster).await;
+    let report = ring_report(&observed);
+    if ctx.json() {
+        print_json(&report)?;
+    } else {
+        let mut table = Table::new(&[
+            "NAME",
+            "ID",
+            "SHARE",
+            "SUCCESSOR",
+            "PREDECESSOR",
+            "POINTERS",
+        ]);
+        for r in &report.rows {
+            let verdict = match (r.successor_ok, r.predecessor_ok) {
+                (true, true) => "agree".to_string(),
+                (false, true) => "successor wrong".to_string(),
+                (true, false) => "predecessor wrong".to_string(),
+                (false, false) => "both wrong".to_string(),
+            };
+            table.row(vec![
+                r.name.clone(),
+                check::short_id(&r.id).to_string(),
+                format!("{:.2}%", r.share),
+                r.successor.clone(),
+                r.predecessor.clone(),
+                verdict,
+            ]);
+        }
+        let mut text = table.render();
+        for p in &report.problems {
+            text.push_str(&format!("ring problem: {p}\n"));
+        }
+        crate::output::print(&text)?;
+    }
+    if report.rows.is_empty() {
+        return Err(exit::unhealthy("no node answers"));
+    }
+    if !report.problems.is_empty() {
+        return Err(exit::unhealthy(format!(
+            "{} ring problem(s)",
+            report.problems.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Prints a one-line list of names to stdout (table mode).
+pub fn print_names(verb: &str, names: &[String]) -> Result<()> {
+    for n in names {
+        println(&format!("{verb} {n}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The commands, written once against [`Runtime`] and run with whichever
+//! runtime the plan names.
+//!
+//! - [`cluster`]: up, down, add, restart, kill, logs
+//! - [`data`]: put, get, delete
+//! - [`inspect`]: status, ring, and waiting for a correct ring
+//! - [`verify`]: the `check` command
+
+mod cluster;
+mod data;
+mod inspect;
+mod verify;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use clap::CommandFactory;
+use rand::Rng;
+
+use crate::cli::{Action, Cli, OutputFormat, Plan, RuntimeKind};
+use crate::runtime::docker::DockerRuntime;
+use crate::runtime::process::ProcessRuntime;
+use crate::runtime::{Cluster, Runtime};
+
+/// What every command needs besides its own arguments.
+pub struct Ctx<'a, R: Runtime> {
+    /// Where the nodes run.
+    pub rt: &'a R,
+    /// The cluster's name.
+    pub cluster: &'a str,
+    /// Output format.
+    pub output: OutputFormat,
+    /// Owner and hops for key operations.
+    pub verbose: bool,
+}
+
+impl<R: Runtime> Ctx<'_, R> {
+    /// The cluster, or an error telling how to create it.
+    pub async fn existing(&self) -> Result<Cluster> {
+        let flag = match self.rt.kind() {
+            "process" => " --runtime process",
+            _ => "",
+        };
+        self.rt.find(self.cluster).await?.ok_or_else(|| {
+            anyhow!(
+                "no {} cluster named {:?}; start one with `chordctl{flag} --cluster {} up N`",
+                self.rt.kind(),
+                self.cluster,
+                self.cluster
+            )
+        })
+    }
+
+    /// Whether JSON output was asked for.
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+}
+
+/// Runs a validated plan.
+pub async fn run(plan: Plan) -> Result<()> {
+    if let Action::Completion(shell) = plan.action {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "chordctl", &mut out);
+        return crate::output::print(&String::from_utf8_lossy(&out));
+    }
+    match plan.runtime {
+        RuntimeKind::Docker => {
+            let rt = DockerRuntime::connect(plan.node_bin.clone()).await?;
+            dispatch(&rt, plan).await
+        }
+        RuntimeKind::Process => {
+            let rt = ProcessRuntime::new(plan.node_bin.clone())?;
+            dispatch(&rt, plan).await
+        }
+    }
+}
+
+async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
+    let ctx = Ctx {
+        rt,
+        cluster: &plan.cluster,
+        output: plan.output,
+        verbose: plan.verbose,
+    };
+    match plan.action {
+        Action::Up {
+            nodes,
+            replicas,
+            image,
+            timeout,
+        } => cluster::up(&ctx, nodes, replicas, image, timeout).await,
+        Action::Down => cluster::down(&ctx).await,
+        Action::Add { nodes, timeout } => cluster::add(&ctx, nodes, timeout).await,
+        Action::Restart { node, timeout } => cluster::restart(&ctx, &node, timeout).await,
+        Action::Kill(selection) => cluster::kill(&ctx, selection).await,
+        Action::Logs { node, follow, tail } => cluster::logs(&ctx, &node, follow, tail).await,
+        Action::Put { key, value, target } => data::put(&ctx, &key, &value, &target).await,
+        Action::Get { key, target } => data::get(&ctx, &key, &target).await,
+        Action::Delete { key, target } => data::delete(&ctx, &key, &target).await,
+        Action::Status => inspect::status(&ctx).await,
+        Action::Ring => inspect::ring(&ctx).await,
+        Action::Check { wait } => verify::check(&ctx, wait).await,
+        Action::Completion(_) => unreachable!("handled before connecting"),
+    }
+}
+
+/// A fresh random cluster key: 128 bits as 32 hex digits.
+pub fn random_key() -> String {
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
+/// Poll interval of every wait loop (each also has a deadline).
+pub const POLL: Duration = Duration::from_millis(250);

@@ -1,0 +1,231 @@
+//! Shared helpers for the integration tests: running the real chordctl
+//! binary, finding chord-node, and guards that tear clusters down even
+//! when a test fails.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The result of one chordctl run.
+pub struct Run {
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect_code(self, code: i32, what: &str) -> Self {
+        assert_eq!(
+            self.code, code,
+            "{what}: exit code {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless it succeeded.
+    pub fn ok(self, what: &str) -> Self {
+        self.expect_code(0, what)
+    }
+
+    /// Standard output parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A way to invoke chordctl with a fixed environment and global flags.
+#[derive(Clone)]
+pub struct Ctl {
+    /// Global arguments put before every command.
+    pub globals: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+}
+
+impl Ctl {
+    /// chordctl with these global arguments and environment.
+    pub fn new(globals: &[&str], env: &[(&str, &str)]) -> Self {
+        Self {
+            globals: globals.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Runs `chordctl <globals> <args>` and waits for it.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chordctl"));
+        cmd.args(&self.globals).args(args);
+        // Settings of the person running the tests must not leak in.
+        for var in ["CHORDCTL_RUNTIME", "CHORDCTL_CLUSTER", "CHORDCTL_NODE_BIN"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("running chordctl"))
+    }
+}
+
+/// The workspace's target directory.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// A name no other test run uses at the same time.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!("{prefix}-{}-{:x}", std::process::id(), nanos % 0xffff)
+}
+
+/// The 200 keys of the scenarios: plain ones, and some that need
+/// percent-encoding (slash, space, `%`, `?`, non-ASCII).
+pub fn scenario_keys() -> Vec<(String, String)> {
+    (0..200)
+        .map(|i| {
+            let key = match i % 10 {
+                0 => format!("dir/{i} sub?x"),
+                1 => format!("100%-{i}"),
+                2 => format!("clé-{i}"),
+                _ => format!("user:{i}"),
+            };
+            let value = format!(r#"{{"n":{i},"name":"Ada {i}","tags":["a","b"]}}"#);
+            (key, value)
+        })
+        .collect()
+}
+
+/// Puts every pair through `ctl`.
+pub fn put_all(ctl: &Ctl, pairs: &[(String, String)]) {
+    for (key, value) in pairs {
+        ctl.run(&["put", key, value]).ok(&format!("put {key}"));
+    }
+}
+
+/// Gets every key through `ctl` and compares the JSON values.
+pub fn get_all(ctl: &Ctl, pairs: &[(String, String)]) {
+    for (key, value) in pairs {
+        let run = ctl.run(&["get", key]).ok(&format!("get {key}"));
+        let got: serde_json::Value = serde_json::from_str(run.stdout.trim())
+            .unwrap_or_else(|e| panic!("get {key}: not JSON ({e}): {}", run.stdout));
+        let want: serde_json::Value = serde_json::from_str(value).unwrap();
+        assert_eq!(got, want, "value of {key}");
+    }
+}
+
+/// Checks the parts of the scenario that do not depend on the runtime:
+/// not-found exit codes, `-v`, status JSON, kill, check, and reads after.
+pub fn scenario(ctl: &Ctl, nodes: usize) {
+    let pairs = scenario_keys();
+    put_all(ctl, &pairs);
+    get_all(ctl, &pairs);
+
+    // Exit code 3 for a missing key, on get and delete.
+    let missing = ctl
+        .run(&["get", "no-such-key"])
+        .expect_code(3, "get missing");
+    assert!(missing.stderr.contains("not found"), "{}", missing.stderr);
+    ctl.run(&["delete", "no-such-key"])
+        .expect_code(3, "delete missing");
+
+    // -v tells the owner and the hops on stderr, stdout stays the value.
+    let verbose = ctl.run(&["-v", "get", &pairs[3].0]).ok("get -v");
+    assert!(
+        verbose.stderr.contains("owner:") && verbose.stderr.contains("hops:"),
+        "{}",
+        verbose.stderr
+    );
+
+    // --node picks the entry node, by index or by name.
+    ctl.run(&["put", "--node", "2", "via/node", "[1,2]"])
+        .ok("put --node 2");
+    let status = ctl.run(&["status", "-o", "json"]).ok("status").json();
+    let name = status["nodes"][0]["name"].as_str().unwrap().to_string();
+    let via = ctl
+        .run(&["-v", "get", "--node", &name, "via/node"])
+        .ok("get --node");
+    assert!(
+        via.stderr.contains(&format!("via: {name}")),
+        "{}",
+        via.stderr
+    );
+    ctl.run(&["delete", "via/node"]).ok("delete via/node");
+
+    // A put then delete round trip.
+    ctl.run(&["put", "tmp/key", "\"text\""]).ok("put tmp");
+    ctl.run(&["delete", "tmp/key"]).ok("delete tmp");
+    ctl.run(&["get", "tmp/key"]).expect_code(3, "get deleted");
+
+    let status = ctl.run(&["status", "-o", "json"]).ok("status").json();
+    let rows = status["nodes"].as_array().expect("nodes array");
+    assert_eq!(rows.len(), nodes);
+    assert!(rows.iter().all(|r| r["state"] == "up"), "{status:#}");
+    assert_eq!(status["healthy"], true);
+    let held: u64 = rows.iter().map(|r| r["keys"].as_u64().unwrap_or(0)).sum();
+    assert!(
+        held >= 200,
+        "the nodes hold {held} entries, fewer than the 200 keys put"
+    );
+
+    ctl.run(&["check", "--wait", "30"])
+        .ok("check before the kill");
+
+    let killed = ctl
+        .run(&["kill", "--random", "2", "-o", "json"])
+        .ok("kill")
+        .json();
+    assert_eq!(
+        killed["killed"].as_array().map(Vec::len),
+        Some(2),
+        "{killed}"
+    );
+
+    // status now reports the dead nodes and exits 4.
+    let after = ctl
+        .run(&["status", "-o", "json"])
+        .expect_code(4, "status after kill")
+        .json();
+    let down = after["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "down")
+        .count();
+    assert_eq!(down, 2, "{after:#}");
+
+    let check = ctl
+        .run(&["check", "--wait", "90", "-o", "json"])
+        .ok("check --wait after kill")
+        .json();
+    assert_eq!(
+        check["data"]["lost"].as_array().map(Vec::len),
+        Some(0),
+        "{check:#}"
+    );
+    assert_eq!(check["data"]["keys"].as_u64(), Some(200), "{check:#}");
+    assert_eq!(check["down"].as_array().map(Vec::len), Some(2));
+
+    get_all(ctl, &pairs);
+}

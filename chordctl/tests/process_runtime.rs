@@ -1,0 +1,156 @@
+//! The full scenario with `--runtime process`: nodes are local processes.
+//!
+//! Needs a chord-node binary: `CHORDCTL_NODE_BIN`, or
+//! `target/debug/chord-node` (build it with `cargo build -p chord-node`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{target_dir, unique, Ctl};
+
+fn node_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHORDCTL_NODE_BIN") {
+        return PathBuf::from(path);
+    }
+    let candidates = ["debug", "release", "x86_64-unknown-linux-gnu/release"]
+        .map(|d| target_dir().join(d).join("chord-node"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "no chord-node binary found (looked at {candidates:?}); build it first with \
+             `cargo build -p chord-node`, or set CHORDCTL_NODE_BIN"
+            )
+        })
+}
+
+/// Pids recorded in a cluster's state file.
+fn recorded_pids(state_dir: &Path, cluster: &str) -> Vec<i32> {
+    let path = state_dir.join("chordctl").join(format!("{cluster}.json"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let state: serde_json::Value = serde_json::from_str(&text).expect("state file is JSON");
+    state["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["pid"].as_i64().map(|p| p as i32))
+        .collect()
+}
+
+/// Whether a pid is a live (non-zombie) process running `bin`.
+fn is_live_node(pid: i32, bin: &Path) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let zombie = stat
+        .rsplit(')')
+        .next()
+        .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let same_bin = exe
+        .zip(std::fs::canonicalize(bin).ok())
+        .is_some_and(|(a, b)| a == b);
+    !zombie && same_bin
+}
+
+/// Tears the cluster down on drop, then kills whatever the state file
+/// still names, so a failing test leaves no process behind.
+struct Guard {
+    ctl: Ctl,
+    state_dir: PathBuf,
+    cluster: String,
+    bin: PathBuf,
+    pids: Vec<i32>,
+}
+
+impl Guard {
+    fn remember_pids(&mut self) {
+        for pid in recorded_pids(&self.state_dir, &self.cluster) {
+            if !self.pids.contains(&pid) {
+                self.pids.push(pid);
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.remember_pids();
+        let _ = self.ctl.run(&["down"]);
+        for &pid in &self.pids {
+            if is_live_node(pid, &self.bin) {
+                // SAFETY: kill(2) with plain integers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+#[test]
+fn process_cluster_survives_two_kills_and_down_leaves_nothing() {
+    let bin = node_bin();
+    let cluster = unique("t-proc");
+    let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let ctl = Ctl::new(
+        &["--runtime", "process", "--cluster", &cluster],
+        &[
+            ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
+            ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
+        ],
+    );
+    let mut guard = Guard {
+        ctl: ctl.clone(),
+        state_dir: state_dir.clone(),
+        cluster: cluster.clone(),
+        bin: bin.clone(),
+        pids: Vec::new(),
+    };
+
+    let up = ctl.run(&["up", "8", "--replicas", "3", "--timeout", "120"]);
+    guard.remember_pids();
+    let up = up.ok("up 8");
+    assert_eq!(
+        up.stdout.lines().filter(|l| l.contains(" up ")).count(),
+        8,
+        "{}",
+        up.stdout
+    );
+
+    // A second `up` refuses instead of making another cluster.
+    let again = ctl.run(&["up", "3"]).expect_code(1, "second up");
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+
+    common::scenario(&ctl, 8);
+
+    let logs = ctl.run(&["logs", &format!("chord-{cluster}-1")]).ok("logs");
+    assert!(!logs.stdout.trim().is_empty(), "empty log");
+
+    let pids = recorded_pids(&state_dir, &cluster);
+    assert_eq!(pids.len(), 8);
+    ctl.run(&["down"]).ok("down");
+    let left: Vec<i32> = pids
+        .into_iter()
+        .filter(|&p| is_live_node(p, &bin))
+        .collect();
+    assert!(left.is_empty(), "processes left after down: {left:?}");
+    assert!(!state_dir
+        .join("chordctl")
+        .join(format!("{cluster}.json"))
+        .exists());
+    // Idempotent.
+    let again = ctl.run(&["down"]).ok("second down");
+    assert!(
+        again.stdout.contains("nothing to remove"),
+        "{}",
+        again.stdout
+    );
+    ctl.run(&["status"])
+        .expect_code(1, "status of a removed cluster");
+}

@@ -1,0 +1,1 @@
+"""One module per experiment; each has run() -> rows, plot() and main()."""

@@ -1,0 +1,112 @@
+"""Lookups: hop by hop to the closest preceding node; the owner replies
+straight to the originator.
+
+Each hop is acknowledged. If the next node does not acknowledge in time
+the forwarder forgets it and, when `config.reroute` is on, routes the
+lookup again from its own table; otherwise the lookup is lost and the
+originator gives up after `config.lookup_timeout`. fix_fingers refreshes
+one finger per round with an ordinary lookup of the finger's start.
+"""
+from .ids import BITS, distance, finger_start
+from .message import Lookup
+from .routing import next_hop
+
+
+def start_lookup(node, key: int, callback, entry=None) -> None:
+    """Look `key` up; later callback(owner, hops, has_key), owner None on
+    timeout. The route starts at `entry` (default: this node)."""
+    sim = node.sim
+    lid = sim.next_request()
+    node.lookups[lid] = callback
+    sim.sched.after(sim.config.lookup_timeout, _give_up, node, lid)
+    look = Lookup(lid, key, node.id)
+    if entry is None or entry == node.id:
+        step(node, look)
+    else:
+        node.send(entry, "lookup", look)
+
+
+def step(node, look: Lookup) -> None:
+    """Answer as owner, or pass the lookup one hop on."""
+    cfg = node.sim.config
+    if look.hops > cfg.max_hops:
+        return
+    nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
+    if nxt is None:
+        answer(node, look)
+        return
+    hop = Lookup(look.lid, look.key, look.origin, look.hops + 1, final)
+    node.call(nxt, "lookup", hop, _acked, lambda: _hop_failed(node, nxt, look))
+
+
+def _acked(_body) -> None:
+    pass
+
+
+def _hop_failed(node, nxt: int, look: Lookup) -> None:
+    node.forget(nxt)
+    if node.sim.config.reroute:
+        step(node, look)
+
+
+def answer(node, look: Lookup) -> None:
+    """This node owns the key: tell the originator directly."""
+    result = (look.lid, node.id, look.hops, look.key in node.store)
+    if look.origin == node.id:
+        _finish(node, *result)
+    else:
+        node.send(look.origin, "found", result)
+
+
+def on_lookup(node, msg) -> None:
+    if msg.req:
+        node.reply(msg)
+    if msg.body.final:
+        answer(node, msg.body)
+    else:
+        step(node, msg.body)
+
+
+def on_found(node, msg) -> None:
+    _finish(node, *msg.body)
+
+
+def _finish(node, lid, owner, hops, has_key) -> None:
+    callback = node.lookups.pop(lid, None)
+    if callback is not None:
+        callback(owner, hops, has_key)
+
+
+def _give_up(node, lid: int) -> None:
+    callback = node.lookups.pop(lid, None)
+    if callback is not None and node.alive:
+        callback(None, None, False)
+
+
+def fix_finger(node) -> None:
+    """Refresh the next finger past the successor, round robin."""
+    if not node.succs:
+        return
+    first = distance(node.id, node.succs[0]).bit_length()
+    i = node.next_finger if node.next_finger >= first else first
+    if i >= BITS:
+        i = first
+        if i >= BITS:
+            return
+    node.next_finger = i + 1
+    start_lookup(node, finger_start(node.id, i), lambda f, _h, _k: _set_finger(node, i, f))
+
+
+def _set_finger(node, i: int, f) -> None:
+    if f is None or f == node.id:
+        return
+    node.fingers[i] = f
+    end = min(BITS, max(i + 1, distance(node.id, f).bit_length()))
+    for j in range(i + 1, end):
+        node.fingers.pop(j, None)
+    node.next_finger = end
+    node._table = None
+
+
+HANDLERS = {"lookup": on_lookup, "found": on_found}
+"""Message kinds this module answers."""

@@ -1,0 +1,165 @@
+"""The simulated world: nodes, clock, network and the true live ring.
+
+Sim owns one seeded random.Random and hands it to everything that draws
+numbers, so a seed fixes the whole run. Each node runs one periodic round
+(stabilize, check predecessor, fix one finger, replicate) every
+`period` seconds, jittered uniformly by +-`jitter`.
+"""
+import random
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+
+from . import lookup, maintenance, storage
+from .ids import distance, hash_id
+from .message import Msg
+from .network import Network, named
+from .node import Node
+from .ring import Ring
+from .scheduler import Scheduler
+
+
+@dataclass
+class Config:
+    """Protocol sizes and timing. Times are simulated seconds."""
+
+    succ_len: int = 8
+    """Successor list length L."""
+    replicas: int = 3
+    """Replication factor R (owner included)."""
+    period: float = 30.0
+    """Mean time between a node's maintenance rounds."""
+    jitter: float = 0.5
+    """Rounds are period * uniform(1 - jitter, 1 + jitter) apart."""
+    lease_periods: float = 3.0
+    """Rounds a replica survives without being refreshed."""
+    lookup_timeout: float = 5.0
+    """Originator gives a lookup up after this long."""
+    max_hops: int = 64
+    """A lookup this many hops long is dropped (loop guard)."""
+    shortcut: bool = True
+    """Use the successor-list shortcut when routing."""
+    reroute: bool = True
+    """Route around a next hop that does not acknowledge."""
+
+
+class Sim:
+    """Nodes plus the scheduler, network and truth about who is alive."""
+
+    def __init__(self, rng: random.Random, network="reliable", config: Config = None):
+        self.rng = rng
+        """The only source of randomness in a run."""
+        self.net = named(network) if isinstance(network, str) else network
+        """Delay and loss model (network.Network)."""
+        self.config = config or Config()
+        """Protocol settings."""
+        self.sched = Scheduler()
+        """Clock and event queue."""
+        self.rpc_timeout = 4 * self.net.max_delay + 0.01
+        """How long a request waits for its reply."""
+        self.nodes = {}
+        """Live node id -> Node."""
+        self.live = []
+        """Sorted ids of live nodes: the truth lookups are judged against."""
+        self.requests = 0
+        """Request and lookup ids handed out so far."""
+        self.messages = 0
+        """Messages sent so far."""
+        self.handlers = {"reply": Node.on_reply, **maintenance.HANDLERS,
+                         **lookup.HANDLERS, **storage.HANDLERS}
+        """Message kind -> handler(node, msg)."""
+
+    # -- plumbing ------------------------------------------------------
+    def next_request(self) -> int:
+        self.requests += 1
+        return self.requests
+
+    def send(self, src: int, dst: int, kind: str, body, req: int) -> None:
+        self.messages += 1
+        delay = self.net.delay(self.rng)
+        if delay is not None:
+            self.sched.after(delay, self._deliver, Msg(kind, src, dst, req, body))
+
+    def _deliver(self, msg: Msg) -> None:
+        node = self.nodes.get(msg.dst)
+        if node is not None:
+            node.deliver(msg)
+
+    def _round(self, node: Node) -> None:
+        if not node.alive:
+            return
+        maintenance.stabilize(node)
+        maintenance.check_predecessor(node)
+        lookup.fix_finger(node)
+        storage.replicate(node)
+        self._schedule_round(node)
+
+    def _schedule_round(self, node: Node, first: bool = False) -> None:
+        cfg = self.config
+        gap = cfg.period * (self.rng.random() if first else
+                            1 - cfg.jitter + 2 * cfg.jitter * self.rng.random())
+        self.sched.after(gap, self._round, node)
+
+    def _add(self, ident: int) -> Node:
+        if ident in self.nodes:
+            raise ValueError(f"node {ident:x} already live")
+        node = Node(self, ident)
+        self.nodes[ident] = node
+        insort(self.live, ident)
+        self._schedule_round(node, first=True)
+        return node
+
+    # -- truth ---------------------------------------------------------
+    def owner(self, key: int) -> int:
+        """The live node that should own `key` right now."""
+        i = bisect_left(self.live, key)
+        return self.live[i % len(self.live)]
+
+    # -- scenario ------------------------------------------------------
+    def bootstrap(self, addrs: list, keys=()) -> None:
+        """Start a stable ring of `addrs` with correct pointers, and store
+        `keys` (ids) on their R holders, without running the protocol."""
+        ring = Ring(hash_id(a) for a in addrs)
+        for n in ring.ids:
+            node = self._add(n)
+            node.joined = True
+            node.lone = len(ring) == 1
+            node.pred = ring.predecessor(n)
+            node.succs = ring.successors(n, self.config.succ_len)
+            node.fingers = _finger_map(n, ring.distinct_fingers(n))
+        for k in keys:
+            for holder in ring.replicas(k, self.config.replicas):
+                self.nodes[holder].store[k] = 0.0
+
+    def join(self, addr: str, via: int) -> int:
+        """Start a node for `addr` that joins through member `via`."""
+        node = self._add(hash_id(addr))
+        maintenance.join(node, via)
+        return node.id
+
+    def fail(self, ident: int) -> None:
+        """Crash a node: it stops answering at once."""
+        node = self.nodes.pop(ident)
+        node.alive = False
+        self.live.pop(bisect_left(self.live, ident))
+
+    def leave(self, ident: int) -> None:
+        """Graceful leave: hand off, tell the neighbours, then stop."""
+        maintenance.leave(self.nodes[ident])
+        self.fail(ident)
+
+    def lookup(self, origin: int, key: int, callback) -> None:
+        """Start a lookup at live node `origin`."""
+        lookup.start_lookup(self.nodes[origin], key, callback)
+
+    def run(self, until: float, after_each=None) -> int:
+        """Advance the clock to `until`; see Scheduler.run."""
+        return self.sched.run(until, after_each)
+
+
+def _finger_map(n: int, fingers: list) -> dict:
+    """Finger index -> node for the distinct fingers of n."""
+    out, i = {}, 0
+    for f in fingers:
+        out[i] = f
+        i = max(i + 1, distance(n, f).bit_length())
+    return out

@@ -1,0 +1,56 @@
+"""The fast next_hop against a literal reading of the routing rules."""
+import random
+
+from chordsim.ids import SIZE
+from chordsim.interval import in_half_open, in_open
+from chordsim.routing import Table, next_hop, route
+from chordsim.static import build_tables, random_ring
+
+
+def literal_next_hop(n, pred, succs, fingers, k, shortcut=True):
+    if pred is not None and in_half_open(k, pred, n):
+        return None, True
+    if not succs:
+        return None, True
+    if in_half_open(k, n, succs[0]):
+        return succs[0], True
+    if shortcut:
+        for i in range(len(succs) - 1):
+            if in_half_open(k, succs[i], succs[i + 1]):
+                return succs[i + 1], True
+    best = None
+    for c in list(fingers) + list(succs):
+        if c != n and in_open(c, n, k):
+            if best is None or (c - n) % SIZE > (best - n) % SIZE:
+                best = c
+    return (best, False) if best is not None else (succs[0], False)
+
+
+def test_next_hop_matches_literal_rules_on_messy_tables():
+    rng = random.Random(11)
+    for _ in range(3000):
+        nodes = [rng.getrandbits(160) if rng.random() < 0.8 else rng.randrange(40) for _ in range(12)]
+        n, pred = nodes[0], (nodes[1] if rng.random() < 0.7 else None)
+        succs, fingers = nodes[2:2 + rng.randrange(0, 6)], nodes[6:]
+        k = rng.choice([rng.getrandbits(160), rng.choice(nodes), n, 0, SIZE - 1])
+        t = Table(n, pred, succs, fingers)
+        for shortcut in (True, False):
+            assert next_hop(t, k, shortcut) == literal_next_hop(n, pred, succs, fingers, k, shortcut)
+
+
+def test_routes_end_at_the_owner():
+    rng = random.Random(5)
+    ring = random_ring(rng, 200)
+    tables = build_tables(ring, 4)
+    for _ in range(500):
+        entry, key = rng.choice(ring.ids), rng.getrandbits(160)
+        for shortcut in (True, False):
+            path = route(tables, entry, key, shortcut)
+            assert (path[-1] if path else entry) == ring.successor(key)
+
+
+def test_owner_answers_with_zero_hops():
+    ring = random_ring(random.Random(1), 10)
+    tables = build_tables(ring)
+    n = ring.ids[3]
+    assert route(tables, n, n) == []
