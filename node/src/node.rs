@@ -185,7 +185,15 @@ impl Node {
     async fn run_ring_exchange(&self, first: Outbound) {
         let mut queue = vec![first];
         while let Some(out) = queue.pop() {
-            let resp = self.inner.peers.ring(&out.to.addr, &out.request).await.ok();
+            let resp = match self.inner.peers.ring(&out.to.addr, &out.request).await {
+                Ok(r) => Some(r),
+                Err(CallError::Refused(_)) => {
+                    // Nobody listens there: no need to wait for more misses.
+                    self.with_ring(|ring| ring.on_unreachable(&out.to.id));
+                    None
+                }
+                Err(_) => None,
+            };
             let more = self.with_ring(|ring| ring.on_response(&out.to, out.purpose, resp));
             queue.extend(more);
         }
@@ -227,9 +235,17 @@ impl Node {
         self.with_ring(|ring| ring.on_request(req))
     }
 
-    fn mark_dead(&self, peer: &Peer) {
-        tracing::debug!(peer = %peer.addr, "peer unreachable");
-        self.with_ring(|ring| ring.on_unreachable(&peer.id));
+    /// A data-plane call to `peer` failed: forget it at once if nobody listens
+    /// there, else count a miss (it is dropped after a few in a row).
+    fn peer_failed(&self, peer: &Peer, err: &CallError) {
+        tracing::debug!(peer = %peer.addr, error = %err, "peer call failed");
+        match err {
+            CallError::Refused(_) => self.with_ring(|ring| ring.on_unreachable(&peer.id)),
+            CallError::Unreachable(_) => {
+                self.with_ring(|ring| ring.suspect(&peer.id));
+            }
+            CallError::Rejected(_) => {}
+        }
     }
 
     /// A status snapshot.
@@ -374,6 +390,7 @@ impl Node {
         avoid: Option<&Id>,
         hinted: bool,
     ) -> Result<Option<Peer>, String> {
+        let mut avoid_now = avoid.copied();
         for _ in 0..4 {
             let hop = {
                 let ring = lock(&self.inner.ring);
@@ -388,7 +405,7 @@ impl Node {
                     // Someone joined between the sender and us and took the key.
                     Hop::Owner(ring.predecessor().cloned().expect("checked above"))
                 } else {
-                    view.next_hop(id, avoid)
+                    view.next_hop(id, avoid_now.as_ref())
                 }
             };
             let (to, owner_hint) = match hop {
@@ -399,7 +416,12 @@ impl Node {
             msg.owner_hint = owner_hint;
             match self.inner.peers.route(&to.addr, &msg).await {
                 Ok(()) => return Ok(Some(to)),
-                Err(CallError::Unreachable(_)) => self.mark_dead(&to),
+                Err(e @ CallError::Refused(_)) => self.peer_failed(&to, &e),
+                Err(e @ CallError::Unreachable(_)) => {
+                    // Suspect, not known dead: try another path this time.
+                    self.peer_failed(&to, &e);
+                    avoid_now = Some(to.id);
+                }
                 Err(e) => return Err(format!("forwarding to {} failed: {e}", to.addr)),
             }
         }
@@ -586,9 +608,9 @@ impl Node {
         let mut acks = 0;
         while acks < need {
             match calls.next().await {
-                Some((_, true)) => acks += 1,
-                Some((p, false)) => {
-                    self.mark_dead(&p);
+                Some((_, None)) => acks += 1,
+                Some((p, Some(err))) => {
+                    self.peer_failed(&p, &err);
                     // Keep R−1 copies in flight: take the next successor instead.
                     if let Some(alt) = candidates.get(next) {
                         next += 1;
@@ -620,14 +642,15 @@ impl Node {
         &self,
         p: Peer,
         req: Arc<DataRequest>,
-    ) -> impl std::future::Future<Output = (Peer, bool)> + Send + 'static {
+    ) -> impl std::future::Future<Output = (Peer, Option<CallError>)> + Send + 'static {
         let peers = self.inner.peers.clone();
         async move {
-            let ok = matches!(
-                peers.data(&p.addr, &req).await,
-                Ok(DataResponse::Applied(_))
-            );
-            (p, ok)
+            let err = match peers.data(&p.addr, &req).await {
+                Ok(DataResponse::Applied(_)) => None,
+                Ok(other) => Some(CallError::Rejected(format!("unexpected {other:?}"))),
+                Err(e) => Some(e),
+            };
+            (p, err)
         }
     }
 
@@ -742,8 +765,7 @@ impl Node {
         for t in targets {
             match self.sync_with(&t, range).await {
                 Ok(n) => moved += n,
-                Err(CallError::Unreachable(_)) => self.mark_dead(&t),
-                Err(e) => tracing::debug!(peer = %t.addr, error = %e, "sync failed"),
+                Err(e) => self.peer_failed(&t, &e),
             }
         }
         moved

@@ -13,7 +13,9 @@ use std::time::Duration;
 /// Why a call to a peer failed.
 #[derive(Debug)]
 pub enum CallError {
-    /// No answer: refused, reset or timed out. The peer counts as dead.
+    /// The connection was refused (or could not be made): nobody listens there.
+    Refused(String),
+    /// No answer in time, or the connection broke: the peer is suspect.
     Unreachable(String),
     /// It answered, but not with what we expected (e.g. 401, bad body).
     Rejected(String),
@@ -22,6 +24,7 @@ pub enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CallError::Refused(e) => write!(f, "refused: {e}"),
             CallError::Unreachable(e) => write!(f, "unreachable: {e}"),
             CallError::Rejected(e) => write!(f, "rejected: {e}"),
         }
@@ -98,10 +101,13 @@ impl PeerClient {
         if let Some(auth) = &self.auth {
             req = req.header("authorization", auth);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() && !e.is_timeout() {
+                CallError::Refused(e.to_string())
+            } else {
+                CallError::Unreachable(e.to_string())
+            }
+        })?;
         let status = resp.status();
         let bytes = resp
             .bytes()
@@ -111,7 +117,7 @@ impl PeerClient {
             Ok(bytes)
         } else if status.as_u16() == 503 {
             // A node that is not ready (joining or leaving) counts as absent.
-            Err(CallError::Unreachable(format!("{addr}{path}: 503")))
+            Err(CallError::Refused(format!("{addr}{path}: 503")))
         } else {
             Err(CallError::Rejected(format!("{addr}{path}: {status}")))
         }

@@ -4,6 +4,7 @@
 use super::message::{Peer, Request, Response};
 use crate::id::{in_half_open, in_open, Id, BITS};
 use crate::routing::{Hop, RouteView};
+use std::collections::BTreeMap;
 
 /// Sizes that shape ring maintenance (timing lives in the driver's options).
 #[derive(Clone, Debug)]
@@ -14,6 +15,9 @@ pub struct RingOptions {
     pub fingers_per_tick: usize,
     /// Lookups longer than this many steps are abandoned (views disagree).
     pub max_lookup_steps: u32,
+    /// A peer is dropped after this many consecutive unanswered requests; one
+    /// lost message or slow answer must not evict it.
+    pub suspect_after: u32,
 }
 
 impl Default for RingOptions {
@@ -22,6 +26,7 @@ impl Default for RingOptions {
             successor_list_len: 8,
             fingers_per_tick: 4,
             max_lookup_steps: 32,
+            suspect_after: 3,
         }
     }
 }
@@ -78,6 +83,12 @@ pub struct RingState {
     joined: bool,
     bootstrap: Option<Peer>,
     opts: RingOptions,
+    /// Consecutive unanswered requests per peer (reset by any answer).
+    misses: BTreeMap<Id, u32>,
+    /// The last non-empty successor list: whom to ask when we end up isolated.
+    remembered: Vec<Peer>,
+    /// Which remembered peer the next re-merge attempt asks.
+    next_remembered: usize,
 }
 
 impl RingState {
@@ -92,6 +103,9 @@ impl RingState {
             joined: true,
             bootstrap: None,
             opts,
+            misses: BTreeMap::new(),
+            remembered: Vec::new(),
+            next_remembered: 0,
         }
     }
 
@@ -165,6 +179,19 @@ impl RingState {
         } else if let Some(p) = &self.predecessor {
             // Alone but notified: the notifier is our successor-to-be (2-node ring).
             out.push(self.send(p.clone(), Request::GetNeighbors, Purpose::Candidate));
+        } else if !self.remembered.is_empty() {
+            // Isolated after having had neighbours: they may all be dead, or we
+            // may be cut off. Keep serving as a ring of one, but keep asking the
+            // peers we last knew, so a split heals once they answer again.
+            let i = self.next_remembered % self.remembered.len();
+            self.next_remembered = i + 1;
+            out.push(self.send(
+                self.remembered[i].clone(),
+                Request::FindSuccessor {
+                    id: self.me.id.finger_start(0),
+                },
+                Purpose::JoinLookup { step: 0 },
+            ));
         }
         if let Some(p) = &self.predecessor {
             out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
@@ -215,11 +242,15 @@ impl RingState {
         resp: Option<Response>,
     ) -> Vec<Outbound> {
         let resp = match resp {
-            Some(Response::NotReady) | None => {
+            Some(Response::NotReady) => {
+                // It said so itself: not (or no longer) a ring member.
+                self.on_unreachable(&to.id);
                 return self.on_failure(to, purpose);
             }
+            None => return self.on_failure(to, purpose),
             Some(r) => r,
         };
+        self.misses.remove(&to.id);
         match (purpose, resp) {
             (Purpose::JoinLookup { step }, Response::Next { peer }) => {
                 let id = self.me.id.finger_start(0);
@@ -292,9 +323,24 @@ impl RingState {
         }
     }
 
-    /// A peer was found dead outside ring maintenance (e.g. a forwarded request
-    /// failed): forget every pointer to it.
+    /// A request to `id` went unanswered (timeout, lost): after
+    /// `suspect_after` misses in a row the peer counts as dead and is forgotten.
+    /// Returns whether it was.
+    pub fn suspect(&mut self, id: &Id) -> bool {
+        let misses = self.misses.entry(*id).or_insert(0);
+        *misses += 1;
+        if *misses >= self.opts.suspect_after {
+            self.on_unreachable(id);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A peer is certainly gone (connection refused, or it said it is not in
+    /// the ring): forget every pointer to it.
     pub fn on_unreachable(&mut self, id: &Id) {
+        self.misses.remove(id);
         self.successors.retain(|p| p.id != *id);
         for f in self.fingers.iter_mut() {
             if f.as_ref().is_some_and(|p| p.id == *id) {
@@ -352,7 +398,16 @@ impl RingState {
         if purpose == Purpose::Leave {
             return Vec::new();
         }
-        self.on_unreachable(&to.id);
+        let present = self.successors.iter().any(|p| p.id == to.id)
+            || self.predecessor.as_ref().is_some_and(|p| p.id == to.id)
+            || self.fingers.iter().flatten().any(|p| p.id == to.id);
+        if present && !self.suspect(&to.id) {
+            // Not dead yet: keep every pointer and try again next tick.
+            if purpose == Purpose::Candidate && !self.successors.is_empty() {
+                return vec![self.notify_successor()];
+            }
+            return Vec::new();
+        }
         if purpose == Purpose::Stabilize {
             // Skip to the next live entry right away rather than waiting a tick.
             if let Some(s0) = self.successors.first() {
@@ -379,6 +434,7 @@ impl RingState {
             }
         }
         list.truncate(self.opts.successor_list_len);
+        self.remembered = list.clone();
         self.successors = list;
     }
 

@@ -49,6 +49,15 @@ pub fn error(status: StatusCode, msg: &str) -> Reply {
     )
 }
 
+/// 413, telling the client the connection closes: the rest of its body is not
+/// read, so the connection cannot carry another request.
+fn too_large(msg: &str) -> Reply {
+    let mut r = error(StatusCode::PAYLOAD_TOO_LARGE, msg);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 /// 405 with the methods the route allows.
 pub fn wrong_method(allow: &'static str) -> Reply {
     let mut r = error(
@@ -114,18 +123,12 @@ pub async fn serve(
                 let node = node.clone();
                 async move {
                     if len.is_some_and(|l| l > limit as u64) {
-                        return Ok::<_, Infallible>(error(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "request body over the size limit",
-                        ));
+                        return Ok::<_, Infallible>(too_large("request body over the size limit"));
                     }
                     let body = match read_body(Box::pin(body), limit).await {
                         Ok(b) => b,
                         Err(()) => {
-                            return Ok(error(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                "request body over the size limit or unreadable",
-                            ))
+                            return Ok(too_large("request body over the size limit or unreadable"))
                         }
                     };
                     let req = Req {

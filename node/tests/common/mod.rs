@@ -85,14 +85,19 @@ impl Cluster {
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = cmd.spawn().expect("start chord-node");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the node's first line");
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
         // "chord-node listening on X advertising ADDR id HEX"
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert!(words.len() >= 8, "unexpected first line {line:?}");
-        let addr = words[5].to_string();
-        let id = Id::from_hex(words[7]).unwrap();
+        let parsed = match words.as_slice() {
+            [_, _, _, _, _, addr, _, hex, ..] => Id::from_hex(hex).map(|id| (addr.to_string(), id)),
+            _ => None,
+        };
+        let Some((addr, id)) = parsed else {
+            // Never leave a child behind, even when the harness gives up.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("unexpected first line {line:?} (log: {})", log.display());
+        };
         self.nodes.push(NodeProc {
             child: Some(child),
             addr,
