@@ -12,6 +12,7 @@
 //! * [`config`] — every flag and interval, with `CHORD_*` environment variables.
 //! * [`peer`] — the one shared HTTP client nodes use to call each other.
 //! * [`pending`] — request ids waiting for the owner's direct reply.
+//! * [`dedup`] — outcomes of recent routed writes, so retries are answered once.
 //! * [`node`] — the async driver: owns the state, runs ticks and repair rounds,
 //!   routes client operations and coordinates writes.
 //! * [`server`] — the warp front: public `/kv`, `/status`, health; internal `/chord/*`.
@@ -19,6 +20,7 @@
 //! Only `peer`, `node` and `server` touch sockets or clocks.
 
 pub mod config;
+pub mod dedup;
 pub mod id;
 pub mod node;
 pub mod peer;

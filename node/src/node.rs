@@ -6,6 +6,7 @@
 //! across an `.await` (the protocol logic under them is pure and fast).
 
 use crate::config::Options;
+use crate::dedup::Recent;
 use crate::id::Id;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
@@ -15,7 +16,6 @@ use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,14 +26,16 @@ const CHUNK: usize = 2000;
 /// How long the owner remembers a request's outcome, so a retried delete still
 /// reports "deleted" and a retried put is not counted twice.
 const RECENT_MS: u64 = 60_000;
+/// At most this many remembered outcomes (bounds memory under heavy write load).
+const RECENT_CAP: usize = 200_000;
 
 /// The answer a client gets: what happened, where, and how far it travelled.
 #[derive(Clone, Debug)]
 pub struct ClientReply {
     /// What happened.
     pub outcome: Outcome,
-    /// `host:port` of the owner that answered (this node if none did).
-    pub owner: String,
+    /// `host:port` of the owner that answered; `None` when this node did.
+    pub owner: Option<String>,
     /// Forwarding steps after the entry node.
     pub hops: u32,
 }
@@ -43,8 +45,8 @@ struct Data {
     store: Store,
     clock: Clock,
     leases: Leases,
-    /// Outcomes of recent routed writes by request id, with the time they were made.
-    recent: HashMap<String, (u64, Outcome)>,
+    /// Outcomes of recent routed writes by request id.
+    recent: Recent,
 }
 
 /// A snapshot for `GET /status`.
@@ -81,6 +83,8 @@ pub struct Status {
 struct Shared {
     opts: Options,
     me: Peer,
+    /// `me.addr` as a ready-made header value (`X-Chord-Owner` of local answers).
+    addr_header: warp::http::HeaderValue,
     ring: Mutex<RingState>,
     data: Mutex<Data>,
     pending: Pending,
@@ -126,13 +130,15 @@ impl Node {
         );
         Node {
             inner: Arc::new(Shared {
+                addr_header: warp::http::HeaderValue::from_str(&me.addr)
+                    .unwrap_or(warp::http::HeaderValue::from_static("invalid")),
                 me: me.clone(),
                 ring: Mutex::new(ring),
                 data: Mutex::new(Data {
                     store: Store::new(),
                     clock: Clock::new(me.id.prefix_u64()),
                     leases: Leases::default(),
-                    recent: HashMap::new(),
+                    recent: Recent::new(RECENT_MS, RECENT_CAP),
                 }),
                 pending: Pending::default(),
                 peers,
@@ -146,6 +152,11 @@ impl Node {
     /// This node.
     pub fn me(&self) -> &Peer {
         &self.inner.me
+    }
+
+    /// This node's address as a header value.
+    pub fn addr_header(&self) -> &warp::http::HeaderValue {
+        &self.inner.addr_header
     }
 
     /// The options it runs with.
@@ -308,6 +319,15 @@ impl Node {
         if !self.is_ready() {
             return self.local_failure(503, "node has not joined a ring yet");
         }
+        if lock(&self.inner.ring).view().owns(&id) {
+            // The common case on a small ring or a single node: no routing state.
+            let outcome = self.execute(&key, id, op, None).await;
+            return ClientReply {
+                outcome,
+                owner: None,
+                hops: 0,
+            };
+        }
         let req = Pending::new_id();
         let mut avoid: Option<Id> = None;
         for attempt in 0..2 {
@@ -321,7 +341,7 @@ impl Node {
                     let outcome = self.execute(&key, id, op, Some(&req)).await;
                     return ClientReply {
                         outcome,
-                        owner: self.inner.me.addr.clone(),
+                        owner: None,
                         hops: 0,
                     };
                 }
@@ -336,7 +356,7 @@ impl Node {
                 Ok(Ok(reply)) => {
                     return ClientReply {
                         outcome: reply.outcome,
-                        owner: reply.owner,
+                        owner: Some(reply.owner),
                         hops: reply.hops,
                     }
                 }
@@ -356,7 +376,7 @@ impl Node {
                 status,
                 error: error.to_string(),
             },
-            owner: self.inner.me.addr.clone(),
+            owner: None,
             hops: 0,
         }
     }
@@ -492,7 +512,7 @@ impl Node {
     async fn execute(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
         if let Some(req) = req {
             let data = lock(&self.inner.data);
-            if let Some((_, out)) = data.recent.get(req) {
+            if let Some(out) = data.recent.get(req) {
                 return out.clone();
             }
         }
@@ -516,11 +536,7 @@ impl Node {
         if let (Some(req), Outcome::Stored | Outcome::Deleted) = (req, &out) {
             let now = now_ms();
             let mut data = lock(&self.inner.data);
-            if data.recent.len() > 100_000 {
-                data.recent
-                    .retain(|_, (at, _)| now.saturating_sub(*at) < RECENT_MS);
-            }
-            data.recent.insert(req.to_string(), (now, out.clone()));
+            data.recent.insert(req, out.clone(), now);
         }
         out
     }

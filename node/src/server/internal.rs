@@ -35,12 +35,12 @@ fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
 }
 
 /// Handles `/chord/{rest}`.
-pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
+pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
     let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys");
     if !known {
         return error(StatusCode::NOT_FOUND, "no such route");
     }
-    if !authorized(node, &req) {
+    if !authorized(node, req) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong cluster key");
     }
     let want = if rest == "keys" {
@@ -52,11 +52,11 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
         return wrong_method(if rest == "keys" { "GET" } else { "POST" });
     }
     match rest {
-        "rpc" => match parse::<Request>(&req) {
+        "rpc" => match parse::<Request>(req) {
             Ok(r) => ok_json(&node.handle_ring(&r)),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "route" => match parse::<RouteMsg>(&req) {
+        "route" => match parse::<RouteMsg>(req) {
             Ok(msg) => {
                 // Acknowledge the hop at once; the outcome goes to the origin directly.
                 let node = node.clone();
@@ -65,7 +65,7 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
             }
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "reply" => match parse::<ReplyMsg>(&req) {
+        "reply" => match parse::<ReplyMsg>(req) {
             Ok(msg) => {
                 // Unknown or expired ids are dropped silently.
                 node.handle_reply(msg);
@@ -73,7 +73,7 @@ pub async fn handle(node: &Node, req: Req, rest: &str) -> Reply {
             }
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "data" => match parse::<DataRequest>(&req) {
+        "data" => match parse::<DataRequest>(req) {
             Ok(r) if node.is_ready() => ok_json(&node.handle_data(r)),
             Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),

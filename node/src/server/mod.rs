@@ -23,7 +23,7 @@ pub struct Req {
     /// HTTP method.
     pub method: Method,
     /// Raw (still percent-encoded) path.
-    pub path: String,
+    pub path: warp::path::FullPath,
     /// `Authorization` header, if any.
     pub auth: Option<String>,
     /// The whole body (bounded by `--max-body`).
@@ -71,14 +71,14 @@ pub fn wrong_method(allow: &'static str) -> Reply {
 
 /// Sends every request to the right handler.
 pub async fn dispatch(node: Node, req: Req) -> Reply {
-    let path = req.path.clone();
+    let path = req.path.as_str();
     if let Some(rest) = path.strip_prefix("/kv/") {
-        return public::kv(&node, req, rest).await;
+        return public::kv(&node, &req, rest).await;
     }
     if let Some(rest) = path.strip_prefix("/chord/") {
-        return internal::handle(&node, req, rest).await;
+        return internal::handle(&node, &req, rest).await;
     }
-    match path.as_str() {
+    match path {
         "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
@@ -125,15 +125,22 @@ pub async fn serve(
                     if len.is_some_and(|l| l > limit as u64) {
                         return Ok::<_, Infallible>(too_large("request body over the size limit"));
                     }
-                    let body = match read_body(Box::pin(body), limit).await {
-                        Ok(b) => b,
-                        Err(()) => {
-                            return Ok(too_large("request body over the size limit or unreadable"))
+                    // Only PUT and POST carry a body we use; others skip the read.
+                    let body = if method == Method::PUT || method == Method::POST {
+                        match read_body(std::pin::pin!(body), limit).await {
+                            Ok(b) => b,
+                            Err(()) => {
+                                return Ok(too_large(
+                                    "request body over the size limit or unreadable",
+                                ))
+                            }
                         }
+                    } else {
+                        Bytes::new()
                     };
                     let req = Req {
                         method,
-                        path: path.as_str().to_string(),
+                        path,
                         auth,
                         body,
                     };

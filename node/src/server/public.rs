@@ -8,6 +8,15 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 use warp::http::{HeaderValue, Method, StatusCode};
 
+/// A stored JSON value viewed as bytes, so a response body can share it.
+struct JsonText(Arc<RawValue>);
+
+impl AsRef<[u8]> for JsonText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.get().as_bytes()
+    }
+}
+
 /// Longest key accepted, in bytes after percent-decoding.
 pub const MAX_KEY_BYTES: usize = 1024;
 
@@ -55,24 +64,35 @@ pub fn decode_key(seg: &str) -> Result<String, KeyError> {
     String::from_utf8(out).map_err(|_| KeyError::Invalid("the key is not valid UTF-8"))
 }
 
+/// `X-Chord-Hops` texts for the usual hop counts (no formatting per response).
+const HOPS: [&str; 33] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32",
+];
+
+/// Adds `X-Chord-Owner` and `X-Chord-Hops` to a `/kv` response.
+fn tag(mut r: Reply, owner: &HeaderValue, hops: u32) -> Reply {
+    let h = r.headers_mut();
+    h.insert("x-chord-owner", owner.clone());
+    h.insert(
+        "x-chord-hops",
+        HOPS.get(hops as usize)
+            .map(|t| HeaderValue::from_static(t))
+            .unwrap_or_else(|| HeaderValue::from(hops)),
+    );
+    r
+}
+
 /// `PUT|GET|DELETE /kv/{key}`.
-pub async fn kv(node: &Node, req: Req, seg: &str) -> Reply {
-    let me = node.me().addr.clone();
-    let tag = |mut r: Reply, owner: &str, hops: u32| {
-        let h = r.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(owner) {
-            h.insert("x-chord-owner", v);
-        }
-        h.insert("x-chord-hops", HeaderValue::from(hops));
-        r
-    };
+pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
+    let me = node.addr_header();
     let key = match decode_key(seg) {
         Ok(k) => k,
         Err(KeyError::TooLong) => {
             let r = error(StatusCode::URI_TOO_LONG, "key longer than 1024 bytes");
-            return tag(r, &me, 0);
+            return tag(r, me, 0);
         }
-        Err(KeyError::Invalid(msg)) => return tag(error(StatusCode::BAD_REQUEST, msg), &me, 0),
+        Err(KeyError::Invalid(msg)) => return tag(error(StatusCode::BAD_REQUEST, msg), me, 0),
     };
     let op = match req.method {
         Method::GET => Op::Get,
@@ -83,23 +103,29 @@ pub async fn kv(node: &Node, req: Req, seg: &str) -> Reply {
             },
             Err(e) => {
                 let msg = format!("the body is not valid JSON: {e}");
-                return tag(error(StatusCode::BAD_REQUEST, &msg), &me, 0);
+                return tag(error(StatusCode::BAD_REQUEST, &msg), me, 0);
             }
         },
-        _ => return tag(wrong_method("GET, PUT, DELETE"), &me, 0),
+        _ => return tag(wrong_method("GET, PUT, DELETE"), me, 0),
     };
     let ClientReply {
         outcome,
         owner,
         hops,
     } = node.client_op(key.clone(), op).await;
+    let owner_header = match &owner {
+        None => me.clone(),
+        Some(o) => HeaderValue::from_str(o).unwrap_or_else(|_| me.clone()),
+    };
+    let owner_name = owner.as_deref().unwrap_or(&node.me().addr);
     let summary =
-        || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner, "hops": hops}));
+        || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner_name, "hops": hops}));
     let r = match outcome {
         Outcome::Stored | Outcome::Deleted => json(StatusCode::OK, summary().unwrap_or_default()),
         Outcome::Value(v) => {
             let mut r = json(StatusCode::OK, Vec::new());
-            *r.body_mut() = Bytes::copy_from_slice(v.get().as_bytes());
+            // The stored text goes out as is, without a copy.
+            *r.body_mut() = Bytes::from_owner(JsonText(v));
             r
         }
         Outcome::NotFound => error(StatusCode::NOT_FOUND, "no such key"),
@@ -108,7 +134,7 @@ pub async fn kv(node: &Node, req: Req, seg: &str) -> Reply {
             error(code, &e)
         }
     };
-    tag(r, &owner, hops)
+    tag(r, &owner_header, hops)
 }
 
 /// `GET /status`, `/healthz`, `/readyz`.

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: hello-world vs one chord-node vs an 8-node ring vs Redis.
+
+Run through bench/run.sh (which installs wrk and Redis and builds the binaries).
+Every row uses the same load generator (wrk, 2 threads) and concurrency, in one
+run on one machine, so the printed ratios compare like with like. Everything
+listens on 127.0.0.1 only, every load run is bounded in time, and every process
+started here is stopped on exit.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+RELEASE = os.path.join(ROOT, "target", "release")
+PROCS = []
+
+
+def start(cmd, **kw):
+    """Starts a process, remembers it for cleanup, returns it."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop_all():
+    for p in PROCS:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+
+
+def start_node(port, join=None, extra=()):
+    cmd = [os.path.join(RELEASE, "chord-node"), "--listen", f"127.0.0.1:{port}"]
+    if join:
+        cmd += ["--join", join]
+    p = start(cmd + list(extra), env={**os.environ, "RUST_LOG": "warn"})
+    p.stdout.readline()  # "chord-node listening on ..." once bound
+    return p
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.load(r)
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def ring_correct(ports):
+    st = [get_json(f"http://127.0.0.1:{p}/status") for p in ports]
+    ids = sorted(s["id"] for s in st)
+    for s in st:
+        i = ids.index(s["id"])
+        succ = s["successors"][0]["id"] if s["successors"] else None
+        pred = s["predecessor"]["id"] if s["predecessor"] else None
+        if succ != ids[(i + 1) % len(ids)] or pred != ids[i - 1]:
+            return False
+    return True
+
+
+def wrk(url, script=None, conc=50, threads=2, duration=10, env=None):
+    """Runs wrk; returns (requests/s, p50 ms, p99 ms, non-2xx count)."""
+    cmd = ["wrk", f"-t{threads}", f"-c{conc}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", os.path.join(BENCH, script)]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120,
+                         env={**os.environ, "THREADS": str(threads), **(env or {})}).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errs = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "non2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errs.group(1) if errs else ""}
+
+
+def load_keys(port, keys, value_size, conc=32):
+    """Writes bench-0..keys-1 exactly once each (node/examples/load.rs)."""
+    out = subprocess.run([os.path.join(RELEASE, "examples", "load"), f"127.0.0.1:{port}", str(keys),
+                          str(value_size), str(conc)], capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise SystemExit(f"preload failed: {out.stdout} {out.stderr}")
+    print("   ", out.stdout.strip(), flush=True)
+
+
+def mean_hops(ports, keys, samples=1000):
+    total = 0
+    for _ in range(samples):
+        port = random.choice(ports)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/kv/bench-{random.randrange(keys)}")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            total += int(r.headers["X-Chord-Hops"])
+    return total / samples
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def redis_bench(port, conc, value_size, keys, requests):
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-t", "get,set", "-d", str(value_size), "-c", str(conc),
+         "-n", str(requests), "-r", str(keys), "--csv"],
+        capture_output=True, text=True, timeout=600).stdout
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip('"') for c in line.split(",")]
+        if cells[0] in ("SET", "GET"):
+            rows[cells[0]] = {"rps": float(cells[1]), "p50": float(cells[5])}
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per load run")
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--keys", type=int, default=10000)
+    ap.add_argument("--value-size", type=int, default=100)
+    ap.add_argument("--memory-keys", type=int, default=1_000_000)
+    ap.add_argument("--json", help="also write the results here")
+    a = ap.parse_args()
+    d, c, k, vs = a.duration, a.concurrency, a.keys, a.value_size
+    res = {"machine": f"{os.cpu_count()} cores, {os.uname().release}", "duration_s": d,
+           "concurrency": c, "keys": k, "value_size": vs}
+    env = {"KEYS": str(k), "VALUE_SIZE": str(vs)}
+
+    print(f"[1/5] hello-world (warp) ...", flush=True)
+    hello = start([os.path.join(RELEASE, "examples", "hello"), "127.0.0.1:7900"])
+    hello.stdout.readline()
+    res["hello"] = wrk("http://127.0.0.1:7900/", conc=c, duration=d)
+    res["hello_c1"] = wrk("http://127.0.0.1:7900/", conc=1, threads=1, duration=max(3, d // 2))
+    hello.kill()
+
+    print(f"[2/5] one chord-node (keys it owns, 0 hops) ...", flush=True)
+    node = start_node(7910)
+    wait_until(lambda: get_json("http://127.0.0.1:7910/readyz")["ready"], 10, "node ready")
+    time.sleep(1)  # let start-up allocations settle before reading idle memory
+    res["idle_rss_kib"] = rss_kib(node.pid)
+    load_keys(7910, k, vs)
+    res["node_get"] = wrk("http://127.0.0.1:7910", "get.lua", conc=c, duration=d, env=env)
+    res["node_put"] = wrk("http://127.0.0.1:7910", "put.lua", conc=c, duration=d, env=env)
+    res["node_get_c1"] = wrk("http://127.0.0.1:7910", "get.lua", conc=1, threads=1,
+                             duration=max(3, d // 2), env=env)
+    node.kill()
+
+    print(f"[3/5] 8-node ring (random keys through one entry node) ...", flush=True)
+    ports = list(range(7920, 7928))
+    start_node(ports[0])
+    for p in ports[1:]:
+        start_node(p, join=f"127.0.0.1:{ports[0]}")
+    wait_until(lambda: ring_correct(ports), 60, "8-node ring")
+    load_keys(ports[0], k, vs)
+    entry = random.choice(ports)
+    res["ring_entry"] = entry
+    res["ring_mean_hops"] = mean_hops(ports, k)
+    res["ring_get"] = wrk(f"http://127.0.0.1:{entry}", "get.lua", conc=c, duration=d, env=env)
+    res["ring_put"] = wrk(f"http://127.0.0.1:{entry}", "put.lua", conc=c, duration=d, env=env)
+    res["ring_get_c1"] = wrk(f"http://127.0.0.1:{entry}", "get.lua", conc=1, threads=1,
+                             duration=max(3, d // 2), env=env)
+    stop_all()
+
+    print(f"[4/5] Redis ...", flush=True)
+    redis = start(["redis-server", "--port", "7930", "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no"])
+    wait_until(lambda: subprocess.run(["redis-cli", "-p", "7930", "ping"], capture_output=True,
+                                      text=True).stdout.strip() == "PONG", 10, "redis")
+    res["redis"] = redis_bench(7930, c, vs, k, max(100_000, int(res["node_get"]["rps"] * d)))
+    redis.kill()
+
+    print(f"[5/5] memory with {a.memory_keys} keys of {vs}-byte values ...", flush=True)
+    node = start_node(7911)
+    wait_until(lambda: get_json("http://127.0.0.1:7911/readyz")["ready"], 10, "node ready")
+    time.sleep(1)
+    before = rss_kib(node.pid)
+    load_keys(7911, a.memory_keys, vs)
+    held = get_json("http://127.0.0.1:7911/status")["keys"]
+    after = rss_kib(node.pid)
+    key_len = sum(len(f"bench-{i}") for i in range(0, a.memory_keys, 1000)) / len(range(0, a.memory_keys, 1000))
+    per_key = (after - before) * 1024 / max(held, 1)
+    res["memory"] = {"keys_held": held, "rss_before_kib": before, "rss_after_kib": after,
+                     "bytes_per_key": per_key, "payload_per_key": key_len + vs,
+                     "overhead_per_key": per_key - key_len - vs}
+    stop_all()
+    report(res)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+def report(r):
+    rows = [
+        ("hello-world (warp)", r["hello"], r["hello_c1"]),
+        ("chord-node GET (0 hops)", r["node_get"], r["node_get_c1"]),
+        ("chord-node PUT (0 hops)", r["node_put"], None),
+        (f"8-node ring GET ({r['ring_mean_hops']:.2f} hops)", r["ring_get"], r["ring_get_c1"]),
+        ("8-node ring PUT (R=3, W=3)", r["ring_put"], None),
+    ]
+    print(f"\nmachine: {r['machine']}; wrk 2 threads, {r['concurrency']} connections, "
+          f"{r['duration_s']} s per row; {r['keys']} keys, {r['value_size']}-byte values\n")
+    print(f"| {'row':<34} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'p50 ms (1 conn)':>15} | errors |")
+    print(f"|{'-' * 36}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 17}|--------|")
+    for name, m, c1 in rows:
+        lat1 = f"{c1['p50']:.3f}" if c1 else "-"
+        errs = m["non2xx"]
+        print(f"| {name:<34} | {m['rps']:>9.0f} | {m['p50']:>7.3f} | {m['p99']:>7.3f} | {lat1:>15} | {errs:>6} |")
+    for op in ("GET", "SET"):
+        m = r["redis"].get(op)
+        if m:
+            print(f"| {'Redis ' + op + ' (redis-benchmark)':<34} | {m['rps']:>9.0f} | {m['p50']:>7.3f} | {'-':>7} | {'-':>15} | {'-':>6} |")
+    node_get, hello = r["node_get"]["rps"], r["hello"]["rps"]
+    hops = r["ring_mean_hops"]
+    single = r["node_get_c1"]["p50"]
+    predicted = (hops + 1) * single
+    print("\nratios:")
+    print(f"  node GET / hello-world throughput      = {node_get / hello:.2f}   (target >= 0.80)")
+    print(f"  ring GET / node GET throughput         = {r['ring_get']['rps'] / node_get:.2f}")
+    print(f"  ring PUT / node PUT throughput         = {r['ring_put']['rps'] / r['node_put']['rps']:.2f}")
+    if "GET" in r["redis"]:
+        print(f"  node GET / Redis GET throughput        = {node_get / r['redis']['GET']['rps']:.2f}")
+        print(f"  node PUT / Redis SET throughput        = {r['node_put']['rps'] / r['redis']['SET']['rps']:.2f}")
+    print(f"  ring median (1 conn) / ((hops+1) x single-hop median) = "
+          f"{r['ring_get_c1']['p50']:.3f} / ({hops:.2f}+1) x {single:.3f} = "
+          f"{r['ring_get_c1']['p50'] / predicted:.2f}   (target <= 1.5)")
+    m = r["memory"]
+    print("\nmemory:")
+    print(f"  idle node resident                     = {r['idle_rss_kib'] / 1024:.1f} MiB   (target < 15 MiB)")
+    print(f"  node with {m['keys_held']} keys               = {m['rss_after_kib'] / 1024:.1f} MiB")
+    print(f"  per key: {m['bytes_per_key']:.0f} bytes, payload {m['payload_per_key']:.0f}, "
+          f"overhead {m['overhead_per_key']:.0f} bytes   (target < 200)")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()
