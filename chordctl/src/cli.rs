@@ -47,6 +47,19 @@ pub struct Cli {
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
+    /// Act on a ring started by Docker Compose (compose/compose.yaml), found
+    /// by its Compose labels; PROJECT defaults to the only such project.
+    /// Overrides --runtime and --cluster. Nodes: the seed is 0, node-N is N.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PROJECT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub compose: Option<String>,
+
     /// Path of the chord-node executable (static build for the image).
     #[arg(long, global = true, env = "CHORDCTL_NODE_BIN", value_name = "PATH")]
     pub node_bin: Option<PathBuf>,
@@ -67,6 +80,9 @@ pub enum RuntimeKind {
     Docker,
     /// One local process per node on 127.0.0.1.
     Process,
+    /// Containers of a Docker Compose project (chosen with `--compose`).
+    #[value(skip)]
+    Compose,
 }
 
 /// How data is printed.
@@ -106,6 +122,9 @@ pub enum Command {
     Logs(LogsArgs),
     /// Verify the ring and the placement of every key; non-zero exit on any problem.
     Check(CheckArgs),
+    /// Measure throughput, latency and hops under a generated workload.
+    #[command(long_about = crate::bench::LONG_ABOUT)]
+    Bench(crate::bench::BenchArgs),
     /// Print a shell completion script.
     Completion(CompletionArgs),
 }
@@ -313,6 +332,8 @@ pub enum Action {
         /// Keep re-checking this long until clean.
         wait: Option<Duration>,
     },
+    /// Run a benchmark.
+    Bench(crate::bench::BenchPlan),
     /// Print a completion script.
     Completion(Shell),
 }
@@ -330,7 +351,13 @@ impl Cli {
     /// Checks everything that can be checked without the cluster and turns
     /// the arguments into a [`Plan`]. Errors carry exit code 2.
     pub fn into_plan(self) -> anyhow::Result<Plan> {
-        validate_cluster_name(&self.cluster)?;
+        let (runtime, cluster) = match self.compose {
+            Some(project) => (RuntimeKind::Compose, project),
+            None => (self.runtime, self.cluster),
+        };
+        if runtime != RuntimeKind::Compose || !cluster.is_empty() {
+            validate_cluster_name(&cluster)?;
+        }
         let action = match self.command {
             Command::Up(args) => {
                 if args.nodes == 0 {
@@ -342,7 +369,7 @@ impl Cli {
                 if args.timeout == 0 {
                     return Err(exit::usage("up: --timeout must be at least 1 second"));
                 }
-                if args.image.is_some() && self.runtime == RuntimeKind::Process {
+                if args.image.is_some() && runtime == RuntimeKind::Process {
                     return Err(exit::usage("up: --image only applies to --runtime docker"));
                 }
                 Action::Up {
@@ -404,17 +431,37 @@ impl Cli {
             Command::Check(args) => Action::Check {
                 wait: args.wait.map(Duration::from_secs),
             },
+            Command::Bench(args) => Action::Bench(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
+        if runtime == RuntimeKind::Compose {
+            check_compose(&action)?;
+        }
         Ok(Plan {
-            runtime: self.runtime,
-            cluster: self.cluster,
+            runtime,
+            cluster,
             output: self.output,
             node_bin: self.node_bin,
             verbose: self.verbose,
             action,
         })
     }
+}
+
+/// Commands that create or remove nodes are Compose's job on a Compose ring.
+fn check_compose(action: &Action) -> anyhow::Result<()> {
+    let verb = match action {
+        Action::Up { .. } => "up",
+        Action::Down => "down",
+        Action::Add { .. } => "add",
+        Action::Restart { .. } => "restart",
+        _ => return Ok(()),
+    };
+    Err(exit::usage(format!(
+        "`{verb}` does not apply to a Compose-started ring: run `docker compose up -d`, \
+         `docker compose up -d --scale node=N`, `docker compose restart` or \
+         `docker compose down` in compose/ (`docker-compose` with Compose 1.x)"
+    )))
 }
 
 fn target(node: Option<String>) -> Target {

@@ -8,11 +8,13 @@
 //! - [`image`]: the node image, built from an in-memory tar context
 //! - [`client`]: HTTP to nodes through their 127.0.0.1 endpoints
 //! - [`check`]: ring and data-placement verification (pure)
+//! - [`bench`]: the `bench` command: workload, measurement, report
 //! - [`output`]: tables, JSON, progress
 //! - [`exit`]: the documented exit codes
 //!
 //! `main` only parses, runs, and prints the error chain once.
 
+mod bench;
 mod check;
 mod cli;
 mod client;

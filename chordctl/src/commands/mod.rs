@@ -18,6 +18,7 @@ use clap::CommandFactory;
 use rand::Rng;
 
 use crate::cli::{Action, Cli, OutputFormat, Plan, RuntimeKind};
+use crate::runtime::compose::ComposeRuntime;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::{Cluster, Runtime};
@@ -37,16 +38,16 @@ pub struct Ctx<'a, R: Runtime> {
 impl<R: Runtime> Ctx<'_, R> {
     /// The cluster, or an error telling how to create it.
     pub async fn existing(&self) -> Result<Cluster> {
-        let flag = match self.rt.kind() {
-            "process" => " --runtime process",
-            _ => "",
+        let c = self.cluster;
+        let start = match self.rt.kind() {
+            "process" => format!("`chordctl --runtime process --cluster {c} up N`"),
+            "compose" => format!("`docker compose -p {c} up -d` in compose/"),
+            _ => format!("`chordctl --cluster {c} up N`"),
         };
-        self.rt.find(self.cluster).await?.ok_or_else(|| {
+        self.rt.find(c).await?.ok_or_else(|| {
             anyhow!(
-                "no {} cluster named {:?}; start one with `chordctl{flag} --cluster {} up N`",
-                self.rt.kind(),
-                self.cluster,
-                self.cluster
+                "no {} cluster named {c:?}; start one with {start}",
+                self.rt.kind()
             )
         })
     }
@@ -64,6 +65,12 @@ pub async fn run(plan: Plan) -> Result<()> {
         clap_complete::generate(shell, &mut Cli::command(), "chordctl", &mut out);
         return crate::output::print(&String::from_utf8_lossy(&out));
     }
+    // Explicit node addresses need no runtime (and no Docker).
+    if let Action::Bench(bench) = &plan.action {
+        if !bench.targets.is_empty() {
+            return crate::bench::on_targets(bench, plan.output).await;
+        }
+    }
     match plan.runtime {
         RuntimeKind::Docker => {
             let rt = DockerRuntime::connect(plan.node_bin.clone()).await?;
@@ -72,6 +79,11 @@ pub async fn run(plan: Plan) -> Result<()> {
         RuntimeKind::Process => {
             let rt = ProcessRuntime::new(plan.node_bin.clone())?;
             dispatch(&rt, plan).await
+        }
+        RuntimeKind::Compose => {
+            let rt = ComposeRuntime::connect().await?;
+            let cluster = rt.resolve_project(&plan.cluster).await?;
+            dispatch(&rt, Plan { cluster, ..plan }).await
         }
     }
 }
@@ -101,6 +113,7 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Status => inspect::status(&ctx).await,
         Action::Ring => inspect::ring(&ctx).await,
         Action::Check { wait } => verify::check(&ctx, wait).await,
+        Action::Bench(bench) => crate::bench::on_cluster(&ctx, &bench).await,
         Action::Completion(_) => unreachable!("handled before connecting"),
     }
 }

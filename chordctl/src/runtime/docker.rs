@@ -111,6 +111,12 @@ impl DockerRuntime {
         Ok(Self { docker, node_bin })
     }
 
+    /// The engine connection, for runtimes that find nodes another way
+    /// (see [`super::compose`]).
+    pub fn engine(&self) -> &Docker {
+        &self.docker
+    }
+
     fn cluster_filter(cluster: &str, role: &str) -> HashMap<String, Vec<String>> {
         HashMap::from([(
             "label".to_string(),

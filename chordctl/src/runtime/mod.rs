@@ -1,11 +1,13 @@
 //! Where nodes run. [`Runtime`] is the small set of operations the commands
 //! need; [`docker::DockerRuntime`] keeps nodes in containers (state in
-//! container labels) and [`process::ProcessRuntime`] keeps them as local
-//! processes (state in a JSON file per cluster).
+//! container labels), [`process::ProcessRuntime`] keeps them as local
+//! processes (state in a JSON file per cluster), and
+//! [`compose::ComposeRuntime`] reads a ring that Docker Compose started.
 //!
 //! Neither runtime knows anything about Chord beyond the node's command-line
 //! contract: waiting for the ring and checking it live in the commands.
 
+pub mod compose;
 pub mod docker;
 pub mod process;
 

@@ -1,0 +1,179 @@
+//! `chordctl bench` end to end: a 3-node process ring, a closed-loop mixed
+//! run through the managed cluster, and an open-loop run against one node
+//! given with `--target` (no runtime involved).
+//!
+//! Needs a chord-node binary: `CHORDCTL_NODE_BIN`, or one under `target/`
+//! (build it with `cargo build -p chord-node`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{target_dir, unique, Ctl};
+use serde_json::Value;
+
+fn node_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHORDCTL_NODE_BIN") {
+        return PathBuf::from(path);
+    }
+    let candidates = ["debug", "release", "x86_64-unknown-linux-gnu/release"]
+        .map(|d| target_dir().join(d).join("chord-node"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "no chord-node binary found (looked at {candidates:?}); build it with \
+                 `cargo build -p chord-node`, or set CHORDCTL_NODE_BIN"
+            )
+        })
+}
+
+/// Removes the cluster when the test ends, passed or failed: `down`, then
+/// SIGKILL for any recorded node process still running `bin`.
+struct Guard {
+    ctl: Ctl,
+    state_dir: PathBuf,
+    cluster: String,
+    bin: PathBuf,
+}
+
+impl Guard {
+    fn recorded_pids(&self) -> Vec<i32> {
+        let path = self
+            .state_dir
+            .join("chordctl")
+            .join(format!("{}.json", self.cluster));
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
+        let state: Value = serde_json::from_str(&text).unwrap_or_default();
+        state["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["pid"].as_i64().map(|p| p as i32))
+            .collect()
+    }
+}
+
+fn runs(pid: i32, bin: &Path) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    exe.zip(std::fs::canonicalize(bin).ok())
+        .is_some_and(|(a, b)| a == b)
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let pids = self.recorded_pids();
+        let _ = self.ctl.run(&["down"]);
+        for pid in pids {
+            if runs(pid, &self.bin) {
+                // SAFETY: kill(2) with plain integers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// The assertions every successful run must pass.
+fn check_run(report: &Value) {
+    let ops = report["ops"].as_u64().expect("ops");
+    assert!(ops > 0, "{report:#}");
+    assert_eq!(report["errors"], 0, "{report:#}");
+    assert_eq!(
+        report["ok"].as_u64().unwrap() + report["not_found"].as_u64().unwrap(),
+        ops
+    );
+    let all = &report["latency_us"]["all"];
+    assert!(
+        all["p50"].as_u64().unwrap() <= all["p99"].as_u64().unwrap(),
+        "{all:#}"
+    );
+    assert!(
+        all["p99"].as_u64().unwrap() <= all["p99_9"].as_u64().unwrap(),
+        "{all:#}"
+    );
+    let hist = report["hops"]["histogram"]
+        .as_array()
+        .expect("hop histogram");
+    let counted: u64 = hist.iter().map(|h| h["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, ops, "every op has a hop count: {report:#}");
+    assert_eq!(report["hops"]["unknown"], 0);
+    let mean = report["hops"]["mean"].as_f64().expect("mean hops");
+    assert!((0.0..=3.0).contains(&mean), "mean hops {mean}");
+    assert!(report["throughput"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_a_process_ring_and_a_single_target() {
+    let bin = node_bin();
+    let cluster = unique("t-bench");
+    let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let state = state_dir.to_str().unwrap();
+    let ctl = Ctl::new(
+        &["--runtime", "process", "--cluster", &cluster],
+        &[
+            ("XDG_STATE_HOME", state),
+            ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
+        ],
+    );
+    let _guard = Guard {
+        ctl: ctl.clone(),
+        state_dir: state_dir.clone(),
+        cluster: cluster.clone(),
+        bin: bin.clone(),
+    };
+    ctl.run(&["up", "3", "--timeout", "60"]).ok("up 3");
+
+    let args = [
+        "bench",
+        "--ops",
+        "mixed",
+        "--duration",
+        "3",
+        "--keys",
+        "200",
+        "--concurrency",
+        "8",
+        "-o",
+        "json",
+    ];
+    let report = ctl.run(&args).ok("bench on the ring").json();
+    check_run(&report);
+    assert_eq!(report["entry_nodes"].as_array().map(Vec::len), Some(3));
+    assert_eq!(report["preload"]["keys"], 200, "mixed preloads by default");
+    assert!(report["open_loop"].is_null());
+    assert_eq!(report["settings"]["concurrency"], 8);
+
+    // One node by address, open loop. No runtime flag and an empty state
+    // dir: with --target, chordctl must not look for a cluster at all.
+    let status = ctl.run(&["status", "-o", "json"]).ok("status").json();
+    let address = status["nodes"][0]["address"].as_str().unwrap().to_string();
+    let elsewhere = state_dir.join("elsewhere");
+    let bare = Ctl::new(&[], &[("XDG_STATE_HOME", elsewhere.to_str().unwrap())]);
+    let args = [
+        "bench",
+        "--target",
+        &address,
+        "--rate",
+        "200",
+        "--duration",
+        "2",
+        "--keys",
+        "50",
+        "--concurrency",
+        "4",
+        "-o",
+        "json",
+    ];
+    let report = bare.run(&args).ok("bench --target").json();
+    check_run(&report);
+    assert_eq!(report["entry_nodes"], serde_json::json!([address]));
+    let open = &report["open_loop"];
+    assert_eq!(open["scheduled"], 400, "{open:#}");
+    assert_eq!(open["sent"], report["ops"], "{open:#}");
+}
