@@ -10,7 +10,7 @@ use crate::dedup::Recent;
 use crate::id::Id;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
-use crate::replication::{diff, replica_targets, Digest, Leases};
+use crate::replication::{batches, diff, replica_targets, split_range, Digest, Leases};
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
 use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
@@ -21,8 +21,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
-/// Entries per replicate message during repair and hand-off.
-const CHUNK: usize = 2000;
+/// Bytes of values per replicate message during repair and hand-off.
+const BATCH_BYTES: usize = 4 << 20;
+/// `(id, version)` pairs per sync list message.
+const SYNC_LIST_MAX: usize = 4096;
 /// How long the owner remembers a request's outcome, so a retried delete still
 /// reports "deleted" and a retried put is not counted twice.
 const RECENT_MS: u64 = 60_000;
@@ -810,27 +812,39 @@ impl Node {
                 .map(|(i, e)| (i, e.version))
                 .collect()
         };
-        let req = DataRequest::SyncList { range, items };
-        let DataResponse::Delta { want, newer } = self.inner.peers.data(&holder.addr, &req).await?
-        else {
-            return Err(CallError::Rejected("unexpected answer to SyncList".into()));
-        };
-        let mut moved = newer.len();
-        self.handle_data(DataRequest::Replicate { entries: newer });
-        let entries: Vec<Entry> = {
-            let data = lock(&self.inner.data);
-            want.iter()
-                .filter_map(|i| data.store.get(i).cloned())
-                .collect()
-        };
-        moved += entries.len();
-        for chunk in entries.chunks(CHUNK) {
-            let req = DataRequest::Replicate {
-                entries: chunk.to_vec(),
+        // Compare in sub-ranges so no message grows with the range.
+        let mut moved = 0;
+        for (sub, chunk) in split_range(range, &items, SYNC_LIST_MAX) {
+            let req = DataRequest::SyncList {
+                range: sub,
+                items: chunk.to_vec(),
             };
-            self.inner.peers.data(&holder.addr, &req).await?;
+            let DataResponse::Delta { want, newer } =
+                self.inner.peers.data(&holder.addr, &req).await?
+            else {
+                return Err(CallError::Rejected("unexpected answer to SyncList".into()));
+            };
+            moved += newer.len();
+            self.handle_data(DataRequest::Replicate { entries: newer });
+            let entries: Vec<Entry> = {
+                let data = lock(&self.inner.data);
+                want.iter()
+                    .filter_map(|i| data.store.get(i).cloned())
+                    .collect()
+            };
+            moved += entries.len();
+            self.send_entries(holder, entries).await?;
         }
         Ok(moved)
+    }
+
+    /// Sends `entries` to `holder` in replicate messages of bounded size.
+    async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
+        for batch in batches(entries, BATCH_BYTES) {
+            let req = DataRequest::Replicate { entries: batch };
+            self.inner.peers.data(&holder.addr, &req).await?;
+        }
+        Ok(())
     }
 
     // ----- leaving ---------------------------------------------------------------
@@ -857,13 +871,8 @@ impl Node {
             .collect();
         let mut handed = 0;
         for t in &targets {
-            for chunk in entries.chunks(CHUNK) {
-                let req = DataRequest::Replicate {
-                    entries: chunk.to_vec(),
-                };
-                if self.inner.peers.data(&t.addr, &req).await.is_ok() {
-                    handed += chunk.len();
-                }
+            if self.send_entries(t, entries.clone()).await.is_ok() {
+                handed += entries.len();
             }
         }
         for out in announcements {

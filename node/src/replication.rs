@@ -11,6 +11,7 @@
 use crate::id::{in_half_open, Id};
 use crate::ring::Peer;
 use crate::store::{Entry, Version};
+use crate::wire::Range;
 use std::collections::HashMap;
 
 /// The peers that hold copies of what `me` owns: the first `replicas − 1`
@@ -47,6 +48,54 @@ impl Digest {
         }
         d
     }
+}
+
+/// Splits `items` (in ring order within `range`) into consecutive sub-ranges of
+/// at most `max` items each, so no sync message grows with the range's size.
+/// The sub-ranges exactly cover `range`: the first starts at `range.from`, each
+/// ends at its last item, and the last ends at `range.to`.
+pub fn split_range(
+    range: Range,
+    items: &[(Id, Version)],
+    max: usize,
+) -> Vec<(Range, &[(Id, Version)])> {
+    if items.len() <= max {
+        return vec![(range, items)];
+    }
+    let chunks: Vec<&[(Id, Version)]> = items.chunks(max.max(1)).collect();
+    let mut from = range.from;
+    let mut out = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.iter().enumerate() {
+        let to = if i + 1 == chunks.len() {
+            range.to
+        } else {
+            chunk[chunk.len() - 1].0
+        };
+        out.push((Range { from, to }, *chunk));
+        from = to;
+    }
+    out
+}
+
+/// Groups `entries` into batches of at most `max_bytes` of values (and at least
+/// one entry each), so one replicate message stays within the body limit.
+pub fn batches(entries: Vec<Entry>, max_bytes: usize) -> Vec<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut size = 0;
+    for e in entries {
+        let n = e.key.len() + e.value.as_ref().map_or(0, |v| v.get().len()) + 64;
+        if !cur.is_empty() && size + n > max_bytes {
+            out.push(std::mem::take(&mut cur));
+            size = 0;
+        }
+        size += n;
+        cur.push(e);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 /// splitmix64 finaliser over the pair: well spread, so sums rarely collide.
@@ -157,6 +206,41 @@ mod tests {
         let (send, fetch) = diff(&owner, &holder);
         assert_eq!(send, vec![x]);
         assert_eq!(fetch, vec![y, z]);
+    }
+
+    #[test]
+    fn split_ranges_cover_the_range_exactly() {
+        let ids: Vec<Id> = (0..10u8)
+            .map(|i| {
+                let mut b = [0u8; 20];
+                b[0] = i * 10 + 5;
+                Id(b)
+            })
+            .collect();
+        let items: Vec<(Id, Version)> = ids.iter().map(|i| (*i, Version::default())).collect();
+        let range = Range {
+            from: Id::ZERO,
+            to: Id::MAX,
+        };
+        let parts = split_range(range, &items, 3);
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts[0].0.from, Id::ZERO);
+        assert_eq!(parts[3].0.to, Id::MAX);
+        for w in parts.windows(2) {
+            assert_eq!(w[0].0.to, w[1].0.from, "no gap, no overlap");
+        }
+        for (r, chunk) in &parts {
+            assert!(chunk.iter().all(|(i, _)| in_half_open(i, &r.from, &r.to)));
+        }
+        assert_eq!(split_range(range, &items, 10).len(), 1);
+    }
+
+    #[test]
+    fn batches_respect_the_byte_budget() {
+        let entries: Vec<Entry> = (0..10).map(e).collect();
+        let b = batches(entries, 150);
+        assert!(b.len() > 1 && b.iter().all(|x| !x.is_empty()));
+        assert_eq!(b.iter().map(Vec::len).sum::<usize>(), 10);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! idempotent and order-independent. A delete is a tombstone (an entry without
 //! a value) that replicates like a write and is purged after a grace period.
 
-use crate::id::{in_half_open, Id};
+use crate::id::Id;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -154,22 +154,27 @@ impl Store {
         self.map.iter()
     }
 
-    /// Entries whose id lies in the ring interval `(a, b]`, in ring order.
+    /// Entries whose id lies in the ring interval `(a, b]`, in ring order
+    /// (clockwise from `a`; `(a, a]` is the whole ring).
     pub fn range(&self, a: &Id, b: &Id) -> Vec<(Id, &Entry)> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         let mut out = Vec::new();
         if a < b {
-            use std::ops::Bound::{Excluded, Included};
             out.extend(
                 self.map
                     .range((Excluded(*a), Included(*b)))
                     .map(|(k, v)| (*k, v)),
             );
         } else {
-            // Wrapping (or whole-ring) interval: walk all and filter.
+            // Wrapping: the part after `a`, then the part up to `b`.
             out.extend(
                 self.map
-                    .iter()
-                    .filter(|(k, _)| in_half_open(k, a, b))
+                    .range((Excluded(*a), Unbounded))
+                    .map(|(k, v)| (*k, v)),
+            );
+            out.extend(
+                self.map
+                    .range((Unbounded, Included(*b)))
                     .map(|(k, v)| (*k, v)),
             );
         }
@@ -279,5 +284,14 @@ mod tests {
         let back = s.range(&b, &a).len();
         assert_eq!(fwd + back, 50, "(a,b] and (b,a] partition the ring");
         assert_eq!(s.range(&a, &a).len(), 50);
+        // Ring order: clockwise distances from the start only grow.
+        for (x, y) in [(a, b), (b, a)] {
+            let d: Vec<Id> = s
+                .range(&x, &y)
+                .iter()
+                .map(|(i, _)| x.distance_to(i))
+                .collect();
+            assert!(d.windows(2).all(|w| w[0] < w[1]), "ring order");
+        }
     }
 }

@@ -309,3 +309,20 @@ async fn sigterm_hands_data_over_before_exit() {
     c.wait_ring(Duration::from_secs(30)).await;
     wait_placement(&c, &known, Duration::from_secs(60)).await;
 }
+
+/// Ranges of more keys than one sync message carries (4096 pairs) are compared
+/// in sub-ranges. (At 10^5 keys a single list once outgrew the body limit and
+/// repair never finished; `bench/repair.py` measures that size.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_of_a_range_larger_than_one_sync_message() {
+    let mut c = Cluster::start(FAST, 4, false).await;
+    let keys: Vec<String> = (0..24_000).map(|i| format!("big-{i}")).collect();
+    write_all(&c, &keys, 1).await;
+    let known: BTreeSet<String> = keys.iter().cloned().collect();
+    wait_placement(&c, &known, Duration::from_secs(60)).await;
+    let v = pick_victims(&c, 1)[0];
+    c.kill(v);
+    c.wait_ring(Duration::from_secs(30)).await;
+    let t = wait_placement(&c, &known, Duration::from_secs(90)).await;
+    println!("24000 keys on 3 survivors placed exactly {t:?} after the ring healed");
+}

@@ -113,6 +113,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let limit = node.options().max_body;
+    // Node-to-node messages carry batches of entries (repair, hand-off) and a
+    // client's value inside a routed request: give them headroom.
+    let internal_limit = limit + (16 << 20);
     let filter = warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<u64>("content-length"))
@@ -122,6 +125,11 @@ pub async fn serve(
             move |method, path: warp::path::FullPath, len: Option<u64>, auth, body| {
                 let node = node.clone();
                 async move {
+                    let limit = if path.as_str().starts_with("/chord/") {
+                        internal_limit
+                    } else {
+                        limit
+                    };
                     if len.is_some_and(|l| l > limit as u64) {
                         return Ok::<_, Infallible>(too_large("request body over the size limit"));
                     }
