@@ -49,6 +49,8 @@ struct Data {
     leases: Leases,
     /// Outcomes of recent routed writes by request id.
     recent: Recent,
+    /// The predecessor seen by the last repair round (to notice a shrinking range).
+    last_predecessor: Option<Id>,
 }
 
 /// A snapshot for `GET /status`.
@@ -141,6 +143,7 @@ impl Node {
                     clock: Clock::new(me.id.prefix_u64()),
                     leases: Leases::default(),
                     recent: Recent::new(RECENT_MS, RECENT_CAP),
+                    last_predecessor: None,
                 }),
                 pending: Pending::default(),
                 peers,
@@ -759,6 +762,18 @@ impl Node {
             let grace = self.inner.opts.tombstone_grace_ms;
             data.store.purge_tombstones(now.saturating_sub(grace));
             data.leases.expire(now, lease);
+            let pred_id = pred.as_ref().map(|p| p.id);
+            if let (Some(old), Some(new)) = (data.last_predecessor, pred_id) {
+                if old != new {
+                    // Our range changed. Keep what we owned under a lease of our
+                    // own for a while: if a node joined in front of us, it still
+                    // has to fetch that part from us (and its replicas from ours).
+                    data.leases.confirm(me, old, me, now);
+                }
+            }
+            if pred_id.is_some() {
+                data.last_predecessor = pred_id;
+            }
             if let Some(p) = &pred {
                 // Drop copies we no longer hold: outside our range, unconfirmed, not fresh.
                 let Data { store, leases, .. } = &mut *data;

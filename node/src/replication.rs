@@ -126,28 +126,32 @@ pub fn diff(owner: &[(Id, Version)], holder: &[(Id, Version)]) -> (Vec<Id>, Vec<
 }
 
 /// Ranges other owners recently confirmed this node holds replicas for.
+///
+/// Keyed by owner *and* range: when an owner's range shrinks (a node joined in
+/// front of it), the confirmation of the old, larger range stays valid until it
+/// expires, so holders keep those copies until the new owner has taken them.
 #[derive(Debug, Default)]
 pub struct Leases {
-    by_owner: HashMap<Id, (Id, Id, u64)>,
+    confirmed: HashMap<(Id, Id, Id), u64>,
 }
 
 impl Leases {
     /// Records that `owner` confirmed our copy of `(a, b]` at `now_ms`.
     pub fn confirm(&mut self, owner: Id, a: Id, b: Id, now_ms: u64) {
-        self.by_owner.insert(owner, (a, b, now_ms));
+        self.confirmed.insert((owner, a, b), now_ms);
     }
 
     /// Whether `id` lies in a range confirmed within `lease_ms` of `now_ms`.
     pub fn covers(&self, id: &Id, now_ms: u64, lease_ms: u64) -> bool {
-        self.by_owner
-            .values()
-            .any(|(a, b, at)| now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b))
+        self.confirmed
+            .iter()
+            .any(|((_, a, b), at)| now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b))
     }
 
     /// Forgets confirmations older than `lease_ms`.
     pub fn expire(&mut self, now_ms: u64, lease_ms: u64) {
-        self.by_owner
-            .retain(|_, (_, _, at)| now_ms.saturating_sub(*at) <= lease_ms);
+        self.confirmed
+            .retain(|_, at| now_ms.saturating_sub(*at) <= lease_ms);
     }
 }
 
@@ -244,6 +248,21 @@ mod tests {
     }
 
     #[test]
+    fn a_shrunk_range_stays_leased_until_it_expires() {
+        let mut l = Leases::default();
+        let owner = Id::hash(b"o");
+        let (p, n, o) = (Id([10; 20]), Id([20; 20]), Id([30; 20]));
+        let between = Id([15; 20]);
+        l.confirm(owner, p, o, 1000);
+        l.confirm(owner, n, o, 1500); // a node joined at n: the owner's range shrank
+        assert!(
+            l.covers(&between, 1900, 1000),
+            "old confirmation still counts"
+        );
+        assert!(!l.covers(&between, 2100, 1000), "until it expires");
+    }
+
+    #[test]
     fn leases_expire() {
         let mut l = Leases::default();
         let (a, b) = (Id::hash(b"a"), Id::hash(b"b"));
@@ -257,6 +276,6 @@ mod tests {
         assert!(l.covers(&k, 1500, 1000));
         assert!(!l.covers(&k, 2500, 1000));
         l.expire(2500, 1000);
-        assert!(l.by_owner.is_empty());
+        assert!(l.confirmed.is_empty());
     }
 }

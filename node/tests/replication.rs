@@ -326,3 +326,37 @@ async fn repair_of_a_range_larger_than_one_sync_message() {
     let t = wait_placement(&c, &known, Duration::from_secs(90)).await;
     println!("24000 keys on 3 survivors placed exactly {t:?} after the ring healed");
 }
+
+/// Regression (review finding): when a node joins, its successor's range
+/// shrinks; copies written longer ago than the replica lease used to be dropped
+/// by the successor (and its replicas) before the joiner had fetched them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_lose_no_old_keys() {
+    let args = [
+        "--stabilize-ms",
+        "100",
+        "--repair-ms",
+        "200",
+        "--replicas",
+        "2",
+    ];
+    let mut c = Cluster::start(&args, 4, false).await;
+    let keys: Vec<String> = (0..1500).map(|i| format!("old-{i}")).collect();
+    write_all(&c, &keys, 1).await;
+    let known: BTreeSet<String> = keys.iter().cloned().collect();
+    wait_placement(&c, &known, Duration::from_secs(30)).await;
+    // The scenario needs writes older than the lease (5 × 200 ms): that is
+    // elapsed time itself, not a condition to poll for.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let expect: BTreeMap<String, Option<Value>> = keys
+        .iter()
+        .map(|k| (k.clone(), Some(json!({"k": k, "gen": 1}))))
+        .collect();
+    for _ in 0..4 {
+        let via = c.random_addr();
+        c.spawn(Some(&via));
+        c.wait_ring(Duration::from_secs(30)).await;
+        wait_placement(&c, &known, Duration::from_secs(30)).await;
+        check_all(&c, &expect).await;
+    }
+}
