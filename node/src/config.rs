@@ -56,16 +56,16 @@ pub struct Options {
     #[arg(long, env = "CHORD_CLUSTER_KEY", hide_env_values = true)]
     pub cluster_key: Option<String>,
     /// Ring maintenance period (stabilize, check predecessor, fix fingers).
-    #[arg(long, env = "CHORD_STABILIZE_MS", default_value_t = 250)]
+    #[arg(long, env = "CHORD_STABILIZE_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
     pub stabilize_ms: u64,
     /// Anti-entropy period: owners compare digests with their replica holders.
-    #[arg(long, env = "CHORD_REPAIR_MS", default_value_t = 1000)]
+    #[arg(long, env = "CHORD_REPAIR_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
     pub repair_ms: u64,
     /// How long the entry node waits for the owner's reply before retrying once.
-    #[arg(long, env = "CHORD_REQUEST_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(long, env = "CHORD_REQUEST_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// Timeout of one node-to-node call; a peer that misses it counts as dead.
-    #[arg(long, env = "CHORD_RPC_TIMEOUT_MS", default_value_t = 1000)]
+    #[arg(long, env = "CHORD_RPC_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub rpc_timeout_ms: u64,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CHORD_MAX_BODY", default_value_t = 1 << 20)]
@@ -74,7 +74,7 @@ pub struct Options {
     #[arg(long, env = "CHORD_TOMBSTONE_GRACE_MS", default_value_t = 600_000)]
     pub tombstone_grace_ms: u64,
     /// Hop ceiling: a request still travelling after this many hops fails (503).
-    #[arg(long, env = "CHORD_MAX_HOPS", default_value_t = 32)]
+    #[arg(long, env = "CHORD_MAX_HOPS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
 }
 

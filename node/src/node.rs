@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
+/// Versions more than this far ahead of our wall clock are refused.
+const MAX_CLOCK_LEAD_MS: u64 = 3_600_000;
 /// Bytes of values per replicate message during repair and hand-off.
 const BATCH_BYTES: usize = 4 << 20;
 /// `(id, version)` pairs per sync list message.
@@ -172,6 +174,11 @@ impl Node {
     /// Whether it has joined a ring.
     pub fn is_ready(&self) -> bool {
         lock(&self.inner.ring).is_joined()
+    }
+
+    /// Whether this node lost every neighbour it had (see `RingState::is_isolated`).
+    fn is_isolated(&self) -> bool {
+        lock(&self.inner.ring).is_isolated()
     }
 
     /// Starts the maintenance and repair loops (they stop when the runtime does).
@@ -336,13 +343,14 @@ impl Node {
         let req = Pending::new_id();
         let mut avoid: Option<Id> = None;
         for attempt in 0..2 {
-            let rx = self.inner.pending.register(&req);
+            // Dropping the guard (return, timeout, or the client going away
+            // mid-wait) forgets the request id.
+            let (_waiting, rx) = self.inner.pending.wait_for(&req);
             let first_hop = match self
                 .send_towards(&key, &id, &op, &req, avoid.as_ref())
                 .await
             {
                 Ok(None) => {
-                    self.inner.pending.cancel(&req);
                     let outcome = self.execute(&key, id, op, Some(&req)).await;
                     return ClientReply {
                         outcome,
@@ -351,10 +359,7 @@ impl Node {
                     };
                 }
                 Ok(Some(hop)) => hop,
-                Err(e) => {
-                    self.inner.pending.cancel(&req);
-                    return self.local_failure(503, &e);
-                }
+                Err(e) => return self.local_failure(503, &e),
             };
             let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
             match tokio::time::timeout(wait, rx).await {
@@ -366,7 +371,6 @@ impl Node {
                     }
                 }
                 _ => {
-                    self.inner.pending.cancel(&req);
                     tracing::debug!(attempt, via = %first_hop.addr, "no reply in time; retrying");
                     avoid = Some(first_hop.id);
                 }
@@ -426,7 +430,7 @@ impl Node {
                     // Our predecessor is unknown (just joined, or it died): the
                     // sender's view says we own the key, and nobody else can tell.
                     Hop::Local
-                } else if hinted {
+                } else if hinted && ring.predecessor().map(|p| p.id) != avoid_now {
                     // Someone joined between the sender and us and took the key.
                     Hop::Owner(ring.predecessor().cloned().expect("checked above"))
                 } else {
@@ -521,9 +525,14 @@ impl Node {
                 return out.clone();
             }
         }
+        let isolated = || Outcome::Failed {
+            status: 503,
+            error: "this node is cut off from its ring; its answer could be stale".into(),
+        };
         let out = match op {
             Op::Get => match self.newest(key, &id).await {
                 Some(Entry { value: Some(v), .. }) => Outcome::Value(v),
+                _ if self.is_isolated() => isolated(),
                 _ => Outcome::NotFound,
             },
             Op::Put { value } => match self.write(key, id, Some(value)).await {
@@ -535,6 +544,7 @@ impl Node {
                     Ok(()) => Outcome::Deleted,
                     Err(e) => e,
                 },
+                _ if self.is_isolated() => isolated(),
                 _ => Outcome::NotFound,
             },
         };
@@ -603,7 +613,7 @@ impl Node {
             data.store.apply(id, entry.clone());
             entry
         };
-        let candidates: Vec<Peer> = {
+        let (candidates, ring_size) = {
             let ring = lock(&self.inner.ring);
             let mut c: Vec<Peer> = Vec::new();
             for p in ring.successors() {
@@ -611,12 +621,14 @@ impl Node {
                     c.push(p.clone());
                 }
             }
-            c
+            (c, ring.known_ring_size())
         };
         let r = self.inner.opts.replicas as usize;
         let w = self.inner.opts.write_quorum();
-        // W is capped by the ring's size: a ring of one node is its only holder.
-        let need = w.min(candidates.len() + 1).saturating_sub(1);
+        // W is capped by the ring's size as this node has known it: a ring of
+        // one node is its only holder, but a node cut off from a larger ring
+        // must not accept writes on its own.
+        let need = w.min(ring_size).saturating_sub(1);
         let slots = (r - 1).min(candidates.len());
         let req = Arc::new(DataRequest::Replicate {
             entries: vec![entry],
@@ -684,7 +696,13 @@ impl Node {
         match req {
             DataRequest::Replicate { entries } => {
                 let mut applied = 0;
-                for e in entries {
+                // A version far in the future would pin our clock there and make
+                // the key impossible to overwrite: refuse it (bad input, not data).
+                let horizon = now.saturating_add(MAX_CLOCK_LEAD_MS);
+                for e in entries
+                    .into_iter()
+                    .filter(|e| e.version.millis() <= horizon)
+                {
                     data.clock.observe(e.version);
                     let id = Id::hash(e.key.as_bytes());
                     if data.store.apply(id, e) {

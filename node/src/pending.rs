@@ -41,6 +41,19 @@ impl Pending {
         self.lock().remove(id);
     }
 
+    /// Registers `id` and returns a guard that forgets it when dropped (the
+    /// client went away, or the attempt timed out), plus the reply's receiver.
+    pub fn wait_for<'a>(&'a self, id: &str) -> (Waiting<'a>, oneshot::Receiver<ReplyMsg>) {
+        let rx = self.register(id);
+        (
+            Waiting {
+                pending: self,
+                id: id.to_string(),
+            },
+            rx,
+        )
+    }
+
     /// Number of requests waiting.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -54,5 +67,17 @@ impl Pending {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<ReplyMsg>>> {
         // A panic while holding this lock cannot leave the map inconsistent.
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Forgets its request id when dropped, so an abandoned request leaves nothing behind.
+pub struct Waiting<'a> {
+    pending: &'a Pending,
+    id: String,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.pending.cancel(&self.id);
     }
 }

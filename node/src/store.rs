@@ -66,7 +66,7 @@ impl Clock {
     /// The next version at wall-clock time `now_ms`.
     pub fn next(&mut self, now_ms: u64) -> Version {
         let physical = now_ms << 16;
-        self.last = physical.max(self.last + 1);
+        self.last = physical.max(self.last.saturating_add(1));
         Version {
             ts: self.last,
             node: self.node,

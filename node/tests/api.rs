@@ -99,7 +99,14 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     for (req, want) in cases {
         let r = req.build().unwrap();
         let desc = format!("{} {}", r.method(), r.url().path());
-        let (status, v) = body(c.http.execute(r).await.unwrap()).await;
+        let is_kv = r.url().path().starts_with("/kv/");
+        let resp = c.http.execute(r).await.unwrap();
+        if is_kv {
+            // Every /kv answer names who answered, errors included.
+            assert_eq!(resp.headers()["x-chord-owner"], a.as_str(), "{desc}");
+            assert_eq!(resp.headers()["x-chord-hops"], "0", "{desc}");
+        }
+        let (status, v) = body(resp).await;
         assert_eq!(status, want, "{desc}");
         assert!(
             v["error"].as_str().is_some_and(|e| !e.is_empty()),

@@ -133,6 +133,19 @@ impl RingState {
     pub fn fingers(&self) -> &[Option<Peer>] {
         &self.fingers
     }
+    /// How many nodes this node knows its ring to have, at least: itself plus
+    /// its current successors, or the last non-empty list it had if that was
+    /// longer (its neighbours may be unreachable rather than gone).
+    pub fn known_ring_size(&self) -> usize {
+        1 + self.successors.len().max(self.remembered.len())
+    }
+
+    /// Whether the node had neighbours and now has none: it cannot tell whether
+    /// they died or it is cut off.
+    pub fn is_isolated(&self) -> bool {
+        self.successors.is_empty() && self.predecessor.is_none() && !self.remembered.is_empty()
+    }
+
     /// Whether the node has joined a ring (ready to serve).
     pub fn is_joined(&self) -> bool {
         self.joined
@@ -207,7 +220,9 @@ impl RingState {
 
     /// Answers a request from another node (synchronous, no outbound traffic).
     pub fn on_request(&mut self, req: &Request) -> Response {
-        if !self.joined && !matches!(req, Request::Ping) {
+        if !self.joined {
+            // Not (or no longer) a member: not even alive as far as the ring goes,
+            // so a leaving node is dropped as predecessor at once.
             return Response::NotReady;
         }
         match req {
@@ -248,6 +263,11 @@ impl RingState {
                 return self.on_failure(to, purpose);
             }
             None => return self.on_failure(to, purpose),
+            Some(Response::Neighbors { me, .. }) if me.id != to.id => {
+                // Someone else answers at that address (e.g. a forged pointer to
+                // ourselves): adopt nothing from it.
+                return Vec::new();
+            }
             Some(r) => r,
         };
         self.misses.remove(&to.id);
@@ -290,7 +310,7 @@ impl RingState {
                         // Zave: switch to x only once x has answered.
                         vec![self.send(x, Request::GetNeighbors, Purpose::Candidate)]
                     }
-                    _ => vec![self.notify_successor()],
+                    _ => self.notify_successor(),
                 }
             }
             (Purpose::Candidate, Response::Neighbors { me, successors, .. }) => {
@@ -301,7 +321,7 @@ impl RingState {
                 if closer && me.id != self.me.id {
                     self.adopt_successor(me, &successors);
                 }
-                vec![self.notify_successor()]
+                self.notify_successor()
             }
             (Purpose::Finger { index, step }, Response::Next { peer }) => {
                 let id = self.me.id.finger_start(index);
@@ -380,15 +400,18 @@ impl RingState {
         }
     }
 
-    fn notify_successor(&self) -> Outbound {
-        let s0 = self.successors[0].clone();
-        self.send(
-            s0,
-            Request::Notify {
-                peer: self.me.clone(),
-            },
-            Purpose::Notify,
-        )
+    /// Notify our first successor, if we have one.
+    fn notify_successor(&self) -> Vec<Outbound> {
+        self.successors
+            .first()
+            .map(|s0| {
+                let req = Request::Notify {
+                    peer: self.me.clone(),
+                };
+                self.send(s0.clone(), req, Purpose::Notify)
+            })
+            .into_iter()
+            .collect()
     }
 
     fn on_failure(&mut self, to: &Peer, purpose: Purpose) -> Vec<Outbound> {
@@ -404,7 +427,7 @@ impl RingState {
         if present && !self.suspect(&to.id) {
             // Not dead yet: keep every pointer and try again next tick.
             if purpose == Purpose::Candidate && !self.successors.is_empty() {
-                return vec![self.notify_successor()];
+                return self.notify_successor();
             }
             return Vec::new();
         }
@@ -415,7 +438,7 @@ impl RingState {
             }
         }
         if purpose == Purpose::Candidate && !self.successors.is_empty() {
-            return vec![self.notify_successor()];
+            return self.notify_successor();
         }
         Vec::new()
     }

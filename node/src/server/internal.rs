@@ -14,6 +14,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Request ids are 128-bit random numbers in hex; anything else is refused, so
+/// the owner's table of recent outcomes cannot be filled with large keys.
+fn is_request_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn authorized(node: &Node, req: &Req) -> bool {
     match &node.options().cluster_key {
         None => true,
@@ -57,6 +63,9 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "route" => match parse::<RouteMsg>(req) {
+            Ok(msg) if !is_request_id(&msg.req) => {
+                error(StatusCode::BAD_REQUEST, "request id must be 32 hex digits")
+            }
             Ok(msg) => {
                 // Acknowledge the hop at once; the outcome goes to the origin directly.
                 let node = node.clone();

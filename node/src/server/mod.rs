@@ -130,17 +130,23 @@ pub async fn serve(
                     } else {
                         limit
                     };
+                    let refuse = |msg: &str| {
+                        let r = too_large(msg);
+                        if path.as_str().starts_with("/kv/") {
+                            public::tag_self(&node, r)
+                        } else {
+                            r
+                        }
+                    };
                     if len.is_some_and(|l| l > limit as u64) {
-                        return Ok::<_, Infallible>(too_large("request body over the size limit"));
+                        return Ok::<_, Infallible>(refuse("request body over the size limit"));
                     }
                     // Only PUT and POST carry a body we use; others skip the read.
                     let body = if method == Method::PUT || method == Method::POST {
                         match read_body(std::pin::pin!(body), limit).await {
                             Ok(b) => b,
                             Err(()) => {
-                                return Ok(too_large(
-                                    "request body over the size limit or unreadable",
-                                ))
+                                return Ok(refuse("request body over the size limit or unreadable"))
                             }
                         }
                     } else {

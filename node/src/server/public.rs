@@ -83,6 +83,11 @@ fn tag(mut r: Reply, owner: &HeaderValue, hops: u32) -> Reply {
     r
 }
 
+/// Tags a `/kv` response the entry node made itself (before any routing).
+pub fn tag_self(node: &Node, r: Reply) -> Reply {
+    tag(r, node.addr_header(), 0)
+}
+
 /// `PUT|GET|DELETE /kv/{key}`.
 pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     let me = node.addr_header();
