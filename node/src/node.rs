@@ -16,6 +16,7 @@ use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,6 +45,14 @@ pub struct ClientReply {
     pub hops: u32,
 }
 
+/// Why one attempt of a write did not succeed.
+enum WriteError {
+    /// A holder has a newer version of the key than the one we assigned.
+    Superseded(Version),
+    /// Too few holders applied it.
+    Failed(Outcome),
+}
+
 /// Key-value side of the node, behind one mutex.
 struct Data {
     store: Store,
@@ -51,6 +60,8 @@ struct Data {
     leases: Leases,
     /// Outcomes of recent routed writes by request id.
     recent: Recent,
+    /// Routed writes being executed now, with retries of them waiting for the outcome.
+    in_flight: HashMap<String, Vec<tokio::sync::oneshot::Sender<Outcome>>>,
     /// The predecessor seen by the last repair round (to notice a shrinking range).
     last_predecessor: Option<Id>,
 }
@@ -146,6 +157,7 @@ impl Node {
                     leases: Leases::default(),
                     recent: Recent::new(RECENT_MS, RECENT_CAP),
                     last_predecessor: None,
+                    in_flight: HashMap::new(),
                 }),
                 pending: Pending::default(),
                 peers,
@@ -519,10 +531,31 @@ impl Node {
 
     /// Performs `op` on `key` as its owner.
     async fn execute(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
-        if let Some(req) = req {
-            let data = lock(&self.inner.data);
-            if let Some(out) = data.recent.get(req) {
-                return out.clone();
+        let is_write = !matches!(op, Op::Get);
+        if let (Some(req), true) = (req, is_write) {
+            // A retry of a write we already did, or are doing, gets the same answer.
+            let waiter = {
+                let mut data = lock(&self.inner.data);
+                if let Some(out) = data.recent.get(req) {
+                    return out.clone();
+                }
+                match data.in_flight.get_mut(req) {
+                    Some(waiters) => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        waiters.push(tx);
+                        Some(rx)
+                    }
+                    None => {
+                        data.in_flight.insert(req.to_string(), Vec::new());
+                        None
+                    }
+                }
+            };
+            if let Some(rx) = waiter {
+                return rx.await.unwrap_or(Outcome::Failed {
+                    status: 503,
+                    error: "the first attempt of this request was abandoned".into(),
+                });
             }
         }
         let isolated = || Outcome::Failed {
@@ -548,10 +581,15 @@ impl Node {
                 _ => Outcome::NotFound,
             },
         };
-        if let (Some(req), Outcome::Stored | Outcome::Deleted) = (req, &out) {
+        if let (Some(req), true) = (req, is_write) {
             let now = now_ms();
             let mut data = lock(&self.inner.data);
-            data.recent.insert(req, out.clone(), now);
+            for tx in data.in_flight.remove(req).unwrap_or_default() {
+                let _ = tx.send(out.clone());
+            }
+            if matches!(out, Outcome::Stored | Outcome::Deleted) {
+                data.recent.insert(req, out.clone(), now);
+            }
         }
         out
     }
@@ -602,6 +640,29 @@ impl Node {
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
     ) -> Result<(), Outcome> {
+        // A holder may already have a newer version we never saw (a clock
+        // ahead of ours, a range we just took over): then we move our clock
+        // past it and write again, rather than acknowledge a write that the
+        // older-but-higher version would silently replace.
+        for _ in 0..3 {
+            match self.write_once(key, id, value.clone()).await {
+                Err(WriteError::Superseded(v)) => lock(&self.inner.data).clock.observe(v),
+                Err(WriteError::Failed(out)) => return Err(out),
+                Ok(()) => return Ok(()),
+            }
+        }
+        Err(Outcome::Failed {
+            status: 503,
+            error: "the write kept meeting newer versions on its holders".into(),
+        })
+    }
+
+    async fn write_once(
+        &self,
+        key: &str,
+        id: Id,
+        value: Option<Arc<serde_json::value::RawValue>>,
+    ) -> Result<(), WriteError> {
         let entry = {
             let mut data = lock(&self.inner.data);
             let version = data.clock.next(now_ms());
@@ -639,10 +700,16 @@ impl Node {
             calls.push(self.replicate_to(p.clone(), req.clone()));
         }
         let mut acks = 0;
-        while acks < need {
+        let mut superseded = None;
+        while acks < need && superseded.is_none() {
             match calls.next().await {
-                Some((_, None)) => acks += 1,
-                Some((p, Some(err))) => {
+                Some((_, Ok(DataResponse::Applied(_)))) => acks += 1,
+                Some((_, Ok(DataResponse::Newer(v)))) => superseded = Some(v),
+                Some((p, other)) => {
+                    let err = match other {
+                        Err(e) => e,
+                        Ok(r) => CallError::Rejected(format!("unexpected {r:?}")),
+                    };
                     self.peer_failed(&p, &err);
                     // Keep R−1 copies in flight: take the next successor instead.
                     if let Some(alt) = candidates.get(next) {
@@ -657,17 +724,20 @@ impl Node {
             // The remaining copies finish in the background.
             tokio::spawn(async move { while calls.next().await.is_some() {} });
         }
+        if let Some(v) = superseded {
+            return Err(WriteError::Superseded(v));
+        }
         if acks >= need {
             Ok(())
         } else {
-            Err(Outcome::Failed {
+            Err(WriteError::Failed(Outcome::Failed {
                 status: 503,
                 error: format!(
                     "write reached {} of {} required holders",
                     acks + 1,
                     need + 1
                 ),
-            })
+            }))
         }
     }
 
@@ -675,15 +745,12 @@ impl Node {
         &self,
         p: Peer,
         req: Arc<DataRequest>,
-    ) -> impl std::future::Future<Output = (Peer, Option<CallError>)> + Send + 'static {
+    ) -> impl std::future::Future<Output = (Peer, Result<DataResponse, CallError>)> + Send + 'static
+    {
         let peers = self.inner.peers.clone();
         async move {
-            let err = match peers.data(&p.addr, &req).await {
-                Ok(DataResponse::Applied(_)) => None,
-                Ok(other) => Some(CallError::Rejected(format!("unexpected {other:?}"))),
-                Err(e) => Some(e),
-            };
-            (p, err)
+            let r = peers.data(&p.addr, &req).await;
+            (p, r)
         }
     }
 
@@ -695,6 +762,13 @@ impl Node {
         let mut data = lock(&self.inner.data);
         match req {
             DataRequest::Replicate { entries } => {
+                if let [one] = entries.as_slice() {
+                    // A single fresh write: say so if we hold something newer.
+                    let held = data.store.get(&Id::hash(one.key.as_bytes()));
+                    if let Some(h) = held.filter(|h| h.version > one.version) {
+                        return DataResponse::Newer(h.version);
+                    }
+                }
                 let mut applied = 0;
                 // A version far in the future would pin our clock there and make
                 // the key impossible to overwrite: refuse it (bad input, not data).
@@ -917,5 +991,58 @@ impl Node {
             "left the ring"
         );
         handed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use serde_json::value::RawValue;
+
+    fn node() -> Node {
+        let opts =
+            crate::config::Cli::parse_from(["chord-node", "--listen", "127.0.0.1:0"]).options;
+        Node::new(Peer::from_addr("127.0.0.1:1"), opts)
+    }
+
+    fn entry(ts: u64) -> Entry {
+        Entry {
+            key: "k".into(),
+            value: Some(Arc::from(RawValue::from_string("1".into()).unwrap())),
+            version: Version { ts, node: 1 },
+        }
+    }
+
+    #[test]
+    fn a_single_replicated_write_older_than_the_held_one_is_reported() {
+        let n = node();
+        let rep = |ts| DataRequest::Replicate {
+            entries: vec![entry(ts)],
+        };
+        assert!(matches!(
+            n.handle_data(rep(5 << 16)),
+            DataResponse::Applied(1)
+        ));
+        match n.handle_data(rep(3 << 16)) {
+            DataResponse::Newer(v) => assert_eq!(v.ts, 5 << 16),
+            other => panic!("expected Newer, got {other:?}"),
+        }
+        // The same version again (a re-sent copy) is an ordinary no-op.
+        assert!(matches!(
+            n.handle_data(rep(5 << 16)),
+            DataResponse::Applied(0)
+        ));
+    }
+
+    #[test]
+    fn versions_far_in_the_future_are_refused() {
+        let n = node();
+        let far = (now_ms() + 2 * MAX_CLOCK_LEAD_MS) << 16;
+        let req = DataRequest::Replicate {
+            entries: vec![entry(far)],
+        };
+        assert!(matches!(n.handle_data(req), DataResponse::Applied(0)));
+        assert!(n.entries().is_empty());
     }
 }

@@ -118,6 +118,8 @@ pub enum DataRequest {
 pub enum DataResponse {
     /// How many entries were newer and applied.
     Applied(usize),
+    /// A single replicated entry was older than the one held, which has this version.
+    Newer(Version),
     /// The requested entry, if held.
     Entry(Option<Entry>),
     /// Whether the digests matched.
