@@ -173,9 +173,11 @@ def main():
 
     print(f"[3/5] 8-node ring (random keys through one entry node) ...", flush=True)
     ports = list(range(7920, 7928))
-    start_node(ports[0])
+    # Eight nodes share two cores here: one worker thread each (--threads 1)
+    # saves cross-thread wake-ups on every hop.
+    start_node(ports[0], extra=["--threads", "1"])
     for p in ports[1:]:
-        start_node(p, join=f"127.0.0.1:{ports[0]}")
+        start_node(p, join=f"127.0.0.1:{ports[0]}", extra=["--threads", "1"])
     wait_until(lambda: ring_correct(ports), 60, "8-node ring")
     load_keys(ports[0], k, vs)
     entry = random.choice(ports)

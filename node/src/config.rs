@@ -73,6 +73,10 @@ pub struct Options {
     /// How long tombstones are kept; must outlast repair so deletes stick.
     #[arg(long, env = "CHORD_TOMBSTONE_GRACE_MS", default_value_t = 600_000)]
     pub tombstone_grace_ms: u64,
+    /// Worker threads of the node's runtime (default: one per CPU). When many
+    /// nodes share few cores, 1 saves cross-thread wake-ups on every hop.
+    #[arg(long, env = "CHORD_THREADS", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: Option<u32>,
     /// Hop ceiling: a request still travelling after this many hops fails (503).
     #[arg(long, env = "CHORD_MAX_HOPS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
