@@ -111,4 +111,13 @@ async fn one_and_two_node_rings_work() {
     c.kill(0);
     c.wait_ring(Duration::from_secs(20)).await;
     assert_eq!(c.get(&b, "solo").await.0, 200);
+    // It cannot tell its peer died from being cut off: it keeps what it holds
+    // readable, but neither writes nor claims absence (W cannot be met).
+    assert_eq!(c.put(&b, "new", &json!(1)).await.0, 503);
+    assert_eq!(c.get(&b, "never-written").await.0, 503);
+    // Once a new node joins, writes work again.
+    c.spawn(Some(&b));
+    c.wait_ring(Duration::from_secs(20)).await;
+    assert_eq!(c.put(&b, "new", &json!(1)).await.0, 200);
+    assert_eq!(c.get(&b, "never-written").await.0, 404);
 }
