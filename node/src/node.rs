@@ -229,7 +229,14 @@ impl Node {
                 }
                 Err(_) => None,
             };
-            let more = self.with_ring(|ring| ring.on_response(&out.to, out.purpose, resp));
+            let (more, pull) = self.with_ring(|ring| {
+                let more = ring.on_response(&out.to, out.purpose, resp);
+                (more, ring.take_join_pull())
+            });
+            if let Some((from, holder)) = pull {
+                let node = self.clone();
+                tokio::spawn(async move { node.pull_range(from, holder).await });
+            }
             queue.extend(more);
         }
     }
@@ -943,6 +950,28 @@ impl Node {
             self.send_entries(holder, entries).await?;
         }
         Ok(moved)
+    }
+
+    /// Fetches everything `holder` has in `(from, me]` (the range a join just
+    /// gave us), so the new owner has its keys without waiting for repair.
+    async fn pull_range(&self, from: Id, holder: Peer) {
+        let range = Range {
+            from,
+            to: self.inner.me.id,
+        };
+        let req = DataRequest::SyncList {
+            range,
+            items: Vec::new(),
+        };
+        match self.inner.peers.data(&holder.addr, &req).await {
+            Ok(DataResponse::Delta { newer, .. }) => {
+                let n = newer.len();
+                self.handle_data(DataRequest::Replicate { entries: newer });
+                tracing::info!(entries = n, from = %holder.addr, "pulled the keys we now own");
+            }
+            Ok(other) => tracing::warn!(?other, "unexpected answer to the join pull"),
+            Err(e) => tracing::warn!(error = %e, "join pull failed; repair will copy the keys"),
+        }
     }
 
     /// Sends `entries` to `holder` in replicate messages of bounded size.

@@ -89,6 +89,9 @@ pub struct RingState {
     remembered: Vec<Peer>,
     /// Which remembered peer the next re-merge attempt asks.
     next_remembered: usize,
+    /// Right after joining: the range we now own and who held it, for the
+    /// driver to pull the keys from (`take_join_pull`).
+    join_pull: Option<(Id, Peer)>,
 }
 
 impl RingState {
@@ -106,6 +109,7 @@ impl RingState {
             misses: BTreeMap::new(),
             remembered: Vec::new(),
             next_remembered: 0,
+            join_pull: None,
         }
     }
 
@@ -144,6 +148,12 @@ impl RingState {
     /// they died or it is cut off.
     pub fn is_isolated(&self) -> bool {
         self.successors.is_empty() && self.predecessor.is_none() && !self.remembered.is_empty()
+    }
+
+    /// After a join: the start of the range we took over (exclusive; it ends at
+    /// us) and the successor that held it. Returned once.
+    pub fn take_join_pull(&mut self) -> Option<(Id, Peer)> {
+        self.join_pull.take()
     }
 
     /// Whether the node has joined a ring (ready to serve).
@@ -282,9 +292,20 @@ impl RingState {
                 }
                 vec![self.send(peer, Request::GetNeighbors, Purpose::JoinAdopt)]
             }
-            (Purpose::JoinAdopt, Response::Neighbors { me, successors, .. }) => {
+            (
+                Purpose::JoinAdopt,
+                Response::Neighbors {
+                    me,
+                    predecessor,
+                    successors,
+                },
+            ) => {
                 self.adopt_successor(me.clone(), &successors);
                 self.joined = true;
+                // Our successor held (its predecessor, us] until now: fetch it.
+                self.join_pull = predecessor
+                    .filter(|p| p.id != self.me.id)
+                    .map(|p| (p.id, me.clone()));
                 vec![self.send(
                     me,
                     Request::Notify {
@@ -568,5 +589,32 @@ impl RingState {
         if i > index + 1 {
             self.next_finger = i % BITS;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_join_reports_the_range_it_took_over_once() {
+        let (a, b, n) = (
+            Peer::from_addr("a:1"),
+            Peer::from_addr("b:1"),
+            Peer::from_addr("n:1"),
+        );
+        let mut st = RingState::joining(n, a.clone(), RingOptions::default());
+        let found = Some(Response::Found { peer: b.clone() });
+        let outs = st.on_response(&a, Purpose::JoinLookup { step: 0 }, found);
+        assert_eq!(outs[0].purpose, Purpose::JoinAdopt);
+        let neighbours = Some(Response::Neighbors {
+            me: b.clone(),
+            predecessor: Some(a.clone()),
+            successors: vec![a.clone()],
+        });
+        st.on_response(&b, Purpose::JoinAdopt, neighbours);
+        assert!(st.is_joined());
+        assert_eq!(st.take_join_pull(), Some((a.id, b)));
+        assert_eq!(st.take_join_pull(), None);
     }
 }
