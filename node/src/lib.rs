@@ -19,6 +19,8 @@
 //!
 //! Only `peer`, `node` and `server` touch sockets or clocks.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod dedup;
 pub mod id;
