@@ -100,6 +100,27 @@ async fn check_all(c: &Cluster, expect: &BTreeMap<String, Option<Value>>) {
     }
 }
 
+/// Writes `n` keys named `{prefix}-{i}` and waits until each is on exactly its
+/// holders; returns the keys, as a list and as the set placement checks use.
+async fn loaded(c: &Cluster, prefix: &str, n: usize) -> (Vec<String>, BTreeSet<String>) {
+    let keys: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    write_all(c, &keys, 1).await;
+    let known: BTreeSet<String> = keys.iter().cloned().collect();
+    wait_placement(c, &known, Duration::from_secs(60)).await;
+    (keys, known)
+}
+
+/// SIGKILLs one random live node, waits for a correct ring and exact placement;
+/// returns the victim's address and the time from ring-correct to placement.
+async fn kill_one_and_heal(c: &mut Cluster, known: &BTreeSet<String>) -> (String, Duration) {
+    let v = pick_victims(c, 1)[0];
+    let addr = c.nodes[v].addr.clone();
+    c.kill(v);
+    c.wait_ring(Duration::from_secs(30)).await;
+    let t = wait_placement(c, known, Duration::from_secs(90)).await;
+    (addr, t)
+}
+
 fn pick_victims(c: &Cluster, n: usize) -> Vec<usize> {
     let mut alive: Vec<usize> = (0..c.nodes.len()).filter(|i| c.nodes[*i].alive()).collect();
     alive.shuffle(&mut rand::rng());
@@ -257,15 +278,8 @@ async fn a_writer_during_a_kill_loses_no_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_restarted_empty_ends_up_with_exactly_its_keys() {
     let mut c = Cluster::start(FAST, 6, false).await;
-    let keys: Vec<String> = (0..600).map(|i| format!("item-{i}")).collect();
-    write_all(&c, &keys, 1).await;
-    let known: BTreeSet<String> = keys.iter().cloned().collect();
-    wait_placement(&c, &known, Duration::from_secs(30)).await;
-    let v = pick_victims(&c, 1)[0];
-    let addr = c.nodes[v].addr.clone();
-    c.kill(v);
-    c.wait_ring(Duration::from_secs(30)).await;
-    wait_placement(&c, &known, Duration::from_secs(60)).await;
+    let (keys, known) = loaded(&c, "item", 600).await;
+    let (addr, _) = kill_one_and_heal(&mut c, &known).await;
     let via = c.random_addr();
     c.spawn_at(&addr, Some(&via));
     c.wait_ring(Duration::from_secs(30)).await;
@@ -316,14 +330,8 @@ async fn sigterm_hands_data_over_before_exit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_of_a_range_larger_than_one_sync_message() {
     let mut c = Cluster::start(FAST, 4, false).await;
-    let keys: Vec<String> = (0..24_000).map(|i| format!("big-{i}")).collect();
-    write_all(&c, &keys, 1).await;
-    let known: BTreeSet<String> = keys.iter().cloned().collect();
-    wait_placement(&c, &known, Duration::from_secs(60)).await;
-    let v = pick_victims(&c, 1)[0];
-    c.kill(v);
-    c.wait_ring(Duration::from_secs(30)).await;
-    let t = wait_placement(&c, &known, Duration::from_secs(90)).await;
+    let (_, known) = loaded(&c, "big", 24_000).await;
+    let (_, t) = kill_one_and_heal(&mut c, &known).await;
     println!("24000 keys on 3 survivors placed exactly {t:?} after the ring healed");
 }
 
