@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
+/// Routed requests handled at once; more are refused (429) rather than queued,
+/// so a flood on `/chord/route` cannot exhaust memory.
+const MAX_ROUTED_IN_FLIGHT: usize = 10_000;
 /// Versions more than this far ahead of our wall clock are refused.
 const MAX_CLOCK_LEAD_MS: u64 = 3_600_000;
 /// Bytes of values per replicate message during repair and hand-off.
@@ -108,6 +111,8 @@ struct Shared {
     peers: PeerClient,
     repairing: AtomicBool,
     repair_now: Notify,
+    /// Routed requests this node may be handling at once (see `route_slot`).
+    route_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// A running node's handle; cheap to clone.
@@ -163,6 +168,7 @@ impl Node {
                 peers,
                 repairing: AtomicBool::new(false),
                 repair_now: Notify::new(),
+                route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
                 opts,
             }),
         }
@@ -527,6 +533,12 @@ impl Node {
         } else if let Err(e) = self.inner.peers.reply(&msg.origin, &reply).await {
             tracing::debug!(origin = %msg.origin, error = %e, "reply not delivered");
         }
+    }
+
+    /// A permit to handle one more routed request, or `None` when this node
+    /// already handles as many as it allows.
+    pub fn route_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.route_slots.clone().try_acquire_owned().ok()
     }
 
     /// Delivers an owner's direct reply to the waiting client, if any.

@@ -66,12 +66,21 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(msg) if !is_request_id(&msg.req) => {
                 error(StatusCode::BAD_REQUEST, "request id must be 32 hex digits")
             }
-            Ok(msg) => {
-                // Acknowledge the hop at once; the outcome goes to the origin directly.
-                let node = node.clone();
-                tokio::spawn(async move { node.handle_route(msg).await });
-                json(StatusCode::ACCEPTED, b"{}".to_vec())
-            }
+            Ok(msg) => match node.route_slot() {
+                Some(permit) => {
+                    // Acknowledge the hop at once; the outcome goes to the origin directly.
+                    let node = node.clone();
+                    tokio::spawn(async move {
+                        node.handle_route(msg).await;
+                        drop(permit);
+                    });
+                    json(StatusCode::ACCEPTED, b"{}".to_vec())
+                }
+                None => error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many routed requests in flight",
+                ),
+            },
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "reply" => match parse::<ReplyMsg>(req) {
