@@ -142,7 +142,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub image: Option<String>,
     /// Seconds to wait for the whole cluster; a half-made cluster is removed after that.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 }
 
@@ -152,6 +152,7 @@ pub struct PutArgs {
     /// The key (any UTF-8, 1 to 1024 bytes).
     pub key: String,
     /// The value, a JSON document (quote it for the shell).
+    #[arg(allow_negative_numbers = true)]
     pub json: String,
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
@@ -190,17 +191,18 @@ pub struct RestartArgs {
     /// Node to restart, by name or index.
     pub node: String,
     /// Seconds to wait for the node to be back in the ring.
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 }
 
 /// Arguments of `add`.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Number of nodes to add.
+    /// Number of nodes to add (at most 1000).
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub nodes: u32,
     /// Seconds to wait for the new nodes to be in the ring.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 }
 
@@ -221,7 +223,7 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Re-check until clean or until SECS have passed (useful right after a kill).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub wait: Option<u64>,
 }
 
@@ -360,8 +362,8 @@ impl Cli {
         }
         let action = match self.command {
             Command::Up(args) => {
-                if args.nodes == 0 {
-                    return Err(exit::usage("up: the number of nodes must be at least 1"));
+                if args.nodes == 0 || args.nodes > 1000 {
+                    return Err(exit::usage("up: the number of nodes must be 1 to 1000"));
                 }
                 if args.replicas == 0 {
                     return Err(exit::usage("up: --replicas must be at least 1"));

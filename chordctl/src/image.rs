@@ -228,7 +228,19 @@ pub async fn needs_build(
     binary: Option<&Path>,
 ) -> Result<Option<String>> {
     let created = match docker.inspect_image(image).await {
-        Ok(info) => info.created.as_deref().and_then(parse_rfc3339),
+        Ok(info) => {
+            // Never rebuild (and so retag) an image chordctl did not build.
+            let ours = info
+                .config
+                .as_ref()
+                .and_then(|c| c.labels.as_ref())
+                .and_then(|l| l.get("io.chordctl.role"))
+                .is_some_and(|r| r == "node-image");
+            if !ours {
+                return Ok(None);
+            }
+            info.created.as_deref().and_then(parse_rfc3339)
+        }
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => return Ok(Some(format!("image {image} is missing"))),

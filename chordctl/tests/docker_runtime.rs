@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptions,
 };
 use bollard::Docker;
 use common::{target_dir, unique, Ctl};
@@ -93,6 +94,8 @@ struct Guard {
     ctl: Ctl,
     docker: Docker,
     cluster: String,
+    /// A test-only image tag, removed at the end (the user's images are left alone).
+    image: String,
 }
 
 impl Drop for Guard {
@@ -107,6 +110,10 @@ impl Drop for Guard {
             for name in networks {
                 let _ = self.docker.remove_network(&name).await;
             }
+            let _ = self
+                .docker
+                .remove_image(&self.image, None::<RemoveImageOptions>, None)
+                .await;
         });
     }
 }
@@ -126,14 +133,25 @@ fn docker_cluster_survives_two_kills_and_down_leaves_nothing() {
         &["--cluster", &cluster],
         &[("CHORDCTL_NODE_BIN", bin.to_str().unwrap())],
     );
+    let image = format!("chord-node:test-{cluster}");
     let _guard = Guard {
         ctl: ctl.clone(),
         docker: docker.clone(),
         cluster: cluster.clone(),
+        image: image.clone(),
     };
 
     let up = ctl
-        .run(&["up", "8", "--timeout", "180", "-o", "json"])
+        .run(&[
+            "up",
+            "8",
+            "--image",
+            &image,
+            "--timeout",
+            "180",
+            "-o",
+            "json",
+        ])
         .ok("up 8");
     let nodes = up.json()["nodes"].as_array().expect("nodes").clone();
     assert_eq!(nodes.len(), 8);

@@ -62,10 +62,24 @@ async fn send<R: Runtime>(
         };
         match reply {
             Ok(reply) => return Ok((node, reply, cluster)),
+            // A delete that may have reached the node is not sent again
+            // elsewhere: the retry would answer "not found" for a delete that
+            // worked. Only a connection that never opened is safe to retry.
+            Err(e) if matches!(op, Op::Delete) && !never_connected(&e) => {
+                return Err(e.context(format!("{} did not answer", node.name)))
+            }
             Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
         }
     }
     Err(last_error.unwrap_or_else(|| anyhow!("no node to send the request to")))
+}
+
+/// Whether the request failed before a connection was made.
+fn never_connected(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<reqwest::Error>()
+            .is_some_and(|r| r.is_connect())
+    })
 }
 
 /// Turns an unexpected HTTP answer into an error with the node's message.

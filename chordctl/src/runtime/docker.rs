@@ -41,7 +41,7 @@ pub const LABEL_KEY: &str = "io.chordctl.cluster-key";
 pub const LABEL_REPLICAS: &str = "io.chordctl.replicas";
 
 /// Seconds a node gets to hand its data over on SIGTERM before SIGKILL.
-const STOP_GRACE_SECS: i32 = 10;
+const STOP_GRACE_SECS: i32 = 30;
 
 /// The Docker engine, reached through bollard.
 pub struct DockerRuntime {

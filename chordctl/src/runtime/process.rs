@@ -24,7 +24,7 @@ use super::{
 use crate::output::Progress;
 
 /// How long a SIGTERMed node gets to hand its data over before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How long to wait for a SIGKILLed process to disappear.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 /// Poll interval while waiting for a process to exit or a log to grow.
@@ -157,7 +157,16 @@ impl ProcessRuntime {
     fn save(&self, state: &State) -> Result<()> {
         let path = self.state_path(&state.spec.name);
         let tmp = path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(state)?)
+        // The state holds the cluster key: readable by its owner only.
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let _ = fs::remove_file(&tmp);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(state)?))
             .with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
     }
