@@ -115,6 +115,7 @@ pub async fn up<R: Runtime>(
             r.unwrap_or_else(|_| Err(anyhow!("timed out after {}s (see --timeout)", timeout.as_secs())))
         }
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        _ = terminated() => Err(anyhow!("terminated")),
     };
     if let Err(err) = result {
         progress.stage("rolling back");
@@ -282,4 +283,16 @@ pub async fn logs<R: Runtime>(
     let cluster = ctx.existing().await?;
     let node = cluster.node(name)?;
     ctx.rt.logs(ctx.cluster, node, follow, tail).await
+}
+
+/// Completes when the process gets SIGTERM (never, if it cannot be watched),
+/// so `up` rolls back a half-made cluster then too, not only on Ctrl-C.
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
 }

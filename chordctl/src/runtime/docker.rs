@@ -311,10 +311,12 @@ impl Runtime for DockerRuntime {
             .create_container(Some(options), body)
             .await
             .with_context(|| format!("creating container {name}"))?;
-        self.docker
-            .start_container(&name, None)
-            .await
-            .with_context(|| format!("starting container {name}"))?;
+        if let Err(e) = self.docker.start_container(&name, None).await {
+            // Leave no half-made node behind (it would show as "down" forever).
+            let force = RemoveContainerOptionsBuilder::default().force(true).build();
+            let _ = self.docker.remove_container(&name, Some(force)).await;
+            return Err(e).with_context(|| format!("starting container {name}"));
+        }
         let endpoint = self.published_endpoint(&name).await?;
         if endpoint.is_none() {
             bail!("container {name} has no published port for {NODE_PORT}/tcp");
