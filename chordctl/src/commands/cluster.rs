@@ -181,18 +181,31 @@ pub async fn add<R: Runtime>(ctx: &Ctx<'_, R>, nodes: u32, timeout: Duration) ->
     let indices: Vec<u32> = (first..first + nodes).collect();
     let deadline = Instant::now() + timeout;
     let progress = Progress::new(ctx.output);
-    let names = start_nodes(
-        ctx,
-        &cluster.spec,
-        &indices,
-        Some(join),
-        deadline,
-        &progress,
-    )
-    .await?;
-    progress.stage("waiting for ring");
-    let client = Client::new(&cluster.spec.key)?;
-    wait_for_ring(ctx, &client, &names, deadline, &progress).await?;
+    let started = async {
+        let names = start_nodes(
+            ctx,
+            &cluster.spec,
+            &indices,
+            Some(join),
+            deadline,
+            &progress,
+        )
+        .await?;
+        progress.stage("waiting for ring");
+        let client = Client::new(&cluster.spec.key)?;
+        wait_for_ring(ctx, &client, &names, deadline, &progress).await
+    };
+    if let Err(err) = started.await {
+        // A failed `add` takes back the nodes it started.
+        progress.stage("removing the new nodes");
+        if let Ok(now) = ctx.existing().await {
+            for n in now.nodes.iter().filter(|n| indices.contains(&n.index)) {
+                let _ = ctx.rt.remove_node(ctx.cluster, n).await;
+            }
+        }
+        progress.finish();
+        return Err(err);
+    }
     progress.finish();
     let cluster = ctx.existing().await?;
     print_status(&status_report(ctx, &cluster).await?, ctx.json())

@@ -234,8 +234,10 @@ impl Runtime for DockerRuntime {
                 .and_then(|n| n.into_iter().next())
                 .map(|n| n.trim_start_matches('/').to_string())
                 .unwrap_or_else(|| node_name(cluster, index));
+            // Only a binding on loopback counts: chordctl never talks to a
+            // port published anywhere else.
             let endpoint = c.ports.unwrap_or_default().into_iter().find_map(|p| {
-                (p.private_port == NODE_PORT)
+                (p.private_port == NODE_PORT && p.ip.as_deref() == Some("127.0.0.1"))
                     .then_some(p.public_port)
                     .flatten()
                     .map(|port| format!("127.0.0.1:{port}"))
