@@ -7,28 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{target_dir, unique, Ctl};
+use common::{node_bin, recorded_pids, runs_bin, unique, Ctl};
 use serde_json::Value;
-
-fn node_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHORDCTL_NODE_BIN") {
-        return PathBuf::from(path);
-    }
-    let candidates = ["debug", "release", "x86_64-unknown-linux-gnu/release"]
-        .map(|d| target_dir().join(d).join("chord-node"));
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "no chord-node binary found (looked at {candidates:?}); build it with \
-                 `cargo build -p chord-node`, or set CHORDCTL_NODE_BIN"
-            )
-        })
-}
 
 /// Removes the cluster when the test ends, passed or failed: `down`, then
 /// SIGKILL for any recorded node process still running `bin`.
@@ -39,37 +21,12 @@ struct Guard {
     bin: PathBuf,
 }
 
-impl Guard {
-    fn recorded_pids(&self) -> Vec<i32> {
-        let path = self
-            .state_dir
-            .join("chordctl")
-            .join(format!("{}.json", self.cluster));
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return Vec::new();
-        };
-        let state: Value = serde_json::from_str(&text).unwrap_or_default();
-        state["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n["pid"].as_i64().map(|p| p as i32))
-            .collect()
-    }
-}
-
-fn runs(pid: i32, bin: &Path) -> bool {
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-    exe.zip(std::fs::canonicalize(bin).ok())
-        .is_some_and(|(a, b)| a == b)
-}
-
 impl Drop for Guard {
     fn drop(&mut self) {
-        let pids = self.recorded_pids();
+        let pids = recorded_pids(&self.state_dir, &self.cluster);
         let _ = self.ctl.run(&["down"]);
         for pid in pids {
-            if runs(pid, &self.bin) {
+            if runs_bin(pid, &self.bin) {
                 // SAFETY: kill(2) with plain integers.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }

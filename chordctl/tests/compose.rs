@@ -27,34 +27,13 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveImageOptions,
 };
 use bollard::Docker;
-use common::{target_dir, unique, Ctl};
+use common::{block_on, engine, target_dir, unique, Ctl};
 
 const BUILD_HINT: &str = "RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
 --target x86_64-unknown-linux-gnu -p chord-node";
 
 /// Poll interval of every wait (each wait also has a deadline).
 const POLL: Duration = Duration::from_millis(250);
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-/// The engine, or why it cannot be reached.
-fn engine() -> Result<Docker, String> {
-    block_on(async {
-        let docker = Docker::connect_with_local_defaults().map_err(|e| e.to_string())?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| e.to_string())?;
-        docker.ping().await.map_err(|e| e.to_string())?;
-        Ok(docker)
-    })
-}
 
 fn compose_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose")

@@ -15,7 +15,7 @@ use bollard::query_parameters::{
     RemoveImageOptions,
 };
 use bollard::Docker;
-use common::{target_dir, unique, Ctl};
+use common::{block_on, engine, target_dir, unique, Ctl};
 
 const BUILD_HINT: &str = "RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
 --target x86_64-unknown-linux-gnu -p chord-node";
@@ -31,27 +31,6 @@ fn static_node_bin() -> PathBuf {
         path.display()
     );
     path
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-/// The engine, or `None` (with the reason) when it cannot be reached.
-fn engine() -> Result<Docker, String> {
-    block_on(async {
-        let docker = Docker::connect_with_local_defaults().map_err(|e| e.to_string())?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| e.to_string())?;
-        docker.ping().await.map_err(|e| e.to_string())?;
-        Ok(docker)
-    })
 }
 
 fn label_filter(cluster: &str) -> HashMap<String, Vec<String>> {

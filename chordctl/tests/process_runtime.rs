@@ -7,40 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{target_dir, unique, Ctl};
-
-fn node_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHORDCTL_NODE_BIN") {
-        return PathBuf::from(path);
-    }
-    let candidates = ["debug", "release", "x86_64-unknown-linux-gnu/release"]
-        .map(|d| target_dir().join(d).join("chord-node"));
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "no chord-node binary found (looked at {candidates:?}); build it first with \
-             `cargo build -p chord-node`, or set CHORDCTL_NODE_BIN"
-            )
-        })
-}
-
-/// Pids recorded in a cluster's state file.
-fn recorded_pids(state_dir: &Path, cluster: &str) -> Vec<i32> {
-    let path = state_dir.join("chordctl").join(format!("{cluster}.json"));
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let state: serde_json::Value = serde_json::from_str(&text).expect("state file is JSON");
-    state["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|n| n["pid"].as_i64().map(|p| p as i32))
-        .collect()
-}
+use common::{node_bin, recorded_pids, runs_bin, unique, Ctl};
 
 /// Whether a pid is a live (non-zombie) process running `bin`.
 fn is_live_node(pid: i32, bin: &Path) -> bool {
@@ -51,11 +18,7 @@ fn is_live_node(pid: i32, bin: &Path) -> bool {
         .rsplit(')')
         .next()
         .is_some_and(|rest| rest.trim_start().starts_with('Z'));
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-    let same_bin = exe
-        .zip(std::fs::canonicalize(bin).ok())
-        .is_some_and(|(a, b)| a == b);
-    !zombie && same_bin
+    !zombie && runs_bin(pid, bin)
 }
 
 /// Tears the cluster down on drop, then kills whatever the state file

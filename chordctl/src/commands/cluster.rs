@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use serde_json::json;
 
 use super::inspect::{print_names, print_status, status_report, wait_for_ring};
-use super::{random_key, Ctx, POLL};
+use super::{died, random_key, Ctx, POLL};
 use crate::cli::KillSelection;
 use crate::client::Client;
 use crate::output::{print_json, println, Progress};
@@ -39,15 +39,7 @@ async fn wait_ready<R: Runtime>(
         let timed_out = Instant::now() >= deadline;
         if timed_out || polls % LIVENESS_EVERY == 0 {
             if !ctx.rt.is_running(ctx.cluster, node).await? {
-                let log = ctx
-                    .rt
-                    .log_tail(ctx.cluster, node, 20)
-                    .await
-                    .unwrap_or_default();
-                bail!(
-                    "{} exited during start-up; its last log lines:\n{log}",
-                    node.name
-                );
+                return Err(died(ctx, node, "exited during start-up").await);
             }
             if timed_out {
                 bail!(

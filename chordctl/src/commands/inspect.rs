@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::{Ctx, POLL};
+use super::{died, Ctx, POLL};
 use crate::check::{self, RingInput, RingReport};
 use crate::client::{Client, NodeStatus, Peer};
 use crate::exit;
@@ -84,15 +84,7 @@ pub async fn wait_for_ring<R: Runtime>(
         for name in expect {
             let node = cluster.node(name)?;
             if !node.running {
-                let log = ctx
-                    .rt
-                    .log_tail(ctx.cluster, node, 20)
-                    .await
-                    .unwrap_or_default();
-                bail!(
-                    "{} stopped while the ring formed; its last log lines:\n{log}",
-                    node.name
-                );
+                return Err(died(ctx, node, "stopped while the ring formed").await);
             }
         }
         let observed = observe(client, &cluster).await;

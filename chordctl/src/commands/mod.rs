@@ -21,7 +21,7 @@ use crate::cli::{Action, Cli, OutputFormat, Plan, RuntimeKind};
 use crate::runtime::compose::ComposeRuntime;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::process::ProcessRuntime;
-use crate::runtime::{Cluster, Runtime};
+use crate::runtime::{Cluster, NodeInfo, Runtime};
 
 /// What every command needs besides its own arguments.
 pub struct Ctx<'a, R: Runtime> {
@@ -125,3 +125,14 @@ pub fn random_key() -> String {
 
 /// Poll interval of every wait loop (each also has a deadline).
 pub const POLL: Duration = Duration::from_millis(250);
+
+/// The error for a node that died while we waited on it: what happened, and
+/// the last lines of its log, which usually say why.
+pub async fn died<R: Runtime>(ctx: &Ctx<'_, R>, node: &NodeInfo, what: &str) -> anyhow::Error {
+    let log = ctx
+        .rt
+        .log_tail(ctx.cluster, node, 20)
+        .await
+        .unwrap_or_default();
+    anyhow!("{} {what}; its last log lines:\n{log}", node.name)
+}

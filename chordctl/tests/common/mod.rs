@@ -91,6 +91,72 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
+/// The chord-node binary for the process runtime: `CHORDCTL_NODE_BIN`, or the
+/// first build found under the target directory.
+pub fn node_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHORDCTL_NODE_BIN") {
+        return PathBuf::from(path);
+    }
+    let candidates = ["debug", "release", "x86_64-unknown-linux-gnu/release"]
+        .map(|d| target_dir().join(d).join("chord-node"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "no chord-node binary found (looked at {candidates:?}); build it first with \
+                 `cargo build -p chord-node`, or set CHORDCTL_NODE_BIN"
+            )
+        })
+}
+
+/// Pids recorded in a process-runtime cluster's state file (none if it is
+/// missing or unreadable: callers use this while cleaning up, too).
+pub fn recorded_pids(state_dir: &Path, cluster: &str) -> Vec<i32> {
+    let path = state_dir.join("chordctl").join(format!("{cluster}.json"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    state["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["pid"].as_i64().map(|p| p as i32))
+        .collect()
+}
+
+/// Whether process `pid` runs the executable `bin` (so a recycled pid is
+/// never mistaken for one of our nodes).
+pub fn runs_bin(pid: i32, bin: &Path) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    exe.zip(std::fs::canonicalize(bin).ok())
+        .is_some_and(|(a, b)| a == b)
+}
+
+/// Runs `f` to completion on a fresh single-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// The Docker engine, or why it cannot be reached.
+pub fn engine() -> Result<bollard::Docker, String> {
+    block_on(async {
+        let docker = bollard::Docker::connect_with_local_defaults().map_err(|e| e.to_string())?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| e.to_string())?;
+        docker.ping().await.map_err(|e| e.to_string())?;
+        Ok(docker)
+    })
+}
+
 /// A name no other test run uses at the same time.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
