@@ -250,19 +250,21 @@ impl Node {
     /// Runs `f` on the ring state, logging membership changes it causes.
     fn with_ring<R>(&self, f: impl FnOnce(&mut RingState) -> R) -> R {
         let mut ring = lock(&self.inner.ring);
-        let before = (
-            ring.predecessor().map(|p| p.id),
-            ring.successors().first().map(|p| p.id),
-            ring.is_joined(),
-        );
+        let view = |ring: &RingState| {
+            (
+                ring.predecessor().map(|p| p.id),
+                ring.successors().first().map(|p| p.id),
+                ring.is_joined(),
+            )
+        };
+        let before = view(&ring);
         let r = f(&mut ring);
+        let after = view(&ring);
+        if before == after {
+            return r; // the common case: nothing to log, nothing to copy
+        }
         let pred = ring.predecessor().map(|p| p.addr.clone());
         let succ = ring.successors().first().map(|p| p.addr.clone());
-        let after = (
-            ring.predecessor().map(|p| p.id),
-            ring.successors().first().map(|p| p.id),
-            ring.is_joined(),
-        );
         drop(ring);
         if before.2 != after.2 && after.2 {
             tracing::info!(successor = ?succ, "joined the ring");
