@@ -9,11 +9,14 @@ started here is stopped on exit.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import re
 import signal
+import statistics
+import tempfile
 import subprocess
 import sys
 import time
@@ -75,6 +78,19 @@ def ring_correct(ports):
         if succ != ids[(i + 1) % len(ids)] or pred != ids[i - 1]:
             return False
     return True
+
+
+def owned_keys(port, keys):
+    """The keys bench-0..keys-1 that the node on `port` owns: ids in (predecessor, self]."""
+    st = get_json(f"http://127.0.0.1:{port}/status")
+    me, pred = st["id"], st["predecessor"]["id"]
+    out = []
+    for i in range(keys):
+        k = f"bench-{i}"
+        h = hashlib.sha1(k.encode()).hexdigest()
+        if (pred < h <= me) if pred < me else (h > pred or h <= me):
+            out.append(k)
+    return out
 
 
 def wrk(url, script=None, conc=50, threads=2, duration=10, env=None):
@@ -145,6 +161,8 @@ def main():
     ap.add_argument("--keys", type=int, default=10000)
     ap.add_argument("--value-size", type=int, default=100)
     ap.add_argument("--memory-keys", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternating one-connection latency rounds on the ring")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     d, c, k, vs = a.duration, a.concurrency, a.keys, a.value_size
@@ -182,11 +200,31 @@ def main():
     load_keys(ports[0], k, vs)
     entry = random.choice(ports)
     res["ring_entry"] = entry
-    res["ring_mean_hops"] = mean_hops(ports, k)
+    res["ring_mean_hops"] = mean_hops([entry], k)
     res["ring_get"] = wrk(f"http://127.0.0.1:{entry}", "get.lua", conc=c, duration=d, env=env)
     res["ring_put"] = wrk(f"http://127.0.0.1:{entry}", "put.lua", conc=c, duration=d, env=env)
-    res["ring_get_c1"] = wrk(f"http://127.0.0.1:{entry}", "get.lua", conc=1, threads=1,
-                             duration=max(3, d // 2), env=env)
+    # Latency with one connection, in rounds that alternate between the
+    # single-hop baseline (keys the entry node owns: answered by the node the
+    # client talks to) and all keys (the real mix of 0 and 1+ hops), on the
+    # same nodes, so both see the same machine and runtime. Each round uses
+    # another entry node; the figures are medians over the rounds.
+    own_p50, all_p50, hops = [], [], []
+    fd, keys_file = tempfile.mkstemp(prefix="chord-bench-keys-")
+    os.close(fd)
+    try:
+        for r in range(a.rounds):
+            e = ports[(ports.index(entry) + r) % len(ports)]
+            with open(keys_file, "w") as f:
+                f.write("\n".join(owned_keys(e, k)) + "\n")
+            one = dict(conc=1, threads=1, duration=max(3, d // 4))
+            own_p50.append(wrk(f"http://127.0.0.1:{e}", "get_keys.lua", env={"KEYS_FILE": keys_file}, **one)["p50"])
+            all_p50.append(wrk(f"http://127.0.0.1:{e}", "get.lua", env=env, **one)["p50"])
+            hops.append(mean_hops([e], k, samples=400))
+    finally:
+        os.remove(keys_file)
+    res["ring_c1"] = {"own_p50": own_p50, "all_p50": all_p50, "hops": hops,
+                      "single_hop": statistics.median(own_p50), "median": statistics.median(all_p50),
+                      "mean_hops": statistics.mean(hops)}
     stop_all()
 
     print(f"[4/5] Redis ...", flush=True)
@@ -222,7 +260,7 @@ def report(r):
         ("hello-world (warp)", r["hello"], r["hello_c1"]),
         ("chord-node GET (0 hops)", r["node_get"], r["node_get_c1"]),
         ("chord-node PUT (0 hops)", r["node_put"], None),
-        (f"8-node ring GET ({r['ring_mean_hops']:.2f} hops)", r["ring_get"], r["ring_get_c1"]),
+        (f"8-node ring GET ({r['ring_mean_hops']:.2f} hops)", r["ring_get"], {"p50": r["ring_c1"]["median"]}),
         ("8-node ring PUT (R=3, W=3)", r["ring_put"], None),
     ]
     print(f"\nmachine: {r['machine']}; wrk 2 threads, {r['concurrency']} connections, "
@@ -238,9 +276,7 @@ def report(r):
         if m:
             print(f"| {'Redis ' + op + ' (redis-benchmark)':<34} | {m['rps']:>9.0f} | {m['p50']:>7.3f} | {'-':>7} | {'-':>15} | {'-':>6} |")
     node_get, hello = r["node_get"]["rps"], r["hello"]["rps"]
-    hops = r["ring_mean_hops"]
-    single = r["node_get_c1"]["p50"]
-    predicted = (hops + 1) * single
+    c1 = r["ring_c1"]
     print("\nratios:")
     print(f"  node GET / hello-world throughput      = {node_get / hello:.2f}   (target >= 0.80)")
     print(f"  ring GET / node GET throughput         = {r['ring_get']['rps'] / node_get:.2f}")
@@ -248,9 +284,16 @@ def report(r):
     if "GET" in r["redis"]:
         print(f"  node GET / Redis GET throughput        = {node_get / r['redis']['GET']['rps']:.2f}")
         print(f"  node PUT / Redis SET throughput        = {r['node_put']['rps'] / r['redis']['SET']['rps']:.2f}")
-    print(f"  ring median (1 conn) / ((hops+1) x single-hop median) = "
-          f"{r['ring_get_c1']['p50']:.3f} / ({hops:.2f}+1) x {single:.3f} = "
-          f"{r['ring_get_c1']['p50'] / predicted:.2f}   (target <= 1.5)")
+    print(f"\nring latency, 1 connection, {len(c1['all_p50'])} alternating rounds (p50 ms per round):")
+    print(f"  single hop (keys the entry owns)       = {' '.join(f'{x:.3f}' for x in c1['own_p50'])}")
+    print(f"  all keys                               = {' '.join(f'{x:.3f}' for x in c1['all_p50'])}")
+    print(f"  mean hops                              = {' '.join(f'{x:.2f}' for x in c1['hops'])}")
+    h, single, med = c1["mean_hops"], c1["single_hop"], c1["median"]
+    print(f"  ring median / ((hops+1) x single-hop median, same ring) = "
+          f"{med:.3f} / ({h:.2f}+1) x {single:.3f} = {med / ((h + 1) * single):.2f}   (target <= 1.5)")
+    alone = r["node_get_c1"]["p50"]
+    print(f"  same, single hop taken from the lone node (row 2)       = "
+          f"{med:.3f} / ({h:.2f}+1) x {alone:.3f} = {med / ((h + 1) * alone):.2f}")
     m = r["memory"]
     print("\nmemory:")
     print(f"  idle node resident                     = {r['idle_rss_kib'] / 1024:.1f} MiB   (target < 15 MiB)")

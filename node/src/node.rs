@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 /// Routed requests handled at once; more are refused (429) rather than queued,
 /// so a flood on `/chord/route` cannot exhaust memory.
@@ -372,36 +372,62 @@ impl Node {
         for attempt in 0..2 {
             // Dropping the guard (return, timeout, or the client going away
             // mid-wait) forgets the request id.
-            let (_waiting, rx) = self.inner.pending.wait_for(&req);
-            let first_hop = match self
-                .send_towards(&key, &id, &op, &req, avoid.as_ref())
-                .await
-            {
-                Ok(None) => {
-                    let outcome = self.execute(&key, id, op, Some(&req)).await;
-                    return ClientReply {
-                        outcome,
-                        owner: None,
-                        hops: 0,
-                    };
-                }
-                Ok(Some(hop)) => hop,
-                Err(e) => return self.local_failure(503, &e),
+            let (_waiting, mut reply) = self.inner.pending.wait_for(&req);
+            // The first hop is sent by a task of its own, so this task waits for
+            // the owner's reply alone: the hop's 202 is not on the request's
+            // path. The owner often replies before that 202 even arrives.
+            let (sent_tx, mut sent) = oneshot::channel();
+            let msg = RouteMsg {
+                req: req.clone(),
+                origin: self.inner.me.addr.clone(),
+                key: key.clone(),
+                op: op.clone(),
+                hops: 1,
+                owner_hint: false,
             };
-            let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
-            match tokio::time::timeout(wait, rx).await {
-                Ok(Ok(reply)) => {
-                    return ClientReply {
-                        outcome: reply.outcome,
-                        owner: Some(reply.owner),
-                        hops: reply.hops,
-                    }
-                }
-                _ => {
-                    tracing::debug!(attempt, via = %first_hop.addr, "no reply in time; retrying");
-                    avoid = Some(first_hop.id);
+            let node = self.clone();
+            let avoid_now = avoid;
+            tokio::spawn(async move {
+                let _ = sent_tx.send(node.forward(msg, &id, avoid_now.as_ref(), false).await);
+            });
+            let deadline =
+                tokio::time::sleep(Duration::from_millis(self.inner.opts.request_timeout_ms));
+            tokio::pin!(deadline);
+            let mut first_hop: Option<Peer> = None;
+            loop {
+                tokio::select! {
+                    biased;
+                    got = &mut reply => match got {
+                        Ok(reply) => {
+                            return ClientReply {
+                                outcome: reply.outcome,
+                                owner: Some(reply.owner),
+                                hops: reply.hops,
+                            }
+                        }
+                        // Unreachable while `_waiting` holds the id; treat as lost.
+                        Err(_) => break,
+                    },
+                    hop = &mut sent, if first_hop.is_none() => match hop {
+                        Ok(Ok(Some(hop))) => first_hop = Some(hop),
+                        Ok(Ok(None)) => {
+                            // The ring changed under us: this node owns the key now.
+                            let outcome = self.execute(&key, id, op, Some(&req)).await;
+                            return ClientReply {
+                                outcome,
+                                owner: None,
+                                hops: 0,
+                            };
+                        }
+                        Ok(Err(e)) => return self.local_failure(503, &e),
+                        Err(_) => return self.local_failure(503, "forwarding task ended"),
+                    },
+                    _ = &mut deadline => break,
                 }
             }
+            tracing::debug!(attempt, via = ?first_hop.as_ref().map(|h| &h.addr), "no reply in time; retrying");
+            // Retry on another path: avoid the first hop that led nowhere.
+            avoid = first_hop.map(|h| h.id);
         }
         self.local_failure(503, "no reply from the key's owner (after one retry)")
     }
@@ -415,26 +441,6 @@ impl Node {
             owner: None,
             hops: 0,
         }
-    }
-
-    /// Sends the first hop. `Ok(None)`: this node owns the key.
-    async fn send_towards(
-        &self,
-        key: &str,
-        id: &Id,
-        op: &Op,
-        req: &str,
-        avoid: Option<&Id>,
-    ) -> Result<Option<Peer>, String> {
-        let msg = RouteMsg {
-            req: req.to_string(),
-            origin: self.inner.me.addr.clone(),
-            key: key.to_string(),
-            op: op.clone(),
-            hops: 1,
-            owner_hint: false,
-        };
-        self.forward(msg, id, avoid, false).await
     }
 
     /// Forwards `msg` to the next hop for `id`, skipping dead candidates.
@@ -562,7 +568,7 @@ impl Node {
                 }
                 match data.in_flight.get_mut(req) {
                     Some(waiters) => {
-                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        let (tx, rx) = oneshot::channel();
                         waiters.push(tx);
                         Some(rx)
                     }

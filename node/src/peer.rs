@@ -8,7 +8,46 @@ use crate::ring::{Request, Response};
 use crate::wire::{DataRequest, DataResponse, ReplyMsg, RouteMsg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Peers whose parsed URLs are kept; past this the cache starts over, so a
+/// long churn of addresses cannot grow it without bound.
+const URL_CACHE_PEERS: usize = 4096;
+
+/// The internal endpoints of one peer, parsed once: parsing a URL (and its
+/// host) on every call was a visible share of a hop's CPU time.
+struct PeerUrls {
+    rpc: reqwest::Url,
+    data: reqwest::Url,
+    route: reqwest::Url,
+    reply: reqwest::Url,
+}
+
+impl PeerUrls {
+    fn parse(addr: &str) -> Result<PeerUrls, CallError> {
+        let url = |path: &str| {
+            reqwest::Url::parse(&format!("http://{addr}{path}"))
+                .map_err(|e| CallError::Rejected(format!("bad peer address {addr:?}: {e}")))
+        };
+        Ok(PeerUrls {
+            rpc: url("/chord/rpc")?,
+            data: url("/chord/data")?,
+            route: url("/chord/route")?,
+            reply: url("/chord/reply")?,
+        })
+    }
+}
+
+/// Which internal endpoint a call goes to.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Rpc,
+    Data,
+    Route,
+    Reply,
+}
 
 /// Why a call to a peer failed.
 #[derive(Debug)]
@@ -36,6 +75,7 @@ impl std::fmt::Display for CallError {
 pub struct PeerClient {
     http: reqwest::Client,
     auth: Option<String>,
+    urls: Arc<Mutex<HashMap<String, Arc<PeerUrls>>>>,
 }
 
 impl PeerClient {
@@ -53,49 +93,58 @@ impl PeerClient {
         PeerClient {
             http,
             auth: cluster_key.map(|k| format!("Bearer {k}")),
+            urls: Arc::default(),
         }
     }
 
     /// A ring-maintenance call (`POST /chord/rpc`).
     pub async fn ring(&self, addr: &str, req: &Request) -> Result<Response, CallError> {
-        self.call(addr, "/chord/rpc", req).await
+        self.call(addr, Endpoint::Rpc, req).await
     }
 
     /// A replica call (`POST /chord/data`).
     pub async fn data(&self, addr: &str, req: &DataRequest) -> Result<DataResponse, CallError> {
-        self.call(addr, "/chord/data", req).await
+        self.call(addr, Endpoint::Data, req).await
     }
 
     /// Hands a routed request to the next hop, which acknowledges with 202 at once.
     pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<(), CallError> {
-        self.post(addr, "/chord/route", msg).await.map(|_| ())
+        self.post(addr, Endpoint::Route, msg).await.map(|_| ())
     }
 
     /// Sends the owner's direct reply to the entry node.
     pub async fn reply(&self, addr: &str, msg: &ReplyMsg) -> Result<(), CallError> {
-        self.post(addr, "/chord/reply", msg).await.map(|_| ())
+        self.post(addr, Endpoint::Reply, msg).await.map(|_| ())
     }
 
     async fn call<B: Serialize, R: DeserializeOwned>(
         &self,
         addr: &str,
-        path: &str,
+        to: Endpoint,
         body: &B,
     ) -> Result<R, CallError> {
-        let bytes = self.post(addr, path, body).await?;
+        let bytes = self.post(addr, to, body).await?;
         serde_json::from_slice(&bytes).map_err(|e| CallError::Rejected(format!("bad body: {e}")))
     }
 
     async fn post<B: Serialize>(
         &self,
         addr: &str,
-        path: &str,
+        to: Endpoint,
         body: &B,
     ) -> Result<bytes::Bytes, CallError> {
         let body = serde_json::to_vec(body).map_err(|e| CallError::Rejected(e.to_string()))?;
+        let urls = self.urls_of(addr)?;
+        let url = match to {
+            Endpoint::Rpc => &urls.rpc,
+            Endpoint::Data => &urls.data,
+            Endpoint::Route => &urls.route,
+            Endpoint::Reply => &urls.reply,
+        };
+        let path = url.path();
         let mut req = self
             .http
-            .post(format!("http://{addr}{path}"))
+            .post(url.clone())
             .header("content-type", "application/json")
             .body(body);
         if let Some(auth) = &self.auth {
@@ -121,5 +170,19 @@ impl PeerClient {
         } else {
             Err(CallError::Rejected(format!("{addr}{path}: {status}")))
         }
+    }
+
+    /// `addr`'s parsed endpoints, from the cache or parsed now.
+    fn urls_of(&self, addr: &str) -> Result<Arc<PeerUrls>, CallError> {
+        let mut cache = self.urls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(urls) = cache.get(addr) {
+            return Ok(urls.clone());
+        }
+        let urls = Arc::new(PeerUrls::parse(addr)?);
+        if cache.len() >= URL_CACHE_PEERS {
+            cache.clear();
+        }
+        cache.insert(addr.to_string(), urls.clone());
+        Ok(urls)
     }
 }

@@ -68,12 +68,17 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             }
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
-                    // Acknowledge the hop at once; the outcome goes to the origin directly.
+                    // The outcome goes to the origin directly; this hop only
+                    // acknowledges. The handling task gets one turn first, so
+                    // the request moves on (or, at the owner, a reply that
+                    // needs no waiting leaves) before this 202 is written; the
+                    // 202 never waits for anything.
                     let node = node.clone();
                     tokio::spawn(async move {
                         node.handle_route(msg).await;
                         drop(permit);
                     });
+                    tokio::task::yield_now().await;
                     json(StatusCode::ACCEPTED, b"{}".to_vec())
                 }
                 None => error(
@@ -86,7 +91,11 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
         "reply" => match parse::<ReplyMsg>(req) {
             Ok(msg) => {
                 // Unknown or expired ids are dropped silently.
-                node.handle_reply(msg);
+                if node.handle_reply(msg) {
+                    // Let the woken client task answer its client before this
+                    // acknowledgement is written: the client waits, the owner does not.
+                    tokio::task::yield_now().await;
+                }
                 json(StatusCode::OK, b"{}".to_vec())
             }
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
