@@ -170,11 +170,19 @@ def main():
            "concurrency": c, "keys": k, "value_size": vs}
     env = {"KEYS": str(k), "VALUE_SIZE": str(vs)}
 
+    # Every GET row sends the same request stream (get.lua: random keys), so
+    # the load generator does the same work per request in each.
     print(f"[1/5] hello-world (warp) ...", flush=True)
     hello = start([os.path.join(RELEASE, "examples", "hello"), "127.0.0.1:7900"])
     hello.stdout.readline()
-    res["hello"] = wrk("http://127.0.0.1:7900/", conc=c, duration=d)
-    res["hello_c1"] = wrk("http://127.0.0.1:7900/", conc=1, threads=1, duration=max(3, d // 2))
+    res["hello"] = wrk("http://127.0.0.1:7900", "get.lua", conc=c, duration=d, env=env)
+    res["hello_c1"] = wrk("http://127.0.0.1:7900", "get.lua", conc=1, threads=1,
+                          duration=max(3, d // 2), env=env)
+    hello.kill()
+    hello.wait()
+    hello = start([os.path.join(RELEASE, "examples", "hello"), "127.0.0.1:7901", "1"])
+    hello.stdout.readline()
+    res["hello_t1"] = wrk("http://127.0.0.1:7901", "get.lua", conc=c, duration=d, env=env)
     hello.kill()
 
     print(f"[2/5] one chord-node (keys it owns, 0 hops) ...", flush=True)
@@ -187,6 +195,12 @@ def main():
     res["node_put"] = wrk("http://127.0.0.1:7910", "put.lua", conc=c, duration=d, env=env)
     res["node_get_c1"] = wrk("http://127.0.0.1:7910", "get.lua", conc=1, threads=1,
                              duration=max(3, d // 2), env=env)
+    node.kill()
+    node.wait()
+    node = start_node(7912, extra=["--threads", "1"])
+    wait_until(lambda: get_json("http://127.0.0.1:7912/readyz")["ready"], 10, "node ready")
+    load_keys(7912, k, vs)
+    res["node_get_t1"] = wrk("http://127.0.0.1:7912", "get.lua", conc=c, duration=d, env=env)
     node.kill()
 
     print(f"[3/5] 8-node ring (random keys through one entry node) ...", flush=True)
@@ -262,6 +276,8 @@ def report(r):
         ("chord-node PUT (0 hops)", r["node_put"], None),
         (f"8-node ring GET ({r['ring_mean_hops']:.2f} hops)", r["ring_get"], {"p50": r["ring_c1"]["median"]}),
         ("8-node ring PUT (R=3, W=3)", r["ring_put"], None),
+        ("hello-world, --threads 1", r["hello_t1"], None),
+        ("chord-node GET, --threads 1", r["node_get_t1"], None),
     ]
     print(f"\nmachine: {r['machine']}; wrk 2 threads, {r['concurrency']} connections, "
           f"{r['duration_s']} s per row; {r['keys']} keys, {r['value_size']}-byte values\n")
@@ -279,6 +295,7 @@ def report(r):
     c1 = r["ring_c1"]
     print("\nratios:")
     print(f"  node GET / hello-world throughput      = {node_get / hello:.2f}   (target >= 0.80)")
+    print(f"  same, both with --threads 1            = {r['node_get_t1']['rps'] / r['hello_t1']['rps']:.2f}")
     print(f"  ring GET / node GET throughput         = {r['ring_get']['rps'] / node_get:.2f}")
     print(f"  ring PUT / node PUT throughput         = {r['ring_put']['rps'] / r['node_put']['rps']:.2f}")
     if "GET" in r["redis"]:
@@ -288,9 +305,12 @@ def report(r):
     print(f"  single hop (keys the entry owns)       = {' '.join(f'{x:.3f}' for x in c1['own_p50'])}")
     print(f"  all keys                               = {' '.join(f'{x:.3f}' for x in c1['all_p50'])}")
     print(f"  mean hops                              = {' '.join(f'{x:.2f}' for x in c1['hops'])}")
+    per_round = [a / ((h + 1) * o) for a, h, o in zip(c1["all_p50"], c1["hops"], c1["own_p50"])]
+    print(f"  per round: median / ((hops+1) x single-hop median) = {' '.join(f'{x:.2f}' for x in per_round)}")
     h, single, med = c1["mean_hops"], c1["single_hop"], c1["median"]
     print(f"  ring median / ((hops+1) x single-hop median, same ring) = "
-          f"{med:.3f} / ({h:.2f}+1) x {single:.3f} = {med / ((h + 1) * single):.2f}   (target <= 1.5)")
+          f"{med:.3f} / ({h:.2f}+1) x {single:.3f} = {med / ((h + 1) * single):.2f}   (target <= 1.5;"
+          f" median of the rounds' own ratios {statistics.median(per_round):.2f})")
     alone = r["node_get_c1"]["p50"]
     print(f"  same, single hop taken from the lone node (row 2)       = "
           f"{med:.3f} / ({h:.2f}+1) x {alone:.3f} = {med / ((h + 1) * alone):.2f}")

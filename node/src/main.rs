@@ -10,18 +10,7 @@ use std::time::Duration;
 
 fn main() {
     let cli = Cli::parse();
-    // One worker: a current-thread runtime, which skips the work-stealing
-    // scheduler's cross-thread bookkeeping on every wake-up.
-    let mut builder = match cli.options.threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n as usize);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    let rt = match builder.enable_all().build() {
+    let rt = match chord_node::config::runtime(cli.options.threads) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("chord-node: cannot start the async runtime: {e}");

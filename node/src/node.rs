@@ -590,10 +590,15 @@ impl Node {
             error: "this node is cut off from its ring; its answer could be stale".into(),
         };
         let out = match op {
-            Op::Get => match self.newest(key, &id).await {
-                Some(Entry { value: Some(v), .. }) => Outcome::Value(v),
-                _ if self.is_isolated() => isolated(),
-                _ => Outcome::NotFound,
+            // The common read is our own live copy: only its value (an `Arc`)
+            // is cloned, not the whole entry with its key.
+            Op::Get => match self.local_value(&id) {
+                Some(v) => Outcome::Value(v),
+                None => match self.newest(key, &id).await {
+                    Some(Entry { value: Some(v), .. }) => Outcome::Value(v),
+                    _ if self.is_isolated() => isolated(),
+                    _ => Outcome::NotFound,
+                },
             },
             Op::Put { value } => match self.write(key, id, Some(value)).await {
                 Ok(()) => Outcome::Stored,
@@ -619,6 +624,11 @@ impl Node {
             }
         }
         out
+    }
+
+    /// The value of our live copy of `id`, if we hold one.
+    fn local_value(&self, id: &Id) -> Option<Arc<serde_json::value::RawValue>> {
+        lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
     /// Our copy if we have one; otherwise the newest copy among the other holders

@@ -23,12 +23,11 @@ fn is_request_id(s: &str) -> bool {
 fn authorized(node: &Node, req: &Req) -> bool {
     match &node.options().cluster_key {
         None => true,
-        Some(key) => {
-            let want = format!("Bearer {key}");
-            req.auth
-                .as_deref()
-                .is_some_and(|got| same(got.as_bytes(), want.as_bytes()))
-        }
+        Some(key) => req
+            .auth
+            .as_deref()
+            .and_then(|got| got.strip_prefix("Bearer "))
+            .is_some_and(|got| same(got.as_bytes(), key.as_bytes())),
     }
 }
 

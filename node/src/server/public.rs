@@ -6,7 +6,11 @@ use crate::wire::{Op, Outcome};
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use std::sync::Arc;
-use warp::http::{HeaderValue, Method, StatusCode};
+use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
+
+/// Header names built once: inserting by `&str` parses the name on every response.
+static X_CHORD_OWNER: HeaderName = HeaderName::from_static("x-chord-owner");
+static X_CHORD_HOPS: HeaderName = HeaderName::from_static("x-chord-hops");
 
 /// A stored JSON value viewed as bytes, so a response body can share it.
 struct JsonText(Arc<RawValue>);
@@ -73,9 +77,9 @@ const HOPS: [&str; 33] = [
 /// Adds `X-Chord-Owner` and `X-Chord-Hops` to a `/kv` response.
 fn tag(mut r: Reply, owner: &HeaderValue, hops: u32) -> Reply {
     let h = r.headers_mut();
-    h.insert("x-chord-owner", owner.clone());
+    h.insert(X_CHORD_OWNER.clone(), owner.clone());
     h.insert(
-        "x-chord-hops",
+        X_CHORD_HOPS.clone(),
         HOPS.get(hops as usize)
             .map(|t| HeaderValue::from_static(t))
             .unwrap_or_else(|| HeaderValue::from(hops)),

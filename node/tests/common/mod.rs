@@ -146,6 +146,19 @@ impl Cluster {
         }
     }
 
+    /// Sends SIGSTOP to node `i`: its port still accepts connections but
+    /// nothing answers, like a hung process. `Drop` still kills it.
+    pub fn freeze(&mut self, i: usize) {
+        if let Some(c) = &self.nodes[i].child {
+            let ok = Command::new("kill")
+                .arg("-STOP")
+                .arg(c.id().to_string())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "could not SIGSTOP node {}", self.nodes[i].addr);
+        }
+    }
+
     /// Sends SIGTERM to node `i` and waits for it to exit.
     pub fn terminate(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {
