@@ -183,6 +183,18 @@ def main():
     hello = start([os.path.join(RELEASE, "examples", "hello"), "127.0.0.1:7901", "1"])
     hello.stdout.readline()
     res["hello_t1"] = wrk("http://127.0.0.1:7901", "get.lua", conc=c, duration=d, env=env)
+    # The stack's cost of one hop: a relay that makes one keep-alive reqwest
+    # call to the hello-world server per request (both on one thread, as the
+    # ring's nodes), against that server alone; one connection, alternating.
+    relay = start([os.path.join(RELEASE, "examples", "relay"), "127.0.0.1:7902", "127.0.0.1:7901", "1"])
+    relay.stdout.readline()
+    one = dict(conc=1, threads=1, duration=max(3, d // 4), env=env)
+    direct, relayed = [], []
+    for _ in range(2):
+        direct.append(wrk("http://127.0.0.1:7901", "get.lua", **one)["p50"])
+        relayed.append(wrk("http://127.0.0.1:7902", "get.lua", **one)["p50"])
+    res["relay_c1"] = {"direct": statistics.median(direct), "relayed": statistics.median(relayed)}
+    relay.kill()
     hello.kill()
 
     print(f"[2/5] one chord-node (keys it owns, 0 hops) ...", flush=True)
@@ -311,6 +323,10 @@ def report(r):
     print(f"  ring median / ((hops+1) x single-hop median, same ring) = "
           f"{med:.3f} / ({h:.2f}+1) x {single:.3f} = {med / ((h + 1) * single):.2f}   (target <= 1.5;"
           f" median of the rounds' own ratios {statistics.median(per_round):.2f})")
+    rl = r["relay_c1"]
+    print(f"  the stack's own hop (relay -> hello)   = {rl['relayed']:.3f} vs {rl['direct']:.3f} direct: "
+          f"+{(rl['relayed'] - rl['direct']) * 1000:.0f} us for one hop (ring's median request, "
+          f"1 hop: +{(med - single) * 1000:.0f} us over its single hop)")
     alone = r["node_get_c1"]["p50"]
     print(f"  same, single hop taken from the lone node (row 2)       = "
           f"{med:.3f} / ({h:.2f}+1) x {alone:.3f} = {med / ((h + 1) * alone):.2f}")

@@ -12,5 +12,5 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-cargo build --release -p chord-node --bin chord-node --example hello --example load
+cargo build --release -p chord-node --bin chord-node --example hello --example relay --example load
 exec python3 bench/bench.py "$@"
