@@ -68,10 +68,10 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
                     // The outcome goes to the origin directly; this hop only
-                    // acknowledges. The handling task gets one turn first, so
-                    // the request moves on (or, at the owner, a reply that
-                    // needs no waiting leaves) before this 202 is written; the
-                    // 202 never waits for anything.
+                    // acknowledges. The handling task gets the first turn: it
+                    // routes the request and queues the forward (at the owner:
+                    // runs a read and queues the reply) before this 202 is
+                    // written. The 202 never waits for the outcome.
                     let node = node.clone();
                     tokio::spawn(async move {
                         node.handle_route(msg).await;
