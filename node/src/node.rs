@@ -375,7 +375,11 @@ impl Node {
             let (_waiting, mut reply) = self.inner.pending.wait_for(&req);
             // The first hop is sent by a task of its own, so this task waits for
             // the owner's reply alone: the hop's 202 is not on the request's
-            // path. The owner often replies before that 202 even arrives.
+            // path, and the owner often replies before that 202 even arrives.
+            // The task ends when the hop acknowledges or every candidate has
+            // failed (each bounded by the RPC timeout), so it does not outlive
+            // this attempt; it does outlive a client that goes away, like a
+            // request already on the wire would.
             let (sent_tx, mut sent) = oneshot::channel();
             let msg = RouteMsg {
                 req: req.clone(),
@@ -390,8 +394,11 @@ impl Node {
             tokio::spawn(async move {
                 let _ = sent_tx.send(node.forward(msg, &id, avoid_now.as_ref(), false).await);
             });
-            let deadline =
-                tokio::time::sleep(Duration::from_millis(self.inner.opts.request_timeout_ms));
+            // The reply's deadline starts once a first hop has taken the request,
+            // as when the entry waited for the 202 first: a slow or hung first
+            // hop costs the forward its RPC timeout and a detour, not the attempt.
+            let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
+            let deadline = tokio::time::sleep(wait);
             tokio::pin!(deadline);
             let mut first_hop: Option<Peer> = None;
             loop {
@@ -409,7 +416,10 @@ impl Node {
                         Err(_) => break,
                     },
                     hop = &mut sent, if first_hop.is_none() => match hop {
-                        Ok(Ok(Some(hop))) => first_hop = Some(hop),
+                        Ok(Ok(Some(hop))) => {
+                            first_hop = Some(hop);
+                            deadline.as_mut().reset(tokio::time::Instant::now() + wait);
+                        }
                         Ok(Ok(None)) => {
                             // The ring changed under us: this node owns the key now.
                             let outcome = self.execute(&key, id, op, Some(&req)).await;
@@ -422,10 +432,12 @@ impl Node {
                         Ok(Err(e)) => return self.local_failure(503, &e),
                         Err(_) => return self.local_failure(503, "forwarding task ended"),
                     },
-                    _ = &mut deadline => break,
+                    _ = &mut deadline, if first_hop.is_some() => break,
                 }
             }
-            tracing::debug!(attempt, via = ?first_hop.as_ref().map(|h| &h.addr), "no reply in time; retrying");
+            if attempt == 0 {
+                tracing::debug!(via = ?first_hop.as_ref().map(|h| &h.addr), "no reply in time; retrying");
+            }
             // Retry on another path: avoid the first hop that led nowhere.
             avoid = first_hop.map(|h| h.id);
         }
@@ -490,7 +502,8 @@ impl Node {
         Err("no live next hop towards the key's owner".to_string())
     }
 
-    /// Handles a routed request (after its 202): execute here or pass it on.
+    /// Handles a routed request (its 202 goes out once this has had its first
+    /// turn): execute here or pass it on.
     pub async fn handle_route(&self, mut msg: RouteMsg) {
         let id = Id::hash(msg.key.as_bytes());
         if !self.is_ready() {

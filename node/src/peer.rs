@@ -29,7 +29,9 @@ impl PeerUrls {
     fn parse(addr: &str) -> Result<PeerUrls, CallError> {
         let url = |path: &str| {
             reqwest::Url::parse(&format!("http://{addr}{path}"))
-                .map_err(|e| CallError::Rejected(format!("bad peer address {addr:?}: {e}")))
+                // As reqwest's own builder error was: the peer is unusable at
+                // this address, so it counts as unreachable and is routed around.
+                .map_err(|e| CallError::Unreachable(format!("bad peer address {addr:?}: {e}")))
         };
         Ok(PeerUrls {
             rpc: url("/chord/rpc")?,
@@ -107,7 +109,8 @@ impl PeerClient {
         self.call(addr, Endpoint::Data, req).await
     }
 
-    /// Hands a routed request to the next hop, which acknowledges with 202 at once.
+    /// Hands a routed request to the next hop, which acknowledges with 202
+    /// without waiting for the outcome.
     pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<(), CallError> {
         self.post(addr, Endpoint::Route, msg).await.map(|_| ())
     }

@@ -68,10 +68,11 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
                     // The outcome goes to the origin directly; this hop only
-                    // acknowledges. The handling task gets the first turn: it
-                    // routes the request and queues the forward (at the owner:
-                    // runs a read and queues the reply) before this 202 is
-                    // written. The 202 never waits for the outcome.
+                    // acknowledges. The handling task usually gets the first
+                    // turn (always on a current-thread runtime): it routes the
+                    // request and queues the forward (at the owner: runs a read
+                    // and queues the reply) before this 202 is written. The 202
+                    // never waits for the outcome.
                     let node = node.clone();
                     tokio::spawn(async move {
                         node.handle_route(msg).await;
