@@ -9,7 +9,6 @@ started here is stopped on exit.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -22,9 +21,9 @@ import sys
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ringlib import RELEASE, ROOT, get_json, key_id, ring_correct, wait_until
+
 BENCH = os.path.join(ROOT, "bench")
-RELEASE = os.path.join(ROOT, "target", "release")
 PROCS = []
 
 
@@ -51,35 +50,6 @@ def start_node(port, join=None, extra=()):
     return p
 
 
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.load(r)
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if cond():
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-def ring_correct(ports):
-    st = [get_json(f"http://127.0.0.1:{p}/status") for p in ports]
-    ids = sorted(s["id"] for s in st)
-    for s in st:
-        i = ids.index(s["id"])
-        succ = s["successors"][0]["id"] if s["successors"] else None
-        pred = s["predecessor"]["id"] if s["predecessor"] else None
-        if succ != ids[(i + 1) % len(ids)] or pred != ids[i - 1]:
-            return False
-    return True
-
-
 def owned_keys(port, keys):
     """The keys bench-0..keys-1 that the node on `port` owns: ids in (predecessor, self]."""
     st = get_json(f"http://127.0.0.1:{port}/status")
@@ -87,7 +57,7 @@ def owned_keys(port, keys):
     out = []
     for i in range(keys):
         k = f"bench-{i}"
-        h = hashlib.sha1(k.encode()).hexdigest()
+        h = key_id(k)
         if (pred < h <= me) if pred < me else (h > pred or h <= me):
             out.append(k)
     return out

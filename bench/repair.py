@@ -10,26 +10,13 @@ to a correct ring and to full copies. Bounded: gives up after `--timeout` s.
 
 import argparse
 import bisect
-import hashlib
-import json
 import os
 import random
 import signal
 import subprocess
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
-
-
-def get_json(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.load(r)
-
-
-def key_id(key):
-    return hashlib.sha1(key.encode()).hexdigest()
+from ringlib import RELEASE, get_json, key_id, ring_correct, wait_until
 
 
 def expected_holders(sorted_ids, kid, r):
@@ -51,29 +38,6 @@ def placement_ok(nodes, r, keys):
         if len({v for _, v in copies}) != 1:
             return False
     return True
-
-
-def ring_ok(nodes):
-    ids = sorted(nodes)
-    for i, nid in enumerate(ids):
-        st = get_json(f"http://127.0.0.1:{nodes[nid]}/status")
-        succ = st["successors"][0]["id"] if st["successors"] else None
-        pred = st["predecessor"]["id"] if st["predecessor"] else None
-        if succ != ids[(i + 1) % len(ids)] or pred != ids[i - 1]:
-            return False
-    return True
-
-
-def wait(cond, timeout):
-    start = time.time()
-    while time.time() - start < timeout:
-        try:
-            if cond():
-                return time.time() - start
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"gave up after {timeout} s")
 
 
 def main():
@@ -98,18 +62,18 @@ def main():
             words = proc.stdout.readline().split()
             procs[words[7]] = (proc, p)
         nodes = {nid: p for nid, (_, p) in procs.items()}
-        wait(lambda: ring_ok(nodes), 60)
+        wait_until(lambda: ring_correct(list(nodes.values())), 60, "the ring")
         out = subprocess.run([os.path.join(RELEASE, "examples", "load"), f"127.0.0.1:{ports[0]}",
                               str(a.keys), "100", "32"], capture_output=True, text=True, timeout=900)
         print(out.stdout.strip())
-        wait(lambda: placement_ok(nodes, a.replicas, a.keys), a.timeout)
+        wait_until(lambda: placement_ok(nodes, a.replicas, a.keys), a.timeout, "full copies")
         victims = random.sample(sorted(nodes), a.kill)
         killed_at = time.time()
         for v in victims:
             procs[v][0].send_signal(signal.SIGKILL)
             del nodes[v]
-        t_ring = wait(lambda: ring_ok(nodes), a.timeout)
-        wait(lambda: placement_ok(nodes, a.replicas, a.keys), a.timeout)
+        t_ring = wait_until(lambda: ring_correct(list(nodes.values())), a.timeout, "the ring")
+        wait_until(lambda: placement_ok(nodes, a.replicas, a.keys), a.timeout, "full copies")
         t_full = time.time() - killed_at
         print(f"{a.nodes} nodes, R={a.replicas}, {a.keys} keys, {a.kill} SIGKILLed at once "
               f"({', '.join(v[:8] for v in victims)}): ring correct after {t_ring:.2f} s, "
