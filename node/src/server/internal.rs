@@ -14,6 +14,14 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Scheduler turns a routed request's handling task gets before its hop's 202
+/// is written. On a current-thread runtime its outgoing call (the forward, or
+/// the owner's reply) reached the socket only on the second turn: with one,
+/// strace showed every owner writing its 202 before its reply,
+/// which woke the origin once more, and one-connection 1-hop reads on an
+/// 8-node ring took 4 % longer (232 against 223 µs, six alternating runs).
+const TURNS_BEFORE_ACK: usize = 2;
+
 /// Request ids are 128-bit random numbers in hex; anything else is refused, so
 /// the owner's table of recent outcomes cannot be filled with large keys.
 fn is_request_id(s: &str) -> bool {
@@ -68,17 +76,18 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
                     // The outcome goes to the origin directly; this hop only
-                    // acknowledges. The handling task usually gets the first
-                    // turn (always on a current-thread runtime): it routes the
-                    // request and queues the forward (at the owner: runs a read
-                    // and queues the reply) before this 202 is written. The 202
-                    // never waits for the outcome.
+                    // acknowledges, and the 202 never waits for the outcome.
+                    // It does give the handling task a head start, so the
+                    // forward (at the owner: the reply) is on the wire before
+                    // the 202 and the origin is not woken for the 202 first.
                     let node = node.clone();
                     tokio::spawn(async move {
                         node.handle_route(msg).await;
                         drop(permit);
                     });
-                    tokio::task::yield_now().await;
+                    for _ in 0..TURNS_BEFORE_ACK {
+                        tokio::task::yield_now().await;
+                    }
                     json(StatusCode::ACCEPTED, b"{}".to_vec())
                 }
                 None => error(
