@@ -1,4 +1,5 @@
-//! Outcomes of recent routed writes, by request id (pure: time is passed in).
+//! Routed writes by request id: the ones being executed now and the outcomes
+//! of recent ones (pure: time is passed in).
 //!
 //! The entry node retries a request once with the same id; the owner answers
 //! a retry from here, so a retried delete still reports "deleted" and a
@@ -6,6 +7,65 @@
 
 use crate::wire::Outcome;
 use std::collections::{HashMap, VecDeque};
+use tokio::sync::oneshot;
+
+/// Routed writes being executed now, with later copies of each (a retry that
+/// caught up) waiting for its outcome.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    waiters: HashMap<String, Vec<oneshot::Sender<Outcome>>>,
+}
+
+/// What [`InFlight::begin`] found.
+#[derive(Debug)]
+pub enum Begin {
+    /// Nobody executes `id`: the caller does, and must end it with
+    /// [`InFlight::finish`] or [`InFlight::abandon`].
+    First,
+    /// Another copy is executing; its outcome arrives here (an error if that
+    /// copy was abandoned).
+    Wait(oneshot::Receiver<Outcome>),
+}
+
+impl InFlight {
+    /// Starts executing `id`, or joins the copy that already does.
+    pub fn begin(&mut self, id: &str) -> Begin {
+        match self.waiters.get_mut(id) {
+            Some(waiting) => {
+                let (tx, rx) = oneshot::channel();
+                waiting.push(tx);
+                Begin::Wait(rx)
+            }
+            None => {
+                self.waiters.insert(id.to_string(), Vec::new());
+                Begin::First
+            }
+        }
+    }
+
+    /// Ends `id` with `outcome`, handing it to every copy that waited.
+    pub fn finish(&mut self, id: &str, outcome: &Outcome) {
+        for tx in self.waiters.remove(id).unwrap_or_default() {
+            let _ = tx.send(outcome.clone());
+        }
+    }
+
+    /// Ends `id` without an outcome (its executor was dropped part-way): the
+    /// waiting copies get an error instead of waiting for ever.
+    pub fn abandon(&mut self, id: &str) {
+        self.waiters.remove(id);
+    }
+
+    /// Number of writes being executed.
+    pub fn len(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// Whether no write is being executed.
+    pub fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+}
 
 /// A bounded, time-limited map from request id to outcome. Insertion order is
 /// kept in a queue so expiry costs O(1) per entry, never a scan of the map.
@@ -61,6 +121,39 @@ impl Recent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_copy_waits_for_the_first_and_gets_its_outcome() {
+        let mut f = InFlight::default();
+        assert!(matches!(f.begin("r1"), Begin::First));
+        let Begin::Wait(mut rx) = f.begin("r1") else {
+            panic!("the second copy must wait");
+        };
+        assert!(rx.try_recv().is_err(), "nothing before the first finishes");
+        f.finish("r1", &Outcome::Stored);
+        assert!(matches!(rx.try_recv(), Ok(Outcome::Stored)));
+        assert!(f.is_empty());
+        // Finished means forgotten here (`Recent` answers later copies).
+        assert!(matches!(f.begin("r1"), Begin::First));
+    }
+
+    #[test]
+    fn an_abandoned_write_releases_its_waiters_and_its_id() {
+        let mut f = InFlight::default();
+        assert!(matches!(f.begin("r1"), Begin::First));
+        assert!(matches!(f.begin("r2"), Begin::First));
+        let Begin::Wait(mut rx) = f.begin("r1") else {
+            panic!("the second copy must wait");
+        };
+        f.abandon("r1");
+        // The waiter is told at once (sender gone), not left hanging.
+        assert!(matches!(
+            rx.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        assert_eq!(f.len(), 1, "only r2 is still executing");
+        assert!(matches!(f.begin("r1"), Begin::First));
+    }
 
     #[test]
     fn remembers_then_forgets_by_age_and_size() {

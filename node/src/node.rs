@@ -6,7 +6,7 @@
 //! across an `.await` (the protocol logic under them is pure and fast).
 
 use crate::config::Options;
-use crate::dedup::Recent;
+use crate::dedup::{Begin, InFlight, Recent};
 use crate::id::Id;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
@@ -16,7 +16,6 @@ use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -56,6 +55,36 @@ enum WriteError {
     Failed(Outcome),
 }
 
+/// A routed write this node is executing (see [`InFlight`]). Dropped before
+/// [`Executing::finish`], because the future running the write was dropped
+/// part-way, it abandons the write: copies waiting for it get an error.
+struct Executing<'a> {
+    node: &'a Node,
+    req: &'a str,
+    done: bool,
+}
+
+impl Executing<'_> {
+    /// Hands `out` to the waiting copies and remembers it for later ones.
+    fn finish(mut self, out: &Outcome) {
+        let now = now_ms();
+        let mut data = lock(&self.node.inner.data);
+        data.in_flight.finish(self.req, out);
+        if matches!(out, Outcome::Stored | Outcome::Deleted) {
+            data.recent.insert(self.req, out.clone(), now);
+        }
+        self.done = true;
+    }
+}
+
+impl Drop for Executing<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            lock(&self.node.inner.data).in_flight.abandon(self.req);
+        }
+    }
+}
+
 /// Key-value side of the node, behind one mutex.
 struct Data {
     store: Store,
@@ -64,7 +93,7 @@ struct Data {
     /// Outcomes of recent routed writes by request id.
     recent: Recent,
     /// Routed writes being executed now, with retries of them waiting for the outcome.
-    in_flight: HashMap<String, Vec<tokio::sync::oneshot::Sender<Outcome>>>,
+    in_flight: InFlight,
     /// The predecessor seen by the last repair round (to notice a shrinking range).
     last_predecessor: Option<Id>,
 }
@@ -162,7 +191,7 @@ impl Node {
                     leases: Leases::default(),
                     recent: Recent::new(RECENT_MS, RECENT_CAP),
                     last_predecessor: None,
-                    in_flight: HashMap::new(),
+                    in_flight: InFlight::default(),
                 }),
                 pending: Pending::default(),
                 peers,
@@ -456,7 +485,9 @@ impl Node {
     }
 
     /// Forwards `msg` to the next hop for `id`, skipping dead candidates.
-    /// `Ok(None)` when this node turns out to be the owner.
+    /// `Ok(None)` when this node turns out to be the owner; an error when no
+    /// candidate took it, or when `msg.hops` (the hop it would become) is over
+    /// the `--max-hops` ceiling.
     async fn forward(
         &self,
         mut msg: RouteMsg,
@@ -487,6 +518,12 @@ impl Node {
                 Hop::Owner(p) => (p, true),
                 Hop::Forward(p) => (p, false),
             };
+            if msg.hops > self.inner.opts.max_hops {
+                return Err(format!(
+                    "routing did not converge within {} hops",
+                    self.inner.opts.max_hops
+                ));
+            }
             msg.owner_hint = owner_hint;
             match self.inner.peers.route(&to.addr, &msg).await {
                 Ok(()) => return Ok(Some(to)),
@@ -502,8 +539,8 @@ impl Node {
         Err("no live next hop towards the key's owner".to_string())
     }
 
-    /// Handles a routed request (its 202 goes out once this has had its first
-    /// turn): execute here or pass it on.
+    /// Handles a routed request (its 202 goes out after this task has had two
+    /// scheduler turns): execute here or pass it on.
     pub async fn handle_route(&self, mut msg: RouteMsg) {
         let id = Id::hash(msg.key.as_bytes());
         if !self.is_ready() {
@@ -513,16 +550,12 @@ impl Node {
             };
             return self.send_reply(&msg, out).await;
         }
-        if msg.hops >= self.inner.opts.max_hops {
-            let out = Outcome::Failed {
-                status: 503,
-                error: "routing did not converge".into(),
-            };
-            return self.send_reply(&msg, out).await;
-        }
         let hinted = msg.owner_hint;
+        // The hop ceiling is applied in `forward`, where it is known whether
+        // this node is the owner: the owner reached at the last allowed hop
+        // answers; only a request that would travel further fails.
         let fwd = RouteMsg {
-            hops: msg.hops + 1,
+            hops: msg.hops.saturating_add(1),
             ..msg.clone()
         };
         match self.forward(fwd, &id, None, hinted).await {
@@ -572,30 +605,33 @@ impl Node {
     /// Performs `op` on `key` as its owner.
     async fn execute(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
         let is_write = !matches!(op, Op::Get);
+        // Set while this call executes a routed write. If the call is dropped
+        // part-way (the entry node executing for a client that went away), it
+        // abandons the write, so a later copy is not left waiting for ever.
+        let mut executing = None;
         if let (Some(req), true) = (req, is_write) {
             // A retry of a write we already did, or are doing, gets the same answer.
-            let waiter = {
+            let begun = {
                 let mut data = lock(&self.inner.data);
                 if let Some(out) = data.recent.get(req) {
                     return out.clone();
                 }
-                match data.in_flight.get_mut(req) {
-                    Some(waiters) => {
-                        let (tx, rx) = oneshot::channel();
-                        waiters.push(tx);
-                        Some(rx)
-                    }
-                    None => {
-                        data.in_flight.insert(req.to_string(), Vec::new());
-                        None
-                    }
-                }
+                data.in_flight.begin(req)
             };
-            if let Some(rx) = waiter {
-                return rx.await.unwrap_or(Outcome::Failed {
-                    status: 503,
-                    error: "the first attempt of this request was abandoned".into(),
-                });
+            match begun {
+                Begin::Wait(rx) => {
+                    return rx.await.unwrap_or(Outcome::Failed {
+                        status: 503,
+                        error: "the first attempt of this request was abandoned".into(),
+                    })
+                }
+                Begin::First => {
+                    executing = Some(Executing {
+                        node: self,
+                        req,
+                        done: false,
+                    })
+                }
             }
         }
         let isolated = || Outcome::Failed {
@@ -626,15 +662,8 @@ impl Node {
                 _ => Outcome::NotFound,
             },
         };
-        if let (Some(req), true) = (req, is_write) {
-            let now = now_ms();
-            let mut data = lock(&self.inner.data);
-            for tx in data.in_flight.remove(req).unwrap_or_default() {
-                let _ = tx.send(out.clone());
-            }
-            if matches!(out, Outcome::Stored | Outcome::Deleted) {
-                data.recent.insert(req, out.clone(), now);
-            }
+        if let Some(executing) = executing {
+            executing.finish(&out);
         }
         out
     }

@@ -28,10 +28,25 @@ struct PeerUrls {
 impl PeerUrls {
     fn parse(addr: &str) -> Result<PeerUrls, CallError> {
         let url = |path: &str| {
-            reqwest::Url::parse(&format!("http://{addr}{path}"))
-                // As reqwest's own builder error was: the peer is unusable at
-                // this address, so it counts as unreachable and is routed around.
-                .map_err(|e| CallError::Unreachable(format!("bad peer address {addr:?}: {e}")))
+            // As reqwest's own builder error was: the peer is unusable at this
+            // address, so it counts as unreachable and is routed around.
+            let bad =
+                |why: &str| CallError::Unreachable(format!("bad peer address {addr:?}: {why}"));
+            let url = reqwest::Url::parse(&format!("http://{addr}{path}"))
+                .map_err(|e| bad(&e.to_string()))?;
+            // Addresses arrive in other nodes' messages (a reply's origin, a
+            // successor list): one that is more than host:port, and would send
+            // the call to another path, with a query or with credentials, is
+            // refused rather than followed.
+            if url.path() != path
+                || url.query().is_some()
+                || url.fragment().is_some()
+                || !url.username().is_empty()
+                || url.password().is_some()
+            {
+                return Err(bad("not a host:port"));
+            }
+            Ok(url)
         };
         Ok(PeerUrls {
             rpc: url("/chord/rpc")?,
@@ -187,5 +202,33 @@ impl PeerClient {
         }
         cache.insert(addr.to_string(), urls.clone());
         Ok(urls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_address_is_host_and_port_and_nothing_else() {
+        for good in ["127.0.0.1:7000", "node-3:7000", "[::1]:7000", "example:80"] {
+            let urls = PeerUrls::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(urls.reply.path(), "/chord/reply", "{good}");
+        }
+        for bad in [
+            "evil:80/x?",
+            "evil:80/other",
+            "user@evil:80",
+            "user:pw@evil:80",
+            "evil:80#",
+            "evil:80?q=1",
+            "no spaces:1",
+            "",
+        ] {
+            assert!(
+                matches!(PeerUrls::parse(bad), Err(CallError::Unreachable(_))),
+                "{bad:?} must be refused"
+            );
+        }
     }
 }

@@ -153,6 +153,64 @@ async fn a_frozen_node_is_routed_around_and_every_key_stays_readable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hop_ceiling_stops_long_paths_but_not_the_owner_at_the_last_hop() {
+    // `--max-hops 1`: a request may be forwarded once. On 4 nodes every
+    // successor list names every owner, so one hop always suffices, and the
+    // owner that hop reaches must answer.
+    let args = [FAST, &["--max-hops", "1"]].concat();
+    let c = Cluster::start(&args, 4, false).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut shortest = usize::MAX;
+        for n in c.live() {
+            let st = c.status(&n.addr).await.expect("status");
+            shortest = shortest.min(st["successors"].as_array().map_or(0, |s| s.len()));
+        }
+        if shortest >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "successor lists still short: {shortest}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mean = put_get_all(&c, 100).await;
+    assert!(mean <= 1.0, "mean hops {mean}");
+    drop(c);
+
+    // With one successor each, most keys are two or more hops away: those
+    // fail (503, and say why) instead of travelling on; none is answered
+    // beyond the ceiling.
+    let args = [FAST, &["--max-hops", "1", "--successors", "1"]].concat();
+    let c = Cluster::start(&args, 8, false).await;
+    let (mut stopped, mut answered) = (0, 0);
+    for i in 0..60 {
+        let (status, body, _, hops) = c.get(&c.random_addr(), &format!("far-{i}")).await;
+        match status {
+            404 => {
+                assert!(hops <= 1, "answered after {hops} hops");
+                answered += 1;
+            }
+            503 => {
+                let why = body["error"].as_str().unwrap_or_default();
+                assert!(
+                    why.contains("did not converge"),
+                    "503 for another reason: {why}"
+                );
+                stopped += 1;
+            }
+            other => panic!("far-{i}: unexpected status {other}"),
+        }
+    }
+    println!("hop ceiling 1 on 8 nodes: {answered} answered, {stopped} stopped");
+    assert!(
+        stopped > 0 && answered > 0,
+        "{answered} answered, {stopped} stopped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_length_on_32_nodes_stays_near_half_log_n() {
     let c = Cluster::start(FAST, 32, false).await;
     // Fingers are refreshed round-robin; give them time to settle by waiting
