@@ -1,0 +1,95 @@
+//! Ring maintenance: the tick loop that drives the pure ring state machine,
+//! the ring RPCs it asks for, and what a failed call tells it.
+
+use super::*;
+
+impl Node {
+    pub(super) async fn maintenance_loop(self) {
+        let mut every = tokio::time::interval(Duration::from_millis(self.inner.opts.stabilize_ms));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let outs = lock(&self.inner.ring).tick();
+            for out in outs {
+                let node = self.clone();
+                tokio::spawn(async move { node.run_ring_exchange(out).await });
+            }
+        }
+    }
+
+    /// Sends `first` and every follow-up the state machine asks for, in order.
+    async fn run_ring_exchange(&self, first: Outbound) {
+        let mut queue = vec![first];
+        while let Some(out) = queue.pop() {
+            let resp = match self.inner.peers.ring(&out.to.addr, &out.request).await {
+                Ok(r) => Some(r),
+                Err(CallError::Refused(_)) => {
+                    // Nobody listens there: no need to wait for more misses.
+                    self.with_ring(|ring| ring.on_unreachable(&out.to.id));
+                    None
+                }
+                Err(_) => None,
+            };
+            let (more, pull) = self.with_ring(|ring| {
+                let more = ring.on_response(&out.to, out.purpose, resp);
+                (more, ring.take_join_pull())
+            });
+            if let Some((from, holder)) = pull {
+                let node = self.clone();
+                tokio::spawn(async move { node.pull_range(from, holder).await });
+            }
+            queue.extend(more);
+        }
+    }
+
+    /// Runs `f` on the ring state, logging membership changes it causes.
+    fn with_ring<R>(&self, f: impl FnOnce(&mut RingState) -> R) -> R {
+        let mut ring = lock(&self.inner.ring);
+        let view = |ring: &RingState| {
+            (
+                ring.predecessor().map(|p| p.id),
+                ring.successors().first().map(|p| p.id),
+                ring.is_joined(),
+            )
+        };
+        let before = view(&ring);
+        let r = f(&mut ring);
+        let after = view(&ring);
+        if before == after {
+            return r; // the common case: nothing to log, nothing to copy
+        }
+        let pred = ring.predecessor().map(|p| p.addr.clone());
+        let succ = ring.successors().first().map(|p| p.addr.clone());
+        drop(ring);
+        if before.2 != after.2 && after.2 {
+            tracing::info!(successor = ?succ, "joined the ring");
+        }
+        if before.0 != after.0 {
+            tracing::info!(predecessor = ?pred, "predecessor changed");
+            self.inner.repair_now.notify_one();
+        }
+        if before.1 != after.1 {
+            tracing::info!(successor = ?succ, "successor changed");
+            self.inner.repair_now.notify_one();
+        }
+        r
+    }
+
+    /// Answers a ring-maintenance request from a peer.
+    pub fn handle_ring(&self, req: &Request) -> Response {
+        self.with_ring(|ring| ring.on_request(req))
+    }
+
+    /// A data-plane call to `peer` failed: forget it at once if nobody listens
+    /// there, else count a miss (it is dropped after a few in a row).
+    pub(super) fn peer_failed(&self, peer: &Peer, err: &CallError) {
+        tracing::debug!(peer = %peer.addr, error = %err, "peer call failed");
+        match err {
+            CallError::Refused(_) => self.with_ring(|ring| ring.on_unreachable(&peer.id)),
+            CallError::Unreachable(_) => {
+                self.with_ring(|ring| ring.suspect(&peer.id));
+            }
+            CallError::Rejected(_) => {}
+        }
+    }
+}

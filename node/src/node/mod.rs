@@ -1,0 +1,316 @@
+//! The async driver: owns the ring state and the store, runs the maintenance
+//! ticks and repair rounds, routes client operations hop by hop and
+//! coordinates writes at the owner.
+//!
+//! Locks are `std` mutexes held only for short synchronous sections, never
+//! across an `.await` (the protocol logic under them is pure and fast).
+//!
+//! The work is split by where it happens: `maintenance` keeps the ring
+//! (ticks and ring RPCs), `routed` carries client operations hop by hop with
+//! direct replies, `owner` executes them where the key lives (quorum writes,
+//! reads with fallback), and `replica` serves replica traffic, runs repair
+//! rounds and hands data off on leave.
+
+use crate::config::Options;
+use crate::dedup::{Begin, InFlight, Recent};
+use crate::id::Id;
+use crate::peer::{CallError, PeerClient};
+use crate::pending::Pending;
+use crate::replication::{batches, diff, replica_targets, split_range, Digest, Leases};
+use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
+use crate::routing::Hop;
+use crate::store::{Clock, Entry, Store, Version};
+use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{oneshot, Notify};
+
+mod maintenance;
+mod owner;
+mod replica;
+mod routed;
+
+/// Routed requests handled at once; more are refused (429) rather than queued,
+/// so a flood on `/chord/route` cannot exhaust memory.
+const MAX_ROUTED_IN_FLIGHT: usize = 10_000;
+/// Versions more than this far ahead of our wall clock are refused.
+const MAX_CLOCK_LEAD_MS: u64 = 3_600_000;
+/// Bytes of values per replicate message during repair and hand-off.
+const BATCH_BYTES: usize = 4 << 20;
+/// `(id, version)` pairs per sync list message.
+const SYNC_LIST_MAX: usize = 4096;
+/// How long the owner remembers a request's outcome, so a retried delete still
+/// reports "deleted" and a retried put is not counted twice.
+const RECENT_MS: u64 = 60_000;
+/// At most this many remembered outcomes (bounds memory under heavy write load).
+const RECENT_CAP: usize = 200_000;
+
+/// The answer a client gets: what happened, where, and how far it travelled.
+#[derive(Clone, Debug)]
+pub struct ClientReply {
+    /// What happened.
+    pub outcome: Outcome,
+    /// `host:port` of the owner that answered; `None` when this node did.
+    pub owner: Option<String>,
+    /// Forwarding steps after the entry node.
+    pub hops: u32,
+}
+
+/// Key-value side of the node, behind one mutex.
+struct Data {
+    store: Store,
+    clock: Clock,
+    leases: Leases,
+    /// Outcomes of recent routed writes by request id.
+    recent: Recent,
+    /// Routed writes being executed now, with retries of them waiting for the outcome.
+    in_flight: InFlight,
+    /// The predecessor seen by the last repair round (to notice a shrinking range).
+    last_predecessor: Option<Id>,
+}
+
+/// A snapshot for `GET /status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    /// This node's id (40 hex).
+    pub id: Id,
+    /// Advertised address.
+    pub addr: String,
+    /// Current predecessor.
+    pub predecessor: Option<Peer>,
+    /// Successor list.
+    pub successors: Vec<Peer>,
+    /// Distinct fingers in finger order.
+    pub fingers: Vec<Peer>,
+    /// Live keys stored here (owned and replicas).
+    pub keys: usize,
+    /// Live keys in this node's primary range.
+    pub keys_owned: usize,
+    /// Live keys held as a replica.
+    pub keys_replica: usize,
+    /// Tombstones held.
+    pub tombstones: usize,
+    /// Whether the last repair round moved data.
+    pub repairing: bool,
+    /// Replication factor R.
+    pub replicas: usize,
+    /// Write quorum W.
+    pub write_quorum: usize,
+    /// Whether the node has joined a ring.
+    pub ready: bool,
+}
+
+struct Shared {
+    opts: Options,
+    me: Peer,
+    /// `me.addr` as a ready-made header value (`X-Chord-Owner` of local answers).
+    addr_header: warp::http::HeaderValue,
+    ring: Mutex<RingState>,
+    data: Mutex<Data>,
+    pending: Pending,
+    peers: PeerClient,
+    repairing: AtomicBool,
+    repair_now: Notify,
+    /// Routed requests this node may be handling at once (see `route_slot`).
+    route_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// A running node's handle; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Shared>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Sections under these locks do not leave state half-updated on panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Node {
+    /// A node advertised as `me`, configured by `opts` (not started yet).
+    pub fn new(me: Peer, opts: Options) -> Node {
+        let ring_opts = RingOptions {
+            successor_list_len: opts.successors as usize,
+            ..RingOptions::default()
+        };
+        let ring = match &opts.join {
+            Some(addr) if *addr != me.addr => {
+                RingState::joining(me.clone(), Peer::from_addr(addr), ring_opts)
+            }
+            _ => RingState::new_ring(me.clone(), ring_opts),
+        };
+        let peers = PeerClient::new(
+            Duration::from_millis(opts.rpc_timeout_ms),
+            opts.cluster_key.as_deref(),
+        );
+        Node {
+            inner: Arc::new(Shared {
+                addr_header: warp::http::HeaderValue::from_str(&me.addr)
+                    .unwrap_or(warp::http::HeaderValue::from_static("invalid")),
+                me: me.clone(),
+                ring: Mutex::new(ring),
+                data: Mutex::new(Data {
+                    store: Store::new(),
+                    clock: Clock::new(me.id.prefix_u64()),
+                    leases: Leases::default(),
+                    recent: Recent::new(RECENT_MS, RECENT_CAP),
+                    last_predecessor: None,
+                    in_flight: InFlight::default(),
+                }),
+                pending: Pending::default(),
+                peers,
+                repairing: AtomicBool::new(false),
+                repair_now: Notify::new(),
+                route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
+                opts,
+            }),
+        }
+    }
+
+    /// This node.
+    pub fn me(&self) -> &Peer {
+        &self.inner.me
+    }
+
+    /// This node's address as a header value.
+    pub fn addr_header(&self) -> &warp::http::HeaderValue {
+        &self.inner.addr_header
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Whether it has joined a ring.
+    pub fn is_ready(&self) -> bool {
+        lock(&self.inner.ring).is_joined()
+    }
+
+    /// Whether this node lost every neighbour it had (see `RingState::is_isolated`).
+    fn is_isolated(&self) -> bool {
+        lock(&self.inner.ring).is_isolated()
+    }
+
+    /// Starts the maintenance and repair loops (they stop when the runtime does).
+    pub fn start(&self) {
+        let node = self.clone();
+        tokio::spawn(async move { node.maintenance_loop().await });
+        let node = self.clone();
+        tokio::spawn(async move { node.repair_loop().await });
+    }
+
+    /// A status snapshot.
+    pub fn status(&self) -> Status {
+        let (pred, succs, fingers, ready) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().cloned(),
+                ring.successors().to_vec(),
+                ring.distinct_fingers(),
+                ring.is_joined(),
+            )
+        };
+        let me = &self.inner.me;
+        let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
+        {
+            let data = lock(&self.inner.data);
+            for (id, e) in data.store.iter() {
+                if e.is_tombstone() {
+                    tombstones += 1;
+                } else if pred.is_none() && !succs.is_empty() {
+                    replica += 1;
+                } else if succs.is_empty()
+                    || crate::id::in_half_open(id, &pred.as_ref().map_or(me.id, |p| p.id), &me.id)
+                {
+                    owned += 1;
+                } else {
+                    replica += 1;
+                }
+            }
+        }
+        Status {
+            id: me.id,
+            addr: me.addr.clone(),
+            predecessor: pred,
+            successors: succs,
+            fingers,
+            keys: owned + replica,
+            keys_owned: owned,
+            keys_replica: replica,
+            tombstones,
+            repairing: self.inner.repairing.load(Ordering::Relaxed),
+            replicas: self.inner.opts.replicas as usize,
+            write_quorum: self.inner.opts.write_quorum(),
+            ready,
+        }
+    }
+
+    /// Every entry held, tombstones included (for placement checks).
+    pub fn entries(&self) -> Vec<(Id, Entry)> {
+        let data = lock(&self.inner.data);
+        data.store.iter().map(|(id, e)| (*id, e.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use serde_json::value::RawValue;
+
+    fn node() -> Node {
+        let opts =
+            crate::config::Cli::parse_from(["chord-node", "--listen", "127.0.0.1:0"]).options;
+        Node::new(Peer::from_addr("127.0.0.1:1"), opts)
+    }
+
+    fn entry(ts: u64) -> Entry {
+        Entry {
+            key: "k".into(),
+            value: Some(Arc::from(RawValue::from_string("1".into()).unwrap())),
+            version: Version { ts, node: 1 },
+        }
+    }
+
+    #[test]
+    fn a_single_replicated_write_older_than_the_held_one_is_reported() {
+        let n = node();
+        let rep = |ts| DataRequest::Replicate {
+            entries: vec![entry(ts)],
+        };
+        assert!(matches!(
+            n.handle_data(rep(5 << 16)),
+            DataResponse::Applied(1)
+        ));
+        match n.handle_data(rep(3 << 16)) {
+            DataResponse::Newer(v) => assert_eq!(v.ts, 5 << 16),
+            other => panic!("expected Newer, got {other:?}"),
+        }
+        // The same version again (a re-sent copy) is an ordinary no-op.
+        assert!(matches!(
+            n.handle_data(rep(5 << 16)),
+            DataResponse::Applied(0)
+        ));
+    }
+
+    #[test]
+    fn versions_far_in_the_future_are_refused() {
+        let n = node();
+        let far = (now_ms() + 2 * MAX_CLOCK_LEAD_MS) << 16;
+        let req = DataRequest::Replicate {
+            entries: vec![entry(far)],
+        };
+        assert!(matches!(n.handle_data(req), DataResponse::Applied(0)));
+        assert!(n.entries().is_empty());
+    }
+}

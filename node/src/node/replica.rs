@@ -1,0 +1,263 @@
+//! Replica traffic: answering other owners' replica calls, the repair rounds
+//! that keep every key on its R holders, and the hand-off on a graceful leave.
+
+use super::*;
+
+impl Node {
+    /// Answers a replica request from a peer.
+    pub fn handle_data(&self, req: DataRequest) -> DataResponse {
+        let now = now_ms();
+        let mut data = lock(&self.inner.data);
+        match req {
+            DataRequest::Replicate { entries } => {
+                if let [one] = entries.as_slice() {
+                    // A single fresh write: say so if we hold something newer.
+                    let held = data.store.get(&Id::hash(one.key.as_bytes()));
+                    if let Some(h) = held.filter(|h| h.version > one.version) {
+                        return DataResponse::Newer(h.version);
+                    }
+                }
+                let mut applied = 0;
+                // A version far in the future would pin our clock there and make
+                // the key impossible to overwrite: refuse it (bad input, not data).
+                let horizon = now.saturating_add(MAX_CLOCK_LEAD_MS);
+                for e in entries
+                    .into_iter()
+                    .filter(|e| e.version.millis() <= horizon)
+                {
+                    data.clock.observe(e.version);
+                    let id = Id::hash(e.key.as_bytes());
+                    if data.store.apply(id, e) {
+                        applied += 1;
+                    }
+                }
+                DataResponse::Applied(applied)
+            }
+            DataRequest::Fetch { key } => {
+                DataResponse::Entry(data.store.get(&Id::hash(key.as_bytes())).cloned())
+            }
+            DataRequest::SyncDigest {
+                owner,
+                range,
+                digest,
+            } => {
+                data.leases.confirm(owner, range.from, range.to, now);
+                let mine = data.store.range(&range.from, &range.to);
+                let ours = Digest::of(mine.iter().map(|(i, e)| (i, *e)));
+                DataResponse::InSync(ours == digest)
+            }
+            DataRequest::SyncList { range, items } => {
+                let mine: Vec<(Id, Version)> = data
+                    .store
+                    .range(&range.from, &range.to)
+                    .into_iter()
+                    .map(|(i, e)| (i, e.version))
+                    .collect();
+                let (want, owner_needs) = diff(&items, &mine);
+                let newer = owner_needs
+                    .iter()
+                    .filter_map(|i| data.store.get(i).cloned())
+                    .collect();
+                DataResponse::Delta { want, newer }
+            }
+        }
+    }
+
+    pub(super) async fn repair_loop(self) {
+        let period = Duration::from_millis(self.inner.opts.repair_ms);
+        loop {
+            // A membership change starts a round at once, rate-limited to one per 50 ms.
+            let _ = tokio::time::timeout(period, self.inner.repair_now.notified()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let moved = self.repair_round().await;
+            self.inner.repairing.store(moved > 0, Ordering::Relaxed);
+            if moved > 0 {
+                tracing::info!(entries = moved, "repair moved entries");
+            }
+        }
+    }
+
+    /// One anti-entropy round; returns how many entries moved either way.
+    pub async fn repair_round(&self) -> usize {
+        let (pred, targets, joined) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().cloned(),
+                replica_targets(
+                    &self.inner.me.id,
+                    ring.successors(),
+                    self.inner.opts.replicas as usize,
+                ),
+                ring.is_joined(),
+            )
+        };
+        if !joined {
+            return 0;
+        }
+        let me = self.inner.me.id;
+        let now = now_ms();
+        let lease = self.inner.opts.lease_ms();
+        {
+            let mut data = lock(&self.inner.data);
+            let grace = self.inner.opts.tombstone_grace_ms;
+            data.store.purge_tombstones(now.saturating_sub(grace));
+            data.leases.expire(now, lease);
+            let pred_id = pred.as_ref().map(|p| p.id);
+            if let (Some(old), Some(new)) = (data.last_predecessor, pred_id) {
+                if old != new {
+                    // Our range changed. Keep what we owned under a lease of our
+                    // own for a while: if a node joined in front of us, it still
+                    // has to fetch that part from us (and its replicas from ours).
+                    data.leases.confirm(me, old, me, now);
+                }
+            }
+            if pred_id.is_some() {
+                data.last_predecessor = pred_id;
+            }
+            if let Some(p) = &pred {
+                // Drop copies we no longer hold: outside our range, unconfirmed, not fresh.
+                let Data { store, leases, .. } = &mut *data;
+                let dropped = store.retain(|id, e| {
+                    crate::id::in_half_open(id, &p.id, &me)
+                        || leases.covers(id, now, lease)
+                        || now.saturating_sub(e.version.millis()) < lease
+                });
+                if dropped > 0 {
+                    tracing::info!(dropped, "dropped copies no longer held here");
+                }
+            }
+        }
+        let Some(pred) = pred else {
+            return 0;
+        };
+        let range = Range {
+            from: pred.id,
+            to: me,
+        };
+        let mut moved = 0;
+        for t in targets {
+            match self.sync_with(&t, range).await {
+                Ok(n) => moved += n,
+                Err(e) => self.peer_failed(&t, &e),
+            }
+        }
+        moved
+    }
+
+    /// Brings `holder`'s copy of our primary `range` up to date, both ways.
+    async fn sync_with(&self, holder: &Peer, range: Range) -> Result<usize, CallError> {
+        let digest = {
+            let data = lock(&self.inner.data);
+            let entries = data.store.range(&range.from, &range.to);
+            Digest::of(entries.iter().map(|(i, e)| (i, *e)))
+        };
+        let req = DataRequest::SyncDigest {
+            owner: self.inner.me.id,
+            range,
+            digest,
+        };
+        if let DataResponse::InSync(true) = self.inner.peers.data(&holder.addr, &req).await? {
+            return Ok(0);
+        }
+        let items: Vec<(Id, Version)> = {
+            let data = lock(&self.inner.data);
+            data.store
+                .range(&range.from, &range.to)
+                .into_iter()
+                .map(|(i, e)| (i, e.version))
+                .collect()
+        };
+        // Compare in sub-ranges so no message grows with the range.
+        let mut moved = 0;
+        for (sub, chunk) in split_range(range, &items, SYNC_LIST_MAX) {
+            let req = DataRequest::SyncList {
+                range: sub,
+                items: chunk.to_vec(),
+            };
+            let DataResponse::Delta { want, newer } =
+                self.inner.peers.data(&holder.addr, &req).await?
+            else {
+                return Err(CallError::Rejected("unexpected answer to SyncList".into()));
+            };
+            moved += newer.len();
+            self.handle_data(DataRequest::Replicate { entries: newer });
+            let entries: Vec<Entry> = {
+                let data = lock(&self.inner.data);
+                want.iter()
+                    .filter_map(|i| data.store.get(i).cloned())
+                    .collect()
+            };
+            moved += entries.len();
+            self.send_entries(holder, entries).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Fetches everything `holder` has in `(from, me]` (the range a join just
+    /// gave us), so the new owner has its keys without waiting for repair.
+    pub(super) async fn pull_range(&self, from: Id, holder: Peer) {
+        let range = Range {
+            from,
+            to: self.inner.me.id,
+        };
+        let req = DataRequest::SyncList {
+            range,
+            items: Vec::new(),
+        };
+        match self.inner.peers.data(&holder.addr, &req).await {
+            Ok(DataResponse::Delta { newer, .. }) => {
+                let n = newer.len();
+                self.handle_data(DataRequest::Replicate { entries: newer });
+                tracing::info!(entries = n, from = %holder.addr, "pulled the keys we now own");
+            }
+            Ok(other) => tracing::warn!(?other, "unexpected answer to the join pull"),
+            Err(e) => tracing::warn!(error = %e, "join pull failed; repair will copy the keys"),
+        }
+    }
+
+    /// Sends `entries` to `holder` in replicate messages of bounded size.
+    async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
+        for batch in batches(entries, BATCH_BYTES) {
+            let req = DataRequest::Replicate { entries: batch };
+            self.inner.peers.data(&holder.addr, &req).await?;
+        }
+        Ok(())
+    }
+
+    /// Graceful leave: hand every entry to the nodes that take over, then tell
+    /// the neighbours. Returns how many entries were handed over.
+    pub async fn leave(&self) -> usize {
+        let (targets, announcements) = {
+            let mut ring = lock(&self.inner.ring);
+            let mut targets: Vec<Peer> = Vec::new();
+            for p in ring.successors() {
+                if targets.len() < self.inner.opts.replicas as usize
+                    && targets.iter().all(|q| q.id != p.id)
+                {
+                    targets.push(p.clone());
+                }
+            }
+            (targets, ring.leave())
+        };
+        let entries: Vec<Entry> = lock(&self.inner.data)
+            .store
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect();
+        let mut handed = 0;
+        for t in &targets {
+            if self.send_entries(t, entries.clone()).await.is_ok() {
+                handed += entries.len();
+            }
+        }
+        for out in announcements {
+            let _ = self.inner.peers.ring(&out.to.addr, &out.request).await;
+        }
+        tracing::info!(
+            entries = entries.len(),
+            holders = targets.len(),
+            "left the ring"
+        );
+        handed
+    }
+}

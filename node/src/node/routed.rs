@@ -1,0 +1,226 @@
+//! Client operations at the entry node and routed requests on the way: the
+//! first hop from a task of its own, hop-by-hop forwarding with 202 acks, the
+//! owner's direct reply, the timeout and the one retry on another path.
+
+use super::*;
+
+impl Node {
+    /// Runs a client operation that arrived at this node (the entry node).
+    pub async fn client_op(&self, key: String, op: Op) -> ClientReply {
+        let id = Id::hash(key.as_bytes());
+        if !self.is_ready() {
+            return self.local_failure(503, "node has not joined a ring yet");
+        }
+        if lock(&self.inner.ring).view().owns(&id) {
+            // The common case on a small ring or a single node: no routing state.
+            let outcome = self.execute(&key, id, op, None).await;
+            return ClientReply {
+                outcome,
+                owner: None,
+                hops: 0,
+            };
+        }
+        let req = Pending::new_id();
+        let mut avoid: Option<Id> = None;
+        for attempt in 0..2 {
+            // Dropping the guard (return, timeout, or the client going away
+            // mid-wait) forgets the request id.
+            let (_waiting, mut reply) = self.inner.pending.wait_for(&req);
+            // The first hop is sent by a task of its own, so this task waits for
+            // the owner's reply alone: the hop's 202 is not on the request's
+            // path, and the owner often replies before that 202 even arrives.
+            // The task ends when the hop acknowledges or every candidate has
+            // failed (each bounded by the RPC timeout), so it does not outlive
+            // this attempt; it does outlive a client that goes away, like a
+            // request already on the wire would.
+            let (sent_tx, mut sent) = oneshot::channel();
+            let msg = RouteMsg {
+                req: req.clone(),
+                origin: self.inner.me.addr.clone(),
+                key: key.clone(),
+                op: op.clone(),
+                hops: 1,
+                owner_hint: false,
+            };
+            let node = self.clone();
+            let avoid_now = avoid;
+            tokio::spawn(async move {
+                let _ = sent_tx.send(node.forward(msg, &id, avoid_now.as_ref(), false).await);
+            });
+            // The reply's deadline starts once a first hop has taken the request,
+            // as when the entry waited for the 202 first: a slow or hung first
+            // hop costs the forward its RPC timeout and a detour, not the attempt.
+            let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
+            let deadline = tokio::time::sleep(wait);
+            tokio::pin!(deadline);
+            let mut first_hop: Option<Peer> = None;
+            loop {
+                tokio::select! {
+                    biased;
+                    got = &mut reply => match got {
+                        Ok(reply) => {
+                            return ClientReply {
+                                outcome: reply.outcome,
+                                owner: Some(reply.owner),
+                                hops: reply.hops,
+                            }
+                        }
+                        // Unreachable while `_waiting` holds the id; treat as lost.
+                        Err(_) => break,
+                    },
+                    hop = &mut sent, if first_hop.is_none() => match hop {
+                        Ok(Ok(Some(hop))) => {
+                            first_hop = Some(hop);
+                            deadline.as_mut().reset(tokio::time::Instant::now() + wait);
+                        }
+                        Ok(Ok(None)) => {
+                            // The ring changed under us: this node owns the key now.
+                            let outcome = self.execute(&key, id, op, Some(&req)).await;
+                            return ClientReply {
+                                outcome,
+                                owner: None,
+                                hops: 0,
+                            };
+                        }
+                        Ok(Err(e)) => return self.local_failure(503, &e),
+                        Err(_) => return self.local_failure(503, "forwarding task ended"),
+                    },
+                    _ = &mut deadline, if first_hop.is_some() => break,
+                }
+            }
+            if attempt == 0 {
+                tracing::debug!(via = ?first_hop.as_ref().map(|h| &h.addr), "no reply in time; retrying");
+            }
+            // Retry on another path: avoid the first hop that led nowhere.
+            avoid = first_hop.map(|h| h.id);
+        }
+        self.local_failure(503, "no reply from the key's owner (after one retry)")
+    }
+
+    fn local_failure(&self, status: u16, error: &str) -> ClientReply {
+        ClientReply {
+            outcome: Outcome::Failed {
+                status,
+                error: error.to_string(),
+            },
+            owner: None,
+            hops: 0,
+        }
+    }
+
+    /// Forwards `msg` to the next hop for `id`, skipping dead candidates.
+    /// `Ok(None)` when this node turns out to be the owner; an error when no
+    /// candidate took it, or when `msg.hops` (the hop it would become) is over
+    /// the `--max-hops` ceiling.
+    async fn forward(
+        &self,
+        mut msg: RouteMsg,
+        id: &Id,
+        avoid: Option<&Id>,
+        hinted: bool,
+    ) -> Result<Option<Peer>, String> {
+        let mut avoid_now = avoid.copied();
+        for _ in 0..4 {
+            let hop = {
+                let ring = lock(&self.inner.ring);
+                let view = ring.view();
+                if view.owns(id) {
+                    Hop::Local
+                } else if hinted && ring.predecessor().is_none() {
+                    // Our predecessor is unknown (just joined, or it died): the
+                    // sender's view says we own the key, and nobody else can tell.
+                    Hop::Local
+                } else if hinted && ring.predecessor().map(|p| p.id) != avoid_now {
+                    // Someone joined between the sender and us and took the key.
+                    Hop::Owner(ring.predecessor().cloned().expect("checked above"))
+                } else {
+                    view.next_hop(id, avoid_now.as_ref())
+                }
+            };
+            let (to, owner_hint) = match hop {
+                Hop::Local => return Ok(None),
+                Hop::Owner(p) => (p, true),
+                Hop::Forward(p) => (p, false),
+            };
+            if msg.hops > self.inner.opts.max_hops {
+                return Err(format!(
+                    "routing did not converge within {} hops",
+                    self.inner.opts.max_hops
+                ));
+            }
+            msg.owner_hint = owner_hint;
+            match self.inner.peers.route(&to.addr, &msg).await {
+                Ok(()) => return Ok(Some(to)),
+                Err(e @ CallError::Refused(_)) => self.peer_failed(&to, &e),
+                Err(e @ CallError::Unreachable(_)) => {
+                    // Suspect, not known dead: try another path this time.
+                    self.peer_failed(&to, &e);
+                    avoid_now = Some(to.id);
+                }
+                Err(e) => return Err(format!("forwarding to {} failed: {e}", to.addr)),
+            }
+        }
+        Err("no live next hop towards the key's owner".to_string())
+    }
+
+    /// Handles a routed request (its 202 goes out after this task has had two
+    /// scheduler turns): execute here or pass it on.
+    pub async fn handle_route(&self, mut msg: RouteMsg) {
+        let id = Id::hash(msg.key.as_bytes());
+        if !self.is_ready() {
+            let out = Outcome::Failed {
+                status: 503,
+                error: "a node on the path is not in the ring".into(),
+            };
+            return self.send_reply(&msg, out).await;
+        }
+        let hinted = msg.owner_hint;
+        // The hop ceiling is applied in `forward`, where it is known whether
+        // this node is the owner: the owner reached at the last allowed hop
+        // answers; only a request that would travel further fails.
+        let fwd = RouteMsg {
+            hops: msg.hops.saturating_add(1),
+            ..msg.clone()
+        };
+        match self.forward(fwd, &id, None, hinted).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let op = std::mem::replace(&mut msg.op, Op::Get);
+                let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
+                self.send_reply(&msg, out).await;
+            }
+            Err(e) => {
+                let out = Outcome::Failed {
+                    status: 503,
+                    error: e,
+                };
+                self.send_reply(&msg, out).await;
+            }
+        }
+    }
+
+    async fn send_reply(&self, msg: &RouteMsg, outcome: Outcome) {
+        let reply = ReplyMsg {
+            req: msg.req.clone(),
+            owner: self.inner.me.addr.clone(),
+            hops: msg.hops,
+            outcome,
+        };
+        if msg.origin == self.inner.me.addr {
+            self.inner.pending.resolve(reply);
+        } else if let Err(e) = self.inner.peers.reply(&msg.origin, &reply).await {
+            tracing::debug!(origin = %msg.origin, error = %e, "reply not delivered");
+        }
+    }
+
+    /// A permit to handle one more routed request, or `None` when this node
+    /// already handles as many as it allows.
+    pub fn route_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.route_slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Delivers an owner's direct reply to the waiting client, if any.
+    pub fn handle_reply(&self, reply: ReplyMsg) -> bool {
+        self.inner.pending.resolve(reply)
+    }
+}
