@@ -213,20 +213,11 @@ async fn the_hop_ceiling_stops_long_paths_but_not_the_owner_at_the_last_hop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_length_on_32_nodes_stays_near_half_log_n() {
     let c = Cluster::start(FAST, 32, false).await;
-    // Fingers are refreshed round-robin; give them time to settle by waiting
-    // until every node knows at least log2(N) − 1 distinct fingers.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut min = usize::MAX;
-        for n in c.live() {
-            let st = c.status(&n.addr).await.unwrap();
-            min = min.min(st["fingers"].as_array().unwrap().len());
-        }
-        if min >= 4 || std::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Fingers are refreshed round-robin: wait until every node's fingers are
+    // exactly the true ones (finger i of n is the successor of n + 2^i), which
+    // is what Chord's path length rests on.
+    let took = c.wait_fingers(Duration::from_secs(60)).await;
+    println!("32 nodes: every finger table correct {took:?} after the ring");
     let mean = put_get_all(&c, 500).await;
     let bound = 0.5 * 32f64.log2() + 1.0;
     println!("32 nodes: mean hops {mean:.2} (bound {bound})");

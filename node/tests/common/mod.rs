@@ -226,6 +226,46 @@ impl Cluster {
             .collect()
     }
 
+    /// Waits until every live node's distinct fingers are exactly the true
+    /// ones (the successors of `n + 2^i` among live nodes, `n` itself left
+    /// out); returns how long that took. Panics with the first wrong table
+    /// after `timeout`.
+    pub async fn wait_fingers(&self, timeout: Duration) -> Duration {
+        let ids = self.sorted_ids();
+        let start = Instant::now();
+        loop {
+            let mut wrong = None;
+            for n in self.live() {
+                let mut want: Vec<String> = (0..160)
+                    .map(|i| ids[successor_of(&ids, &n.id.finger_start(i)).unwrap()])
+                    .filter(|f| *f != n.id)
+                    .map(|f| f.to_hex())
+                    .collect();
+                want.sort();
+                want.dedup();
+                let st = self.status(&n.addr).await.unwrap_or_default();
+                let mut got: Vec<String> = st["fingers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|f| f["id"].as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                got.sort();
+                if got != want {
+                    wrong = Some(format!("{}: fingers {got:?}, want {want:?}", n.addr));
+                    break;
+                }
+            }
+            match wrong {
+                None => return start.elapsed(),
+                Some(w) if start.elapsed() > timeout => panic!("fingers not correct: {w}"),
+                Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// Whether every live node's successor and predecessor agree with the sorted ids.
     pub async fn ring_is_correct(&self) -> Result<(), String> {
         let ids = self.sorted_ids();
