@@ -38,6 +38,12 @@ pub struct RouteMsg {
     pub hops: u32,
     /// The sender believes the receiver owns the key.
     pub owner_hint: bool,
+    /// On the entry node's retry: a node the new path should not pass through
+    /// (the first try's silent first hop, or the node that answered 503).
+    /// Every hop leaves it out of rule 4 (closest preceding node); an owner
+    /// found in a successor list is still used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avoid: Option<Id>,
 }
 
 /// The outcome of an operation at the owner.
@@ -65,8 +71,12 @@ pub enum Outcome {
 pub struct ReplyMsg {
     /// The request id from [`RouteMsg::req`].
     pub req: String,
-    /// `host:port` of the node that performed the operation.
+    /// `host:port` of the node that performed the operation (or, on a 503
+    /// from the path, the node that could not pass the request on).
     pub owner: String,
+    /// That node's ring id, so the entry node's retry can avoid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<Id>,
     /// Forwarding steps the request took.
     pub hops: u32,
     /// What happened.
@@ -131,4 +141,35 @@ pub enum DataResponse {
         /// Entries the owner lacks or holds older.
         newer: Vec<Entry>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_and_reply_messages_without_the_retry_fields_still_parse() {
+        // Messages from a node that predates `avoid` / `owner_id` (a rolling
+        // upgrade) parse, and a first try does not send the fields at all.
+        let route: RouteMsg = serde_json::from_str(
+            r#"{"req":"00112233445566778899aabbccddeeff","origin":"a:1","key":"k","op":"Get","hops":1,"owner_hint":false}"#,
+        )
+        .unwrap();
+        assert!(route.avoid.is_none());
+        assert!(!serde_json::to_string(&route).unwrap().contains("avoid"));
+        let reply: ReplyMsg = serde_json::from_str(
+            r#"{"req":"00112233445566778899aabbccddeeff","owner":"b:2","hops":1,"outcome":"NotFound"}"#,
+        )
+        .unwrap();
+        assert!(reply.owner_id.is_none());
+
+        // On a retry the avoided id travels as 40 hex digits and comes back.
+        let id = Id::hash(b"b:2");
+        let retry = RouteMsg {
+            avoid: Some(id),
+            ..route
+        };
+        let back: RouteMsg = serde_json::from_str(&serde_json::to_string(&retry).unwrap()).unwrap();
+        assert_eq!(back.avoid, Some(id));
+    }
 }

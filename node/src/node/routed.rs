@@ -22,6 +22,9 @@ impl Node {
         }
         let req = Pending::new_id();
         let mut avoid: Option<Id> = None;
+        // A 503 the first attempt got back (from a hop that could not pass the
+        // request on, or from the owner); answered if the retry gets nothing.
+        let mut failed: Option<ClientReply> = None;
         for attempt in 0..2 {
             // Dropping the guard (return, timeout, or the client going away
             // mid-wait) forgets the request id.
@@ -41,6 +44,7 @@ impl Node {
                 op: op.clone(),
                 hops: 1,
                 owner_hint: false,
+                avoid,
             };
             let node = self.clone();
             let avoid_now = avoid;
@@ -54,16 +58,37 @@ impl Node {
             let deadline = tokio::time::sleep(wait);
             tokio::pin!(deadline);
             let mut first_hop: Option<Peer> = None;
+            let mut avoid_next: Option<Id> = None;
             loop {
                 tokio::select! {
                     biased;
                     got = &mut reply => match got {
                         Ok(reply) => {
-                            return ClientReply {
+                            let failed_at = reply.owner_id;
+                            let answer = ClientReply {
                                 outcome: reply.outcome,
                                 owner: Some(reply.owner),
                                 hops: reply.hops,
+                            };
+                            let unavailable =
+                                matches!(answer.outcome, Outcome::Failed { status: 503, .. });
+                            if attempt > 0 || !unavailable {
+                                return answer;
                             }
+                            // Worth the one retry, like a lost reply, on a
+                            // path that avoids the node that gave up. If the
+                            // reply does not name it, avoid this attempt's
+                            // first hop, whose 202 may still be on its way
+                            // (the owner's reply often overtakes it); the
+                            // forwarding task ends within its RPC timeouts.
+                            if first_hop.is_none() {
+                                if let Ok(Ok(Some(hop))) = (&mut sent).await {
+                                    first_hop = Some(hop);
+                                }
+                            }
+                            failed = Some(answer);
+                            avoid_next = failed_at;
+                            break;
                         }
                         // Unreachable while `_waiting` holds the id; treat as lost.
                         Err(_) => break,
@@ -89,12 +114,19 @@ impl Node {
                 }
             }
             if attempt == 0 {
-                tracing::debug!(via = ?first_hop.as_ref().map(|h| &h.addr), "no reply in time; retrying");
+                tracing::debug!(
+                    via = ?first_hop.as_ref().map(|h| &h.addr),
+                    failed = failed.is_some(),
+                    "no answer in time, or a 503 on the way; retrying"
+                );
             }
-            // Retry on another path: avoid the first hop that led nowhere.
-            avoid = first_hop.map(|h| h.id);
+            // Retry on another path: avoid the node that gave up, else the
+            // first hop that led nowhere.
+            avoid = avoid_next.or(first_hop.map(|h| h.id));
         }
-        self.local_failure(503, "no reply from the key's owner (after one retry)")
+        failed.unwrap_or_else(|| {
+            self.local_failure(503, "no reply from the key's owner (after one retry)")
+        })
     }
 
     fn local_failure(&self, status: u16, error: &str) -> ClientReply {
@@ -182,7 +214,8 @@ impl Node {
             hops: msg.hops.saturating_add(1),
             ..msg.clone()
         };
-        match self.forward(fwd, &id, None, hinted).await {
+        let avoid = msg.avoid;
+        match self.forward(fwd, &id, avoid.as_ref(), hinted).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 let op = std::mem::replace(&mut msg.op, Op::Get);
@@ -203,6 +236,7 @@ impl Node {
         let reply = ReplyMsg {
             req: msg.req.clone(),
             owner: self.inner.me.addr.clone(),
+            owner_id: Some(self.inner.me.id),
             hops: msg.hops,
             outcome,
         };
