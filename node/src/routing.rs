@@ -52,16 +52,23 @@ impl RouteView<'_> {
         }
     }
 
-    /// The next hop for `key` (rules 1–4 of the module doc). `avoid` excludes one
-    /// peer from rule 4 (used when retrying along another path).
-    pub fn next_hop(&self, key: &Id, avoid: Option<&Id>) -> Hop {
+    /// The next hop for `key` (rules 1–4 of the module doc). `avoid` names
+    /// peers rule 4 passes over (a suspect hop, or the node a retry must not go
+    /// through) as long as another candidate is left; an owner found by rules
+    /// 2–3 is used regardless.
+    pub fn next_hop(&self, key: &Id, avoid: &[Id]) -> Hop {
         if self.owns(key) {
             return Hop::Local;
         }
         if let Some(owner) = self.successor_owner(key) {
             return Hop::Owner(owner.clone());
         }
-        match self.closest_preceding(key, avoid) {
+        // An avoided peer is a preference, not a wall: when it is the only way
+        // on, going through it beats a false owner guess at `s0`.
+        match self
+            .closest_preceding(key, avoid)
+            .or_else(|| self.closest_preceding(key, &[]))
+        {
             Some(p) => Hop::Forward(p.clone()),
             None => Hop::Owner(self.successors[0].clone()),
         }
@@ -80,13 +87,13 @@ impl RouteView<'_> {
     }
 
     /// Rule 4: the known node in `(me, key)` farthest from `me`.
-    pub fn closest_preceding(&self, key: &Id, avoid: Option<&Id>) -> Option<&Peer> {
+    pub fn closest_preceding(&self, key: &Id, avoid: &[Id]) -> Option<&Peer> {
         let me = &self.me.id;
         self.fingers
             .iter()
             .flatten()
             .chain(self.successors.iter())
-            .filter(|c| c.id != *me && Some(&c.id) != avoid && in_open(&c.id, me, key))
+            .filter(|c| c.id != *me && !avoid.contains(&c.id) && in_open(&c.id, me, key))
             .max_by_key(|c| me.distance_to(&c.id))
     }
 }
@@ -151,15 +158,30 @@ mod tests {
             successors: &succs,
             fingers: &fingers,
         };
-        assert_eq!(view.next_hop(&key(7), None), Hop::Local);
-        assert_eq!(view.next_hop(&key(15), None), Hop::Owner(peer(20)));
-        assert_eq!(view.next_hop(&key(25), None), Hop::Owner(peer(30)));
-        assert_eq!(view.next_hop(&key(150), None), Hop::Forward(peer(100)));
-        assert_eq!(view.next_hop(&key(250), None), Hop::Forward(peer(200)));
+        assert_eq!(view.next_hop(&key(7), &[]), Hop::Local);
+        assert_eq!(view.next_hop(&key(15), &[]), Hop::Owner(peer(20)));
+        assert_eq!(view.next_hop(&key(25), &[]), Hop::Owner(peer(30)));
+        assert_eq!(view.next_hop(&key(150), &[]), Hop::Forward(peer(100)));
+        assert_eq!(view.next_hop(&key(250), &[]), Hop::Forward(peer(200)));
         // Wrap-around: a key just before me (but not mine) goes to the farthest finger.
-        assert_eq!(view.next_hop(&key(2), None), Hop::Forward(peer(200)));
+        assert_eq!(view.next_hop(&key(2), &[]), Hop::Forward(peer(200)));
         assert_eq!(
-            view.next_hop(&key(250), Some(&peer(200).id)),
+            view.next_hop(&key(250), &[peer(200).id]),
+            Hop::Forward(peer(100))
+        );
+        assert_eq!(
+            view.next_hop(&key(250), &[peer(200).id, peer(100).id]),
+            Hop::Forward(peer(30))
+        );
+        // Rules 2–3 ignore `avoid`: the owner is the owner.
+        assert_eq!(
+            view.next_hop(&key(25), &[peer(30).id]),
+            Hop::Owner(peer(30))
+        );
+        // When every candidate is avoided, the closest one is used anyway,
+        // never a false owner guess at s0.
+        assert_eq!(
+            view.next_hop(&key(150), &[peer(100).id, peer(30).id, peer(20).id]),
             Hop::Forward(peer(100))
         );
     }
@@ -173,7 +195,7 @@ mod tests {
             successors: &[],
             fingers: &[],
         };
-        assert_eq!(view.next_hop(&key(3), None), Hop::Local);
+        assert_eq!(view.next_hop(&key(3), &[]), Hop::Local);
     }
 
     #[test]

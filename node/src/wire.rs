@@ -74,9 +74,12 @@ pub struct ReplyMsg {
     /// `host:port` of the node that performed the operation (or, on a 503
     /// from the path, the node that could not pass the request on).
     pub owner: String,
-    /// That node's ring id, so the entry node's retry can avoid it.
+    /// Set when the replying node did not perform the operation but gave up
+    /// on passing the request on: its ring id, for the entry node's retry to
+    /// avoid. An owner's own failure (say, no write quorum) leaves it unset
+    /// and is not retried, since the owner may have applied part of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<Id>,
+    pub gave_up: Option<Id>,
     /// Forwarding steps the request took.
     pub hops: u32,
     /// What happened.
@@ -149,7 +152,7 @@ mod tests {
 
     #[test]
     fn route_and_reply_messages_without_the_retry_fields_still_parse() {
-        // Messages from a node that predates `avoid` / `owner_id` (a rolling
+        // Messages from a node that predates `avoid` / `gave_up` (a rolling
         // upgrade) parse, and a first try does not send the fields at all.
         let route: RouteMsg = serde_json::from_str(
             r#"{"req":"00112233445566778899aabbccddeeff","origin":"a:1","key":"k","op":"Get","hops":1,"owner_hint":false}"#,
@@ -161,7 +164,7 @@ mod tests {
             r#"{"req":"00112233445566778899aabbccddeeff","owner":"b:2","hops":1,"outcome":"NotFound"}"#,
         )
         .unwrap();
-        assert!(reply.owner_id.is_none());
+        assert!(reply.gave_up.is_none());
 
         // On a retry the avoided id travels as 40 hex digits and comes back.
         let id = Id::hash(b"b:2");

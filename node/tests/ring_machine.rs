@@ -703,7 +703,7 @@ fn single_node_ring_owns_everything() {
     for k in 0..100 {
         let key = Id::hash(format!("key-{k}").as_bytes());
         assert!(s.view().owns(&key), "a lone node owns key-{k}");
-        assert_eq!(s.view().next_hop(&key, None), Hop::Local);
+        assert_eq!(s.view().next_hop(&key, &[]), Hop::Local);
     }
     // A lone node sends nothing while ticking (its fingers resolve locally).
     assert_eq!(net.delivered, 0);
@@ -1017,7 +1017,7 @@ fn route(net: &Net, entry: Id, key: &Id) -> (Id, usize) {
     let mut hops = 0;
     loop {
         let view = net.nodes[&at].state.view();
-        match view.next_hop(key, None) {
+        match view.next_hop(key, &[]) {
             Hop::Local => return (at, hops),
             Hop::Owner(p) | Hop::Forward(p) => {
                 assert!(net.nodes.contains_key(&p.id), "hop to a dead node");

@@ -134,7 +134,7 @@ fn check_ring(ring: &Value, replicas: usize, list_len: usize) -> usize {
                 successors: &t.succs,
                 fingers: &t.fingers,
             };
-            match view.next_hop(&kid, None) {
+            match view.next_hop(&kid, &[]) {
                 Hop::Local => break,
                 Hop::Owner(p) => {
                     path.push(p.addr.clone());

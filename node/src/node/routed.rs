@@ -64,31 +64,24 @@ impl Node {
                     biased;
                     got = &mut reply => match got {
                         Ok(reply) => {
-                            let failed_at = reply.owner_id;
+                            let gave_up = reply.gave_up;
                             let answer = ClientReply {
                                 outcome: reply.outcome,
                                 owner: Some(reply.owner),
                                 hops: reply.hops,
                             };
-                            let unavailable =
-                                matches!(answer.outcome, Outcome::Failed { status: 503, .. });
-                            if attempt > 0 || !unavailable {
-                                return answer;
-                            }
-                            // Worth the one retry, like a lost reply, on a
-                            // path that avoids the node that gave up. If the
-                            // reply does not name it, avoid this attempt's
-                            // first hop, whose 202 may still be on its way
-                            // (the owner's reply often overtakes it); the
-                            // forwarding task ends within its RPC timeouts.
-                            if first_hop.is_none() {
-                                if let Ok(Ok(Some(hop))) = (&mut sent).await {
-                                    first_hop = Some(hop);
+                            match gave_up {
+                                // A node on the path could not pass the request
+                                // on (the owner never saw it): worth the one
+                                // retry, like a lost reply, on a path that
+                                // avoids that node.
+                                Some(node) if attempt == 0 => {
+                                    failed = Some(answer);
+                                    avoid_next = Some(node);
+                                    break;
                                 }
+                                _ => return answer,
                             }
-                            failed = Some(answer);
-                            avoid_next = failed_at;
-                            break;
                         }
                         // Unreachable while `_waiting` holds the id; treat as lost.
                         Err(_) => break,
@@ -121,7 +114,8 @@ impl Node {
                 );
             }
             // Retry on another path: avoid the node that gave up, else the
-            // first hop that led nowhere.
+            // first hop that led nowhere (the reply's deadline only runs once
+            // that hop is known).
             avoid = avoid_next.or(first_hop.map(|h| h.id));
         }
         failed.unwrap_or_else(|| {
@@ -151,7 +145,9 @@ impl Node {
         avoid: Option<&Id>,
         hinted: bool,
     ) -> Result<Option<Peer>, String> {
-        let mut avoid_now = avoid.copied();
+        // Peers this hop passes over in rule 4: the one a retry must not go
+        // through, and every candidate that failed here.
+        let mut avoid_now: Vec<Id> = avoid.copied().into_iter().collect();
         for _ in 0..4 {
             let hop = {
                 let ring = lock(&self.inner.ring);
@@ -162,11 +158,15 @@ impl Node {
                     // Our predecessor is unknown (just joined, or it died): the
                     // sender's view says we own the key, and nobody else can tell.
                     Hop::Local
-                } else if hinted && ring.predecessor().map(|p| p.id) != avoid_now {
+                } else if hinted
+                    && !ring
+                        .predecessor()
+                        .is_some_and(|p| avoid_now.contains(&p.id))
+                {
                     // Someone joined between the sender and us and took the key.
                     Hop::Owner(ring.predecessor().cloned().expect("checked above"))
                 } else {
-                    view.next_hop(id, avoid_now.as_ref())
+                    view.next_hop(id, &avoid_now)
                 }
             };
             let (to, owner_hint) = match hop {
@@ -187,7 +187,7 @@ impl Node {
                 Err(e @ CallError::Unreachable(_)) => {
                     // Suspect, not known dead: try another path this time.
                     self.peer_failed(&to, &e);
-                    avoid_now = Some(to.id);
+                    avoid_now.push(to.id);
                 }
                 Err(e) => return Err(format!("forwarding to {} failed: {e}", to.addr)),
             }
@@ -204,7 +204,7 @@ impl Node {
                 status: 503,
                 error: "a node on the path is not in the ring".into(),
             };
-            return self.send_reply(&msg, out).await;
+            return self.send_reply(&msg, out, true).await;
         }
         let hinted = msg.owner_hint;
         // The hop ceiling is applied in `forward`, where it is known whether
@@ -220,23 +220,25 @@ impl Node {
             Ok(None) => {
                 let op = std::mem::replace(&mut msg.op, Op::Get);
                 let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
-                self.send_reply(&msg, out).await;
+                self.send_reply(&msg, out, false).await;
             }
             Err(e) => {
                 let out = Outcome::Failed {
                     status: 503,
                     error: e,
                 };
-                self.send_reply(&msg, out).await;
+                self.send_reply(&msg, out, true).await;
             }
         }
     }
 
-    async fn send_reply(&self, msg: &RouteMsg, outcome: Outcome) {
+    /// Answers the entry node: with the outcome of the operation done here, or
+    /// (`gave_up`) with why this node could not pass the request on.
+    async fn send_reply(&self, msg: &RouteMsg, outcome: Outcome, gave_up: bool) {
         let reply = ReplyMsg {
             req: msg.req.clone(),
             owner: self.inner.me.addr.clone(),
-            owner_id: Some(self.inner.me.id),
+            gave_up: gave_up.then_some(self.inner.me.id),
             hops: msg.hops,
             outcome,
         };

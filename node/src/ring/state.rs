@@ -528,7 +528,7 @@ impl RingState {
                 };
             }
         }
-        match view.next_hop(id, None) {
+        match view.next_hop(id, &[]) {
             Hop::Local => Response::Found {
                 peer: self.me.clone(),
             },
