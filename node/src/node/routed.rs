@@ -22,8 +22,8 @@ impl Node {
         }
         let req = Pending::new_id();
         let mut avoid: Option<Id> = None;
-        // A 503 the first attempt got back (from a hop that could not pass the
-        // request on, or from the owner); answered if the retry gets nothing.
+        // The first attempt's 503 from a hop that could not pass the request
+        // on; the client gets it if the retry brings no answer either.
         let mut failed: Option<ClientReply> = None;
         for attempt in 0..2 {
             // Dropping the guard (return, timeout, or the client going away
@@ -47,9 +47,8 @@ impl Node {
                 avoid,
             };
             let node = self.clone();
-            let avoid_now = avoid;
             tokio::spawn(async move {
-                let _ = sent_tx.send(node.forward(msg, &id, avoid_now.as_ref(), false).await);
+                let _ = sent_tx.send(node.forward(msg, &id, avoid.as_ref(), false).await);
             });
             // The reply's deadline starts once a first hop has taken the request,
             // as when the entry waited for the 202 first: a slow or hung first
