@@ -91,8 +91,23 @@ impl Options {
     }
 
     /// How long a replica copy stays without its owner confirming it.
+    ///
+    /// A hung owner stops confirming, yet its holders are exactly where its
+    /// keys must stay until the ring has handed its range to the successor
+    /// (failure detection there and at the predecessor, then a repair round
+    /// of the new owner, which confirms the holders again). So the lease
+    /// outlasts that takeover several times over, however slow the RPC
+    /// timeout makes detection; five repair periods alone did not, and lost
+    /// a paused owner's keys (`a_paused_owner_keeps_its_keys…` in the tests).
     pub fn lease_ms(&self) -> u64 {
-        self.repair_ms * 5
+        5 * self.repair_ms + 4 * self.failure_detection_ms()
+    }
+
+    /// About how long the ring takes to give up on a hung peer: `suspect_after`
+    /// unanswered calls in a row, each an RPC timeout plus a maintenance tick.
+    pub fn failure_detection_ms(&self) -> u64 {
+        let misses = crate::ring::RingOptions::default().suspect_after as u64;
+        misses * (self.rpc_timeout_ms + self.stabilize_ms)
     }
 }
 

@@ -6,6 +6,7 @@
 //!   pure state machine after Zave's corrected protocol; the module doc is the
 //!   protocol essay.
 //! * [`routing`] — the next hop for a key (pure), shared by lookups and requests.
+//! * [`absence`] — when an owner without a copy may answer "not found" (pure).
 //! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
 //! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
 //! * [`wire`] — data-plane messages: routed operations, direct replies, replica traffic.
@@ -21,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod absence;
 pub mod config;
 pub mod dedup;
 pub mod id;

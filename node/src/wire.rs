@@ -57,6 +57,12 @@ pub enum Outcome {
     NotFound,
     /// Delete applied on a write quorum.
     Deleted,
+    /// The owner could not establish the answer (a holder it had to ask did
+    /// not answer, see `crate::absence`) and changed nothing: 503, safe to retry.
+    Inconclusive {
+        /// Human-readable reason.
+        error: String,
+    },
     /// The operation failed; `status` is the HTTP status the client should see.
     Failed {
         /// HTTP status code.

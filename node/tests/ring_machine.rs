@@ -25,6 +25,9 @@
 //! * **Rounds**: one round ticks every live node once and then delivers until the
 //!   queue is empty. "Converged in r rounds" counts these. A *slow* round
 //!   delivers only part of the queue, so exchanges overlap the next ticks.
+//! * **Partitions**: with `groups` set, a leg between nodes of different
+//!   groups is lost (the caller sees `None`, like a timeout); a node without a
+//!   group reaches everyone. Healing clears the groups.
 //! * **Leaving** nodes have called `leave()`; they keep answering (`NotReady`)
 //!   but no longer tick, until the scenario removes them.
 //!
@@ -152,6 +155,8 @@ struct Net {
     /// Total deliveries and losses, for the printed summaries.
     delivered: u64,
     lost: u64,
+    /// Partition groups by node id (empty: one network).
+    groups: BTreeMap<Id, usize>,
 }
 
 impl Net {
@@ -169,6 +174,7 @@ impl Net {
             watch: Watch::default(),
             delivered: 0,
             lost: 0,
+            groups: BTreeMap::new(),
         }
     }
 
@@ -251,6 +257,11 @@ impl Net {
         }
     }
 
+    /// Whether a partition separates `a` and `b`.
+    fn cut(&self, a: &Id, b: &Id) -> bool {
+        matches!((self.groups.get(a), self.groups.get(b)), (Some(x), Some(y)) if x != y)
+    }
+
     fn lose(&mut self) -> bool {
         let lost = self.loss_percent > 0 && self.loss_rng.chance(self.loss_percent);
         if lost {
@@ -306,7 +317,10 @@ impl Net {
                     .drop_next
                     .iter()
                     .position(|(f, t)| *f == from && *t == out.to.id);
-                let resp = if let Some(k) = targeted {
+                let resp = if self.cut(&from, &out.to.id) {
+                    self.lost += 1;
+                    None
+                } else if let Some(k) = targeted {
                     self.drop_next.remove(k);
                     self.lost += 1;
                     None
@@ -336,7 +350,7 @@ impl Net {
                 out,
                 resp,
             } => {
-                let resp = if resp.is_some() && self.lose() {
+                let resp = if resp.is_some() && (self.cut(&to, &out.to.id) || self.lose()) {
                     None
                 } else {
                     resp
@@ -412,7 +426,11 @@ impl Net {
 
     /// `Ok` when the ring over the live nodes is correct (see the module doc).
     fn check(&self) -> Result<(), String> {
-        let ids: Vec<Id> = self.nodes.keys().copied().collect();
+        self.check_among(&self.nodes.keys().copied().collect::<Vec<Id>>())
+    }
+
+    /// `Ok` when the live nodes `ids` (ascending) form a correct ring of their own.
+    fn check_among(&self, ids: &[Id]) -> Result<(), String> {
         let n = ids.len();
         let want_len = self.opts.successor_list_len.min(n.saturating_sub(1));
         for (i, id) in ids.iter().enumerate() {
@@ -1397,5 +1415,212 @@ fn joins_on_a_slow_network() {
         }
         net.converge(40, &format!("10 joins on a slow network, seed {seed}"));
         net.assert_stays_correct(3);
+    }
+}
+
+// ----- partitions and ring merging ------------------------------------------------
+
+/// What a split-and-heal scenario does besides the split.
+#[derive(Clone, Copy, Default)]
+struct Split {
+    /// Groups the ring is cut into.
+    groups: usize,
+    /// Nodes in ring order get groups in runs (`true`) or at random (`false`).
+    contiguous: bool,
+    /// Percent of legs lost, before, during and after the partition.
+    loss: u32,
+    /// After the heal, this many new nodes join through random members.
+    joins: usize,
+    /// After the heal, this many nodes crash.
+    crashes: usize,
+}
+
+/// Grows `n` nodes, cuts them into groups until each group is a correct ring
+/// of its own (two or three rings, not one), heals, and returns the rounds the
+/// rings needed to become one correct ring again.
+fn split_and_heal(seed: u64, n: usize, split: Split) -> usize {
+    let what =
+        format!(
+        "{n} nodes, {} {} groups, {}% loss, {} joins and {} crashes after the heal, seed {seed}",
+        split.groups,
+        if split.contiguous { "contiguous" } else { "interleaved" },
+        split.loss,
+        split.joins,
+        split.crashes
+    );
+    let mut net = Net::shuffled(seed, RingOptions::default());
+    net.grow(n, 40);
+    net.rounds(20); // fingers and passive lists fill in
+    net.loss_percent = split.loss;
+    let ids = net.sorted_ids();
+    let mut groups: Vec<Vec<Id>> = vec![Vec::new(); split.groups];
+    loop {
+        for g in groups.iter_mut() {
+            g.clear();
+        }
+        for (k, id) in ids.iter().enumerate() {
+            let g = if split.contiguous {
+                k * split.groups / ids.len()
+            } else {
+                net.rng.below(split.groups)
+            };
+            groups[g].push(*id);
+        }
+        if groups.iter().all(|g| g.len() >= 2) {
+            break;
+        }
+    }
+    for (g, members) in groups.iter().enumerate() {
+        for id in members {
+            net.groups.insert(*id, g);
+        }
+    }
+    // Each side must have become a ring of its own: a real split.
+    let mut split_rounds = None;
+    for r in 0..300 {
+        if groups.iter().all(|g| net.check_among(g).is_ok()) {
+            split_rounds = Some(r);
+            break;
+        }
+        net.round();
+    }
+    let Some(split_rounds) = split_rounds else {
+        let bad: Vec<String> = groups
+            .iter()
+            .filter_map(|g| net.check_among(g).err())
+            .collect();
+        panic!(
+            "{what}: the sides did not form rings of their own: {bad:?}\n{}",
+            net.dump()
+        );
+    };
+    net.rounds(10);
+    net.groups.clear();
+    // Churn right after the heal, while the rings merge.
+    let mut next = n;
+    for _ in 0..split.joins {
+        let members: Vec<usize> = (0..next)
+            .filter(|i| net.nodes.contains_key(&peer(*i).id))
+            .collect();
+        let via = net.random_member(&members);
+        net.join(next, via);
+        next += 1;
+        net.round();
+    }
+    for _ in 0..split.crashes {
+        let live: Vec<usize> = (0..next)
+            .filter(|i| net.nodes.contains_key(&peer(*i).id))
+            .collect();
+        let victim = net.random_member(&live);
+        net.kill(victim);
+        net.round();
+    }
+    net.loss_percent = 0;
+    let merged = net.converge(200, &format!("merge after the heal: {what}"));
+    println!("  ({what}: sides were rings of their own after {split_rounds} rounds)");
+    net.assert_stays_correct(3);
+    merged + split.joins + split.crashes
+}
+
+#[test]
+fn two_rings_merge_after_a_partition_heals() {
+    let mut all = Vec::new();
+    for (seed, n) in [(1, 4), (2, 8), (3, 12), (4, 16)] {
+        for contiguous in [true, false] {
+            let split = Split {
+                groups: 2,
+                contiguous,
+                ..Split::default()
+            };
+            all.push(split_and_heal(seed, n, split));
+        }
+    }
+    println!("two rings merged: {}", summary(&all));
+}
+
+#[test]
+fn three_rings_merge_after_a_partition_heals() {
+    let mut all = Vec::new();
+    for (seed, n) in [(5, 6), (6, 9), (7, 16)] {
+        for contiguous in [true, false] {
+            let split = Split {
+                groups: 3,
+                contiguous,
+                ..Split::default()
+            };
+            all.push(split_and_heal(seed, n, split));
+        }
+    }
+    println!("three rings merged: {}", summary(&all));
+}
+
+#[test]
+fn rings_merge_under_message_loss() {
+    let mut all = Vec::new();
+    for (seed, n, groups) in [(8, 8, 2), (9, 12, 3), (10, 16, 2)] {
+        let split = Split {
+            groups,
+            loss: 5,
+            ..Split::default()
+        };
+        all.push(split_and_heal(seed, n, split));
+    }
+    println!("rings merged under 5% loss: {}", summary(&all));
+}
+
+#[test]
+fn rings_merge_while_nodes_join_and_crash() {
+    let mut all = Vec::new();
+    for (seed, n, groups) in [(11, 8, 2), (12, 12, 3), (13, 16, 2)] {
+        let split = Split {
+            groups,
+            joins: 2,
+            crashes: 1,
+            ..Split::default()
+        };
+        all.push(split_and_heal(seed, n, split));
+    }
+    println!("rings merged with churn: {}", summary(&all));
+}
+
+#[test]
+fn a_node_that_restarts_as_a_new_ring_is_not_merged_by_probes() {
+    // Its old address is in every passive list, and it answers probes: but
+    // it founded a ring of its own (another nonce), so nobody adopts it.
+    let opts = RingOptions {
+        ring_nonce: 1,
+        ..RingOptions::default()
+    };
+    let mut net = Net::shuffled(21, opts.clone());
+    net.grow(6, 40);
+    net.rounds(20);
+    net.kill(3);
+    net.converge(HEAL, "n03 crashed");
+    let alone = RingOptions {
+        ring_nonce: 2,
+        ..opts
+    };
+    net.insert(RingState::new_ring(peer(3), alone));
+    net.rounds(60);
+    let others: Vec<Id> = net
+        .sorted_ids()
+        .into_iter()
+        .filter(|id| *id != peer(3).id)
+        .collect();
+    net.check_among(&others)
+        .unwrap_or_else(|e| panic!("the old ring: {e}\n{}", net.dump()));
+    net.check_among(&[peer(3).id])
+        .unwrap_or_else(|e| panic!("the new ring of one: {e}\n{}", net.dump()));
+    // The same restart with the old ring's nonce is merged (a partition of
+    // one node healing): the probes are what brings it back.
+    net.kill(3);
+    net.insert(RingState::new_ring(peer(3), opts_nonce(1)));
+    net.converge(60, "n03 back with the ring's nonce");
+}
+
+fn opts_nonce(nonce: u64) -> RingOptions {
+    RingOptions {
+        ring_nonce: nonce,
+        ..RingOptions::default()
     }
 }

@@ -140,6 +140,9 @@ impl Node {
     pub fn new(me: Peer, opts: Options) -> Node {
         let ring_opts = RingOptions {
             successor_list_len: opts.successors as usize,
+            // Drawn per process: a node restarted at its old address that
+            // founds a ring founds a new one, which probes never merge.
+            ring_nonce: rand::random::<u64>() | 1,
             ..RingOptions::default()
         };
         let ring = match &opts.join {
@@ -207,6 +210,12 @@ impl Node {
         tokio::spawn(async move { node.maintenance_loop().await });
         let node = self.clone();
         tokio::spawn(async move { node.repair_loop().await });
+    }
+
+    /// Replaces the ring view (driver tests: a node placed in a given ring).
+    #[cfg(test)]
+    fn set_ring(&self, ring: RingState) {
+        *lock(&self.inner.ring) = ring;
     }
 
     /// A status snapshot.

@@ -3,6 +3,7 @@
 //! clock, and routed writes deduplicated by request id.
 
 use super::*;
+use crate::absence::{HolderPoll, Verdict};
 
 /// Why one attempt of a write did not succeed.
 enum WriteError {
@@ -79,15 +80,24 @@ impl Node {
             status: 503,
             error: "this node is cut off from its ring; its answer could be stale".into(),
         };
+        let inconclusive = |answered: usize, expected: usize| Outcome::Inconclusive {
+            error: format!(
+                "this node lacks the key and only {answered} of the {expected} other holders \
+                 answered: its absence is not proven; try again"
+            ),
+        };
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
             // is cloned, not the whole entry with its key.
             Op::Get => match self.local_value(&id) {
                 Some(v) => Outcome::Value(v),
                 None => match self.newest(key, &id).await {
-                    Some(Entry { value: Some(v), .. }) => Outcome::Value(v),
+                    Verdict::Found(Entry { value: Some(v), .. }) => Outcome::Value(v),
                     _ if self.is_isolated() => isolated(),
-                    _ => Outcome::NotFound,
+                    Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
+                    Verdict::Inconclusive { answered, expected } => {
+                        inconclusive(answered, expected)
+                    }
                 },
             },
             Op::Put { value } => match self.write(key, id, Some(value)).await {
@@ -95,12 +105,15 @@ impl Node {
                 Err(e) => e,
             },
             Op::Delete => match self.newest(key, &id).await {
-                Some(Entry { value: Some(_), .. }) => match self.write(key, id, None).await {
-                    Ok(()) => Outcome::Deleted,
-                    Err(e) => e,
-                },
+                Verdict::Found(Entry { value: Some(_), .. }) => {
+                    match self.write(key, id, None).await {
+                        Ok(()) => Outcome::Deleted,
+                        Err(e) => e,
+                    }
+                }
                 _ if self.is_isolated() => isolated(),
-                _ => Outcome::NotFound,
+                Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
+                Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
             },
         };
         if let Some(executing) = executing {
@@ -114,13 +127,21 @@ impl Node {
         lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
-    /// Our copy if we have one; otherwise the newest copy among the other holders
-    /// (we may have just taken over the range), kept locally as a read repair.
-    async fn newest(&self, key: &str, id: &Id) -> Option<Entry> {
+    /// Our copy if we have one; otherwise what the other holders prove (we may
+    /// have just taken over the range), a copy found kept locally as a read
+    /// repair. See [`crate::absence`] for when a miss counts as proven.
+    async fn newest(&self, key: &str, id: &Id) -> Verdict {
         if let Some(e) = lock(&self.inner.data).store.get(id) {
-            return Some(e.clone());
+            return Verdict::Found(e.clone());
         }
-        let targets = self.replica_targets();
+        let (targets, expected) = {
+            let ring = lock(&self.inner.ring);
+            let r = self.inner.opts.replicas as usize;
+            (
+                replica_targets(&self.inner.me.id, ring.successors(), r),
+                HolderPoll::holders_expected(r, ring.known_ring_size()),
+            )
+        };
         let req = DataRequest::Fetch {
             key: key.to_string(),
         };
@@ -128,29 +149,21 @@ impl Node {
             .iter()
             .map(|p| self.inner.peers.data(&p.addr, &req))
             .collect();
-        let mut best: Option<Entry> = None;
+        let mut poll = HolderPoll::new(expected);
         while let Some(r) = calls.next().await {
-            if let Ok(DataResponse::Entry(Some(e))) = r {
-                if best.as_ref().is_none_or(|b| b.version < e.version) {
-                    best = Some(e);
-                }
+            // A holder that timed out, refused or answered nonsense is silent:
+            // never counted as one that said "absent".
+            if let Ok(DataResponse::Entry(copy)) = r {
+                poll.answer(copy);
             }
         }
-        if let Some(e) = &best {
+        let verdict = poll.verdict();
+        if let Verdict::Found(e) = &verdict {
             let mut data = lock(&self.inner.data);
             data.clock.observe(e.version);
             data.store.apply(*id, e.clone());
         }
-        best
-    }
-
-    fn replica_targets(&self) -> Vec<Peer> {
-        let ring = lock(&self.inner.ring);
-        replica_targets(
-            &self.inner.me.id,
-            ring.successors(),
-            self.inner.opts.replicas as usize,
-        )
+        verdict
     }
 
     /// Writes a new version (a value or a tombstone) and waits for W holders.
@@ -272,5 +285,110 @@ impl Node {
             let r = peers.data(&p.addr, &req).await;
             (p, r)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The owner's read path against real peers on loopback: holders that
+    //! never answer (a bound socket nobody reads) and holders that do.
+    use super::*;
+    use crate::ring::RingOptions;
+    use clap::Parser;
+
+    fn options(args: &[&str]) -> Options {
+        let mut all = vec!["chord-node", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        crate::config::Cli::parse_from(all).options
+    }
+
+    /// A node at the top of the id space whose predecessor sits at 0, so it
+    /// owns every key, with these holders as its successors.
+    fn owner_of_everything(holders: Vec<Peer>) -> Node {
+        let me = Peer {
+            id: Id([0xff; 20]),
+            addr: "127.0.0.1:1".into(),
+        };
+        let pred = Peer {
+            id: Id([0; 20]),
+            addr: "127.0.0.1:2".into(),
+        };
+        let n = Node::new(me.clone(), options(&["--rpc-timeout-ms", "200"]));
+        n.set_ring(RingState::with_view(
+            me,
+            Some(pred),
+            holders,
+            RingOptions::default(),
+        ));
+        n
+    }
+
+    /// A peer at `addr` with an id of its own.
+    fn peer_at(addr: &str, tag: u8) -> Peer {
+        let mut id = [tag; 20];
+        id[0] = 0x80;
+        Peer {
+            id: Id(id),
+            addr: addr.to_string(),
+        }
+    }
+
+    /// An empty node serving on loopback, as a holder that answers.
+    async fn answering_holder() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let node = Node::new(Peer::from_addr(&addr), options(&[]));
+        tokio::spawn(crate::server::serve(node, listener, std::future::pending()));
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_miss_with_a_silent_holder_is_inconclusive_never_not_found() {
+        // Accepts connections (the kernel's backlog) but never answers: a
+        // hung or overloaded holder, which may be the one with the key.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let silent = silent.local_addr().unwrap().to_string();
+        let answering = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&answering, 1), peer_at(&silent, 2)]);
+        let id = Id::hash(b"k");
+        let get = n.execute("k", id, Op::Get, None).await;
+        assert!(
+            matches!(get, Outcome::Inconclusive { .. }),
+            "GET with a silent holder: {get:?}"
+        );
+        let del = n.execute("k", id, Op::Delete, None).await;
+        assert!(
+            matches!(del, Outcome::Inconclusive { .. }),
+            "DELETE with a silent holder: {del:?}"
+        );
+        // Nothing was written: no tombstone, no copy.
+        assert!(n.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_miss_every_holder_confirms_is_not_found() {
+        let a = answering_holder().await;
+        let b = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        let id = Id::hash(b"k");
+        let get = n.execute("k", id, Op::Get, None).await;
+        assert!(matches!(get, Outcome::NotFound), "{get:?}");
+        let del = n.execute("k", id, Op::Delete, None).await;
+        assert!(matches!(del, Outcome::NotFound), "{del:?}");
+    }
+
+    #[tokio::test]
+    async fn a_successor_list_shorter_than_the_known_ring_proves_nothing() {
+        // The node has known three successors; suspicion left one. One
+        // holder's "absent" is not every holder's.
+        let a = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&a, 2), peer_at(&a, 3)]);
+        {
+            let mut ring = lock(&n.inner.ring);
+            ring.on_unreachable(&peer_at(&a, 2).id);
+            ring.on_unreachable(&peer_at(&a, 3).id);
+        }
+        let get = n.execute("k", Id::hash(b"k"), Op::Get, None).await;
+        assert!(matches!(get, Outcome::Inconclusive { .. }), "{get:?}");
     }
 }

@@ -79,10 +79,11 @@ impl Node {
 
     /// One anti-entropy round; returns how many entries moved either way.
     pub async fn repair_round(&self) -> usize {
-        let (pred, targets, joined) = {
+        let (pred, pred_suspect, targets, joined) = {
             let ring = lock(&self.inner.ring);
             (
                 ring.predecessor().cloned(),
+                ring.predecessor().is_some_and(|p| ring.is_suspect(&p.id)),
                 replica_targets(
                     &self.inner.me.id,
                     ring.successors(),
@@ -114,7 +115,9 @@ impl Node {
             if pred_id.is_some() {
                 data.last_predecessor = pred_id;
             }
-            if let Some(p) = &pred {
+            // A predecessor that stopped answering may be hung: its range is
+            // about to become ours, so nothing outside our range goes now.
+            if let Some(p) = pred.as_ref().filter(|_| !pred_suspect) {
                 // Drop copies we no longer hold: outside our range, unconfirmed, not fresh.
                 let Data { store, leases, .. } = &mut *data;
                 let dropped = store.retain(|id, e| {

@@ -13,7 +13,7 @@ impl Node {
         }
         if lock(&self.inner.ring).view().owns(&id) {
             // The common case on a small ring or a single node: no routing state.
-            let outcome = self.execute(&key, id, op, None).await;
+            let outcome = self.execute_here(&key, id, op, None).await;
             return ClientReply {
                 outcome,
                 owner: None,
@@ -57,7 +57,9 @@ impl Node {
             let deadline = tokio::time::sleep(wait);
             tokio::pin!(deadline);
             let mut first_hop: Option<Peer> = None;
-            let mut avoid_next: Option<Id> = None;
+            // What the retry avoids when the reply decided it (`Some(None)`:
+            // nothing, the path was fine); else the first hop that led nowhere.
+            let mut avoid_next: Option<Option<Id>> = None;
             loop {
                 tokio::select! {
                     biased;
@@ -76,7 +78,16 @@ impl Node {
                                 // avoids that node.
                                 Some(node) if attempt == 0 => {
                                     failed = Some(answer);
-                                    avoid_next = Some(node);
+                                    avoid_next = Some(Some(node));
+                                    break;
+                                }
+                                // The owner could not prove its answer and
+                                // changed nothing: ask once more, same path.
+                                None if attempt == 0
+                                    && matches!(answer.outcome, Outcome::Inconclusive { .. }) =>
+                                {
+                                    failed = Some(answer);
+                                    avoid_next = Some(None);
                                     break;
                                 }
                                 _ => return answer,
@@ -92,7 +103,7 @@ impl Node {
                         }
                         Ok(Ok(None)) => {
                             // The ring changed under us: this node owns the key now.
-                            let outcome = self.execute(&key, id, op, Some(&req)).await;
+                            let outcome = self.execute_here(&key, id, op, Some(&req)).await;
                             return ClientReply {
                                 outcome,
                                 owner: None,
@@ -115,11 +126,21 @@ impl Node {
             // Retry on another path: avoid the node that gave up, else the
             // first hop that led nowhere (the reply's deadline only runs once
             // that hop is known).
-            avoid = avoid_next.or(first_hop.map(|h| h.id));
+            avoid = avoid_next.unwrap_or(first_hop.map(|h| h.id));
         }
         failed.unwrap_or_else(|| {
             self.local_failure(503, "no reply from the key's owner (after one retry)")
         })
+    }
+
+    /// Executes a client's operation here, as the owner, with the entry's one
+    /// retry when the first answer was inconclusive (nothing was changed).
+    async fn execute_here(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
+        let out = self.execute(key, id, op.clone(), req).await;
+        if matches!(out, Outcome::Inconclusive { .. }) {
+            return self.execute(key, id, op, req).await;
+        }
+        out
     }
 
     fn local_failure(&self, status: u16, error: &str) -> ClientReply {

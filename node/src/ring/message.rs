@@ -48,6 +48,15 @@ pub enum Request {
         /// Its successor list (for its predecessor to adopt).
         successors: Vec<Peer>,
     },
+    /// A live node that may belong between the receiver and its neighbours
+    /// (ring merging): the receiver checks it as a successor candidate, or
+    /// passes it to its predecessor when it lies just before the receiver.
+    Consider {
+        /// The node to consider.
+        peer: Peer,
+        /// How many more times it may be passed on.
+        ttl: u8,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -63,6 +72,11 @@ pub enum Response {
         predecessor: Option<Peer>,
         /// The responder's successor list, nearest first.
         successors: Vec<Peer>,
+        /// The ring the responder belongs to: a nonce its founder drew, which
+        /// every joiner takes over (0 from a node that predates it). Probes
+        /// merge only rings with the same nonce.
+        #[serde(default)]
+        ring: u64,
     },
     /// Answer to `Notify` and `Leaving`.
     Ack,

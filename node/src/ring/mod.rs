@@ -57,6 +57,7 @@
 //! * Node ids are not authenticated beyond the optional cluster key.
 
 pub mod message;
+pub mod passive;
 pub mod state;
 
 pub use message::{Peer, Request, Response};

@@ -2,6 +2,7 @@
 //! outbound requests out. No sockets, no clock: see the module essay in `ring`.
 
 use super::message::{Peer, Request, Response};
+use super::passive::PassiveList;
 use crate::id::{in_half_open, in_open, Id, BITS};
 use crate::routing::{Hop, RouteView};
 use std::collections::BTreeMap;
@@ -18,6 +19,21 @@ pub struct RingOptions {
     /// A peer is dropped after this many consecutive unanswered requests; one
     /// lost message or slow answer must not evict it.
     pub suspect_after: u32,
+    /// Peers kept in the passive list (ring merging); 0 turns merging off.
+    pub passive_len: usize,
+    /// One passive peer is probed every this many ticks.
+    pub probe_every: u64,
+    /// A passive peer not heard from for this many ticks is forgotten (a
+    /// partition longer than this is not healed by probing).
+    pub forget_after: u64,
+    /// A passive peer found to be in our own ring is not probed again for
+    /// this many ticks.
+    pub quiet_after_same_ring: u64,
+    /// The nonce of the ring this node founds if it starts one (the driver
+    /// draws it at random; joiners take their ring's). Rings merge only
+    /// when their nonces match: a node that restarted at a known address
+    /// and founded a new ring is not pulled into the old one.
+    pub ring_nonce: u64,
 }
 
 impl Default for RingOptions {
@@ -27,6 +43,12 @@ impl Default for RingOptions {
             fingers_per_tick: 4,
             max_lookup_steps: 32,
             suspect_after: 3,
+            passive_len: 32,
+            probe_every: 2,
+            // 10 minutes at the default 250 ms tick.
+            forget_after: 2400,
+            quiet_after_same_ring: 40,
+            ring_nonce: 0,
         }
     }
 }
@@ -59,6 +81,18 @@ pub enum Purpose {
     },
     /// Graceful-leave announcement; the answer does not matter.
     Leave,
+    /// Is this passive-list peer alive, and in our ring?
+    Probe,
+    /// Ring merging: where would `peer` (a live node from the passive list)
+    /// sit in our ring? Lookup step `step` for its id.
+    MergeLookup {
+        /// The probed node.
+        peer: Peer,
+        /// Steps taken so far.
+        step: u32,
+    },
+    /// A `Consider` passed on to another node; the answer does not matter.
+    Consider,
 }
 
 /// A request the driver must send; its outcome goes back through [`RingState::on_response`].
@@ -92,7 +126,23 @@ pub struct RingState {
     /// Right after joining: the range we now own and who held it, for the
     /// driver to pull the keys from (`take_join_pull`).
     join_pull: Option<(Id, Peer)>,
+    /// Peers seen, probed to find the other half of a split ring.
+    passive: PassiveList,
+    /// Ticks since start (the passive list's clock).
+    ticks: u64,
+    /// `Consider` requests received, acted on at the next tick (answering a
+    /// request sends nothing): candidates to check, or to pass on.
+    considering: Vec<(Peer, u8)>,
+    /// The nonce of the ring we belong to (see [`RingOptions::ring_nonce`]).
+    ring: u64,
+    /// Set until the first join: the ring we join gives us its nonce.
+    takes_ring_nonce: bool,
 }
+
+/// At most this many `Consider` requests wait for the next tick; more are dropped.
+const CONSIDER_QUEUE: usize = 16;
+/// How often a `Consider` may be passed on to a predecessor.
+const CONSIDER_TTL: u8 = 4;
 
 impl RingState {
     /// A node that starts a new ring on its own: joined, alone.
@@ -105,11 +155,16 @@ impl RingState {
             next_finger: 0,
             joined: true,
             bootstrap: None,
-            opts,
             misses: BTreeMap::new(),
             remembered: Vec::new(),
             next_remembered: 0,
             join_pull: None,
+            passive: PassiveList::new(opts.passive_len, opts.forget_after),
+            ticks: 0,
+            considering: Vec::new(),
+            ring: opts.ring_nonce,
+            takes_ring_nonce: false,
+            opts,
         }
     }
 
@@ -117,7 +172,24 @@ impl RingState {
     pub fn joining(me: Peer, bootstrap: Peer, opts: RingOptions) -> RingState {
         let mut s = RingState::new_ring(me, opts);
         s.joined = false;
+        s.takes_ring_nonce = true;
+        s.passive.saw(&bootstrap, 0);
         s.bootstrap = Some(bootstrap);
+        s
+    }
+
+    /// A joined node that already has this view of its neighbours (driver
+    /// tests and tools that need a node in a given position without a ring).
+    pub fn with_view(
+        me: Peer,
+        predecessor: Option<Peer>,
+        successors: Vec<Peer>,
+        opts: RingOptions,
+    ) -> RingState {
+        let mut s = RingState::new_ring(me, opts);
+        s.predecessor = predecessor;
+        s.remembered = successors.clone();
+        s.successors = successors;
         s
     }
 
@@ -184,6 +256,7 @@ impl RingState {
     /// One maintenance round: join if needed, else stabilize, check the
     /// predecessor and refresh some fingers.
     pub fn tick(&mut self) -> Vec<Outbound> {
+        self.ticks += 1;
         let mut out = Vec::new();
         if !self.joined {
             if let Some(b) = &self.bootstrap {
@@ -225,7 +298,119 @@ impl RingState {
                 break; // one remote lookup per tick is plenty; local ones are free
             }
         }
+        out.extend(self.merge_tick());
         out
+    }
+
+    /// Ring merging, once per tick: act on the `Consider`s received, and every
+    /// `probe_every` ticks remember the current view and probe one passive
+    /// peer that is not in it.
+    fn merge_tick(&mut self) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        for (c, ttl) in std::mem::take(&mut self.considering) {
+            if c.id == self.me.id {
+                continue;
+            }
+            let succ_closer = match self.successors.first() {
+                Some(s0) => in_open(&c.id, &self.me.id, &s0.id),
+                None => true,
+            };
+            if succ_closer {
+                // Zave: a candidate is adopted only once it has answered.
+                out.push(self.send(c, Request::GetNeighbors, Purpose::Candidate));
+            } else if let Some(p) = self.predecessor.clone() {
+                if ttl > 0 && in_open(&c.id, &p.id, &self.me.id) {
+                    let req = Request::Consider {
+                        peer: c,
+                        ttl: ttl - 1,
+                    };
+                    out.push(self.send(p, req, Purpose::Consider));
+                }
+            }
+        }
+        if self.opts.passive_len == 0 || !self.ticks.is_multiple_of(self.opts.probe_every.max(1)) {
+            return out;
+        }
+        let now = self.ticks;
+        let mut view: Vec<Peer> = self.successors.clone();
+        view.extend(self.predecessor.clone());
+        view.extend(self.distinct_fingers());
+        for p in &view {
+            self.passive.saw(p, now);
+        }
+        let me = self.me.id;
+        let probe = self
+            .passive
+            .next_probe(now, |id| *id == me || view.iter().any(|p| p.id == *id));
+        if let Some(p) = probe {
+            out.push(self.send(p, Request::GetNeighbors, Purpose::Probe));
+        }
+        out
+    }
+
+    /// A passive peer `x` answered a probe and is a ring member: if it belongs
+    /// right after us, it is our new successor (it answered: Zave's rule);
+    /// otherwise find where our ring would put it.
+    fn on_probe_answer(&mut self, x: Peer, theirs: &[Peer]) -> Vec<Outbound> {
+        self.passive.saw(&x, self.ticks);
+        let closer = match self.successors.first() {
+            Some(s0) => x.id != s0.id && in_open(&x.id, &self.me.id, &s0.id),
+            None => true,
+        };
+        if closer {
+            self.adopt_successor(x, theirs);
+            return self.notify_successor();
+        }
+        match self.find_successor_step(&x.id) {
+            Response::Found { peer } => self.consider_pair(x, peer),
+            Response::Next { peer } => {
+                self.lookup_step(peer, x.id, Purpose::MergeLookup { peer: x, step: 0 }, 0)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Our ring says `y` succeeds `x`'s id. If `y` is `x`, `x` is one of us.
+    /// Otherwise the two rings overlap here: `x` is told about `y` (its
+    /// successor candidate) and `y` about `x` (which it passes to its
+    /// predecessor, whose successor candidate `x` is).
+    fn consider_pair(&mut self, x: Peer, y: Peer) -> Vec<Outbound> {
+        if x.id == y.id {
+            let until = self.ticks + self.opts.quiet_after_same_ring;
+            self.passive.quiet(&x.id, until);
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if x.id != self.me.id {
+            let req = Request::Consider {
+                peer: y.clone(),
+                ttl: CONSIDER_TTL,
+            };
+            out.push(self.send(x.clone(), req, Purpose::Consider));
+        }
+        if y.id == self.me.id {
+            self.queue_consider(x, CONSIDER_TTL);
+        } else {
+            let req = Request::Consider {
+                peer: x,
+                ttl: CONSIDER_TTL,
+            };
+            out.push(self.send(y, req, Purpose::Consider));
+        }
+        out
+    }
+
+    fn queue_consider(&mut self, peer: Peer, ttl: u8) {
+        if self.considering.len() < CONSIDER_QUEUE
+            && self.considering.iter().all(|(p, _)| p.id != peer.id)
+        {
+            self.considering.push((peer, ttl));
+        }
+    }
+
+    /// Peers in the passive list (for status output).
+    pub fn passive_len(&self) -> usize {
+        self.passive.len()
     }
 
     /// Answers a request from another node (synchronous, no outbound traffic).
@@ -241,6 +426,7 @@ impl RingState {
                 me: self.me.clone(),
                 predecessor: self.predecessor.clone(),
                 successors: self.successors.clone(),
+                ring: self.ring,
             },
             Request::Notify { peer } => {
                 self.rectify(peer);
@@ -253,6 +439,10 @@ impl RingState {
                 successors,
             } => {
                 self.on_leaving(peer, predecessor.as_ref(), successors);
+                Response::Ack
+            }
+            Request::Consider { peer, ttl } => {
+                self.queue_consider(peer.clone(), *ttl);
                 Response::Ack
             }
         }
@@ -278,6 +468,23 @@ impl RingState {
                 // ourselves): adopt nothing from it.
                 return Vec::new();
             }
+            Some(Response::Neighbors { ring, .. })
+                if ring != self.ring
+                    && match purpose {
+                        Purpose::JoinAdopt => !self.takes_ring_nonce,
+                        // A candidate comes from a probe that checked, or
+                        // from stabilization, which must keep working for a
+                        // node pulled back in by old pointers (see below).
+                        Purpose::Probe => true,
+                        _ => false,
+                    } =>
+            {
+                // A member of another ring (a node that restarted at a known
+                // address and founded its own, or another cluster at a reused
+                // address): never merged into ours. The ways in are checked
+                // here; ordinary stabilization only meets our own members.
+                return Vec::new();
+            }
             Some(r) => r,
         };
         self.misses.remove(&to.id);
@@ -298,10 +505,13 @@ impl RingState {
                     me,
                     predecessor,
                     successors,
+                    ring,
                 },
             ) => {
                 self.adopt_successor(me.clone(), &successors);
                 self.joined = true;
+                self.ring = ring;
+                self.takes_ring_nonce = false;
                 // Our successor held (its predecessor, us] until now: fetch it.
                 self.join_pull = predecessor
                     .filter(|p| p.id != self.me.id)
@@ -320,10 +530,18 @@ impl RingState {
                     me,
                     predecessor,
                     successors,
+                    ring,
                 },
             ) => {
                 if self.successors.first().map(|s| s.id) != Some(me.id) {
                     return Vec::new(); // our successor changed meanwhile
+                }
+                if ring != self.ring {
+                    // One ring, two nonces: a node that founded a ring of its
+                    // own was pulled back in by pointers to its address. The
+                    // smaller nonce spreads backwards along the ring until
+                    // every member has it again.
+                    self.ring = self.ring.min(ring);
                 }
                 self.adopt_successor(me.clone(), &successors);
                 match predecessor {
@@ -360,6 +578,24 @@ impl RingState {
                 self.set_finger(index, peer);
                 Vec::new()
             }
+            (Purpose::Probe, Response::Neighbors { me, successors, .. }) => {
+                self.on_probe_answer(me, &successors)
+            }
+            (Purpose::MergeLookup { peer, step }, Response::Next { peer: next }) => {
+                let id = peer.id;
+                self.lookup_step(
+                    next,
+                    id,
+                    Purpose::MergeLookup {
+                        peer,
+                        step: step + 1,
+                    },
+                    step,
+                )
+            }
+            (Purpose::MergeLookup { peer, .. }, Response::Found { peer: y }) => {
+                self.consider_pair(peer, y)
+            }
             _ => Vec::new(),
         }
     }
@@ -376,6 +612,12 @@ impl RingState {
         } else {
             false
         }
+    }
+
+    /// Whether the last request to `id` went unanswered (it may be hung, or
+    /// cut off, but has not been dropped yet).
+    pub fn is_suspect(&self, id: &Id) -> bool {
+        self.misses.get(id).is_some_and(|m| *m > 0)
     }
 
     /// A peer is certainly gone (connection refused, or it said it is not in
@@ -439,7 +681,9 @@ impl RingState {
         if matches!(purpose, Purpose::JoinLookup { .. } | Purpose::JoinAdopt) {
             return Vec::new(); // retried on the next tick
         }
-        if purpose == Purpose::Leave {
+        if matches!(purpose, Purpose::Leave | Purpose::Probe | Purpose::Consider) {
+            // Passive peers are not in our view; a lost hint is re-sent by
+            // the next probe.
             return Vec::new();
         }
         let present = self.successors.iter().any(|p| p.id == to.id)
@@ -611,6 +855,7 @@ mod tests {
             me: b.clone(),
             predecessor: Some(a.clone()),
             successors: vec![a.clone()],
+            ring: 0,
         });
         st.on_response(&b, Purpose::JoinAdopt, neighbours);
         assert!(st.is_joined());

@@ -138,6 +138,15 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
             r
         }
         Outcome::NotFound => error(StatusCode::NOT_FOUND, "no such key"),
+        Outcome::Inconclusive { error: e } => {
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, &e);
+            // Nothing changed: the client may simply ask again.
+            r.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            );
+            r
+        }
         Outcome::Failed { status, error: e } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             error(code, &e)

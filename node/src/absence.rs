@@ -1,0 +1,178 @@
+//! When an owner without a copy of a key may say the key does not exist (pure).
+//!
+//! # The rule: an absence needs proof
+//! An acknowledged write is on `W` of the key's `R` holders (the owner and its
+//! next `R − 1` distinct successors). The owner normally has every key of its
+//! range, so its own copy (value or tombstone) answers a read. It lacks one
+//! when the range is new to it (a predecessor died or it just joined) or when
+//! the key never existed. Only then does it ask the other holders, and only
+//! then does this module decide:
+//!
+//! * a holder's **value** answers the read (the newest one heard), even if
+//!   other holders were silent: it is real data, never a false absence;
+//! * **"not found"** needs an answer from *every* holder the owner's view
+//!   names, `min(R, ring size) − 1` of them: with all `R` current holders
+//!   saying "absent", no acknowledged write can be on any of them, as long
+//!   as fewer than `W` of the holders at write time have left since (the
+//!   documented guarantee);
+//! * a **tombstone** is the newest answer: the key was deleted, proven only
+//!   on the same terms (a silent holder might hold a newer write);
+//! * otherwise (a holder timed out, was refused, or the view names fewer
+//!   holders than the ring should have) the answer is **inconclusive**: the
+//!   client gets 503 "try again", which changes nothing and is safe to retry.
+//!
+//! A silent holder is never counted as one that said "absent": under load a
+//! live holder that times out is exactly the holder that has the key.
+
+use crate::store::Entry;
+
+/// What the owner may answer after polling the other holders.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// The newest copy heard: a value, or a tombstone with every holder heard.
+    Found(Entry),
+    /// Every holder answered and none has the key.
+    Absent,
+    /// Some holder did not answer: neither presence nor absence is proven.
+    Inconclusive {
+        /// Holders that answered.
+        answered: usize,
+        /// Holders that had to answer.
+        expected: usize,
+    },
+}
+
+/// The owner's poll of the other holders of one key, fed one answer at a time.
+#[derive(Clone, Debug)]
+pub struct HolderPoll {
+    expected: usize,
+    answered: usize,
+    newest: Option<Entry>,
+}
+
+impl HolderPoll {
+    /// A poll that needs answers from `expected` other holders.
+    pub fn new(expected: usize) -> HolderPoll {
+        HolderPoll {
+            expected,
+            answered: 0,
+            newest: None,
+        }
+    }
+
+    /// How many other holders must answer: `min(R, ring size) − 1`, where the
+    /// ring size is what this node has known its ring to have (a successor
+    /// list shortened by suspicion does not lower the bar).
+    pub fn holders_expected(replicas: usize, known_ring_size: usize) -> usize {
+        replicas.min(known_ring_size).saturating_sub(1)
+    }
+
+    /// A holder answered with its copy (`None`: it has none).
+    pub fn answer(&mut self, copy: Option<Entry>) {
+        self.answered += 1;
+        if let Some(e) = copy {
+            if self.newest.as_ref().is_none_or(|b| b.version < e.version) {
+                self.newest = Some(e);
+            }
+        }
+    }
+
+    /// What the answers so far prove (holders not heard from count as silent).
+    pub fn verdict(&self) -> Verdict {
+        let all_heard = self.answered >= self.expected;
+        match &self.newest {
+            Some(e) if e.value.is_some() || all_heard => Verdict::Found(e.clone()),
+            None if all_heard => Verdict::Absent,
+            _ => Verdict::Inconclusive {
+                answered: self.answered,
+                expected: self.expected,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Version;
+    use serde_json::value::RawValue;
+    use std::sync::Arc;
+
+    fn copy(ts: u64, live: bool) -> Entry {
+        Entry {
+            key: "k".into(),
+            value: live.then(|| Arc::from(RawValue::from_string(ts.to_string()).unwrap())),
+            version: Version { ts, node: 1 },
+        }
+    }
+
+    /// The verdict with a found copy shown as (version ts, live).
+    fn seen(p: &HolderPoll) -> Result<(u64, bool), String> {
+        match p.verdict() {
+            Verdict::Found(e) => Ok((e.version.ts, e.value.is_some())),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn absence_needs_every_holder() {
+        let mut p = HolderPoll::new(2);
+        p.answer(None);
+        // One holder silent (timed out): no proof either way.
+        assert!(matches!(
+            p.verdict(),
+            Verdict::Inconclusive {
+                answered: 1,
+                expected: 2
+            }
+        ));
+        p.answer(None);
+        assert!(matches!(p.verdict(), Verdict::Absent));
+    }
+
+    #[test]
+    fn no_holder_heard_is_inconclusive_not_absent() {
+        assert!(matches!(
+            HolderPoll::new(2).verdict(),
+            Verdict::Inconclusive { answered: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn a_value_answers_even_with_a_silent_holder() {
+        let mut p = HolderPoll::new(2);
+        p.answer(Some(copy(5, true)));
+        assert_eq!(seen(&p), Ok((5, true)));
+    }
+
+    #[test]
+    fn the_newest_copy_wins() {
+        let mut p = HolderPoll::new(2);
+        p.answer(Some(copy(7, true)));
+        p.answer(Some(copy(9, false)));
+        assert_eq!(seen(&p), Ok((9, false)));
+        let mut p = HolderPoll::new(2);
+        p.answer(Some(copy(9, true)));
+        p.answer(Some(copy(7, false)));
+        assert_eq!(seen(&p), Ok((9, true)));
+    }
+
+    #[test]
+    fn a_tombstone_proves_a_delete_only_when_every_holder_answered() {
+        let mut p = HolderPoll::new(2);
+        p.answer(Some(copy(9, false)));
+        assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
+        p.answer(None);
+        assert_eq!(seen(&p), Ok((9, false)));
+    }
+
+    #[test]
+    fn holders_expected_follows_the_known_ring() {
+        assert_eq!(HolderPoll::holders_expected(3, 16), 2);
+        assert_eq!(HolderPoll::holders_expected(3, 2), 1);
+        assert_eq!(HolderPoll::holders_expected(3, 1), 0);
+        assert_eq!(HolderPoll::holders_expected(1, 16), 0);
+        // A lone node is every holder: its own miss is the proof.
+        assert!(matches!(HolderPoll::new(0).verdict(), Verdict::Absent));
+    }
+}
