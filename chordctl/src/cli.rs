@@ -116,6 +116,11 @@ pub enum Command {
     Kill(KillArgs),
     /// Stop a node gracefully (if running) and start it again.
     Restart(RestartArgs),
+    /// Cut the network: each GROUP of nodes (e.g. `1,2,3`) reaches only its
+    /// own members; the nodes in no group stay together. Docker runtime only.
+    Partition(PartitionArgs),
+    /// Undo `partition`: every node back on the cluster's network.
+    Heal,
     /// Add N nodes to the running cluster.
     Add(AddArgs),
     /// Print a node's log.
@@ -183,6 +188,14 @@ pub struct KillArgs {
     /// Nodes to kill, by name (or by index, e.g. `3`).
     #[arg(value_name = "NODE")]
     pub nodes: Vec<String>,
+}
+
+/// Arguments of `partition`.
+#[derive(Debug, Args)]
+pub struct PartitionArgs {
+    /// A group of nodes, by name or index, separated by commas.
+    #[arg(value_name = "GROUP", required = true)]
+    pub groups: Vec<String>,
 }
 
 /// Arguments of `restart`.
@@ -306,6 +319,10 @@ pub enum Action {
     },
     /// Kill nodes.
     Kill(KillSelection),
+    /// Cut the network into these groups (node names or indexes).
+    Partition(Vec<Vec<String>>),
+    /// Undo every partition.
+    Heal,
     /// Restart one node.
     Restart {
         /// Node name or index.
@@ -412,6 +429,8 @@ impl Cli {
                 Some(k) => KillSelection::Random(k),
                 None => KillSelection::Named(dedup(args.nodes)),
             }),
+            Command::Partition(args) => Action::Partition(partition_groups(&args.groups)?),
+            Command::Heal => Action::Heal,
             Command::Restart(args) => Action::Restart {
                 node: args.node,
                 timeout: Duration::from_secs(args.timeout.max(1)),
@@ -471,6 +490,31 @@ fn target(node: Option<String>) -> Target {
 }
 
 /// Keeps the first occurrence of each name, so `kill a a` kills `a` once.
+/// `["1,2", "3"]` as groups of names; a node in two groups or an empty
+/// name is a usage error.
+fn partition_groups(args: &[String]) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut groups = Vec::new();
+    for arg in args {
+        let mut group = Vec::new();
+        for name in arg.split(',').map(str::trim) {
+            if name.is_empty() {
+                return Err(exit::usage(format!(
+                    "partition: empty node name in group {arg:?} (write groups like 1,2,3)"
+                )));
+            }
+            if !seen.insert(name.to_string()) {
+                return Err(exit::usage(format!(
+                    "partition: node {name:?} is in more than one group"
+                )));
+            }
+            group.push(name.to_string());
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
 fn dedup(names: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     names
@@ -539,6 +583,17 @@ mod tests {
         let mut argv = vec!["chordctl"];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("clap accepts").into_plan()
+    }
+
+    #[test]
+    fn partition_groups_parse_and_a_node_in_two_groups_is_a_usage_error() {
+        let p = plan(&["partition", "1,2", "chord-default-3"]).unwrap();
+        assert!(matches!(p.action, Action::Partition(ref g)
+            if g == &[vec!["1".to_string(), "2".to_string()], vec!["chord-default-3".to_string()]]));
+        let twice = plan(&["partition", "1,2", "2"]).unwrap_err();
+        assert_eq!(code_of(&twice), 2, "{twice}");
+        let empty = plan(&["partition", "1,,2"]).unwrap_err();
+        assert_eq!(code_of(&empty), 2, "{empty}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -160,4 +161,117 @@ fn docker_cluster_survives_two_kills_and_down_leaves_nothing() {
     assert!(containers.is_empty(), "containers left: {containers:?}");
     assert!(networks.is_empty(), "networks left: {networks:?}");
     ctl.run(&["down"]).ok("second down");
+}
+
+/// Polls `chordctl ring` until its exit code is `code`; returns how long that took.
+fn wait_ring_code(ctl: &Ctl, code: i32, limit: Duration, what: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let run = ctl.run(&["ring"]);
+        if run.code == code {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{what}: `ring` still exits {} after {limit:?}:\n{}{}",
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_healed_partition_becomes_one_ring_and_the_newest_writes_win() {
+    // The scenario that used to leave two rings for good: nodes 1-3 of 8 on a
+    // network of their own (each side keeps ring neighbours), every key
+    // written again meanwhile, then the heal.
+    let docker = match engine() {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!("SKIPPED: no Docker engine reachable ({reason})");
+            return;
+        }
+    };
+    let bin = static_node_bin();
+    let cluster = unique("t-part");
+    let ctl = Ctl::new(
+        &["--cluster", &cluster],
+        &[("CHORDCTL_NODE_BIN", bin.to_str().unwrap())],
+    );
+    let image = format!("chord-node:test-{cluster}");
+    let _guard = Guard {
+        ctl: ctl.clone(),
+        docker: docker.clone(),
+        cluster: cluster.clone(),
+        image: image.clone(),
+    };
+    ctl.run(&["up", "8", "--image", &image, "--timeout", "180"])
+        .ok("up 8");
+    let keys: Vec<String> = (0..100).map(|i| format!("part:{i}")).collect();
+    for k in &keys {
+        ctl.run(&["put", k, r#"{"gen":1}"#]).ok("put gen 1");
+    }
+
+    let cut = ctl
+        .run(&["partition", "1,2,3", "-o", "json"])
+        .ok("partition")
+        .json();
+    assert_eq!(cut["groups"][0].as_array().map(Vec::len), Some(3), "{cut}");
+    assert_eq!(cut["rest"].as_array().map(Vec::len), Some(5), "{cut}");
+    // The split is real: the ring check sees two rings.
+    let split = wait_ring_code(&ctl, 4, Duration::from_secs(60), "after the cut");
+    // Every key written again on whichever side the entry node is. A write
+    // may fail while a side is still dropping the other's nodes; a client
+    // retries it (bounded), and every key must end up acknowledged.
+    let start = Instant::now();
+    for k in &keys {
+        let mut tries = 0;
+        loop {
+            let run = ctl.run(&["put", k, r#"{"gen":2}"#]);
+            if run.code == 0 {
+                break;
+            }
+            tries += 1;
+            assert!(
+                tries < 40 && start.elapsed() < Duration::from_secs(120),
+                "put {k} during the partition kept failing: {}",
+                run.stderr
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    let healed = ctl.run(&["heal", "-o", "json"]).ok("heal").json();
+    assert_eq!(
+        healed["healed"].as_array().map(Vec::len),
+        Some(3),
+        "{healed}"
+    );
+    let merged = wait_ring_code(&ctl, 0, Duration::from_secs(30), "after the heal");
+    let check_start = Instant::now();
+    let check = ctl
+        .run(&["check", "--wait", "60", "-o", "json"])
+        .ok("check after the heal")
+        .json();
+    assert_eq!(check["data"]["lost"].as_array().map(Vec::len), Some(0));
+    println!(
+        "two rings {split:?} after the cut; one correct ring {merged:?} after the heal; \
+         check clean {:?} later",
+        check_start.elapsed()
+    );
+    for k in &keys {
+        let run = ctl.run(&["get", k]).ok("get after the heal");
+        let got: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(got, serde_json::json!({"gen": 2}), "{k}: an older value");
+    }
+    let again = ctl.run(&["heal"]).ok("second heal");
+    assert!(again.stdout.contains("nothing to heal"), "{}", again.stdout);
+    ctl.run(&["down"]).ok("down");
+    let (containers, networks) = leftovers(&docker, &cluster);
+    assert!(
+        containers.is_empty() && networks.is_empty(),
+        "left: {containers:?} {networks:?}"
+    );
 }

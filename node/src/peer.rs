@@ -104,7 +104,10 @@ impl PeerClient {
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .pool_max_idle_per_host(64)
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Short: a connection idle across a partition may point at an
+            // address the peer no longer has (a container moved between
+            // networks gets a new one), and would cost a timeout on reuse.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("building the HTTP client cannot fail without TLS");
         PeerClient {

@@ -125,11 +125,14 @@ pub fn diff(owner: &[(Id, Version)], holder: &[(Id, Version)]) -> (Vec<Id>, Vec<
     (holder_needs, owner_needs)
 }
 
-/// Ranges other owners recently confirmed this node holds replicas for.
+/// Ranges owners recently confirmed this node holds replicas for.
 ///
-/// Keyed by owner *and* range: when an owner's range shrinks (a node joined in
-/// front of it), the confirmation of the old, larger range stays valid until it
-/// expires, so holders keep those copies until the new owner has taken them.
+/// One range per owner: a confirmation replaces the owner's earlier one, so
+/// when an owner's range shrinks (a node joined in front of it, or a healed
+/// partition gave part of it to another owner) the copies outside the new
+/// range stop being covered at once. They are then orphans: handed to their
+/// owner (which a join pull or repair may not have reached) and dropped a few
+/// repair rounds later, instead of lingering for a whole lease.
 #[derive(Debug, Default)]
 pub struct Leases {
     confirmed: HashMap<(Id, Id, Id), u64>,
@@ -138,6 +141,7 @@ pub struct Leases {
 impl Leases {
     /// Records that `owner` confirmed our copy of `(a, b]` at `now_ms`.
     pub fn confirm(&mut self, owner: Id, a: Id, b: Id, now_ms: u64) {
+        self.confirmed.retain(|(o, ..), _| *o != owner);
         self.confirmed.insert((owner, a, b), now_ms);
     }
 
@@ -146,6 +150,19 @@ impl Leases {
         self.confirmed
             .iter()
             .any(|((_, a, b), at)| now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b))
+    }
+
+    /// Forgets what `owner` confirmed: we are no longer its replica holder.
+    pub fn release(&mut self, owner: &Id) {
+        self.confirmed.retain(|(o, ..), _| o != owner);
+    }
+
+    /// Whether `id` lies in a range some owner other than `me` confirmed within
+    /// `lease_ms` of `now_ms`: we are one of its replica holders.
+    pub fn covers_for_others(&self, id: &Id, me: &Id, now_ms: u64, lease_ms: u64) -> bool {
+        self.confirmed.iter().any(|((owner, a, b), at)| {
+            owner != me && now_ms.saturating_sub(*at) <= lease_ms && in_half_open(id, a, b)
+        })
     }
 
     /// Forgets confirmations older than `lease_ms`.
@@ -248,18 +265,21 @@ mod tests {
     }
 
     #[test]
-    fn a_shrunk_range_stays_leased_until_it_expires() {
+    fn a_shrunk_range_is_covered_only_as_confirmed_last() {
         let mut l = Leases::default();
         let owner = Id::hash(b"o");
+        let other = Id::hash(b"x");
         let (p, n, o) = (Id([10; 20]), Id([20; 20]), Id([30; 20]));
         let between = Id([15; 20]);
         l.confirm(owner, p, o, 1000);
+        assert!(l.covers(&between, 1100, 1000));
         l.confirm(owner, n, o, 1500); // a node joined at n: the owner's range shrank
-        assert!(
-            l.covers(&between, 1900, 1000),
-            "old confirmation still counts"
-        );
-        assert!(!l.covers(&between, 2100, 1000), "until it expires");
+        assert!(!l.covers(&between, 1600, 1000), "the old range is released");
+        assert!(l.covers(&Id([25; 20]), 1600, 1000));
+        // Another owner's confirmation is its own.
+        l.confirm(other, p, n, 1500);
+        assert!(l.covers_for_others(&between, &owner, 1600, 1000));
+        assert!(!l.covers_for_others(&between, &other, 1600, 1000));
     }
 
     #[test]

@@ -123,6 +123,13 @@ pub enum DataRequest {
         /// The owner's digest of it.
         digest: Digest,
     },
+    /// The owner no longer counts the receiver among its replica holders
+    /// (its successors changed): the receiver forgets that owner's lease, so
+    /// its copies become orphans, handed back and then dropped.
+    Release {
+        /// The owner.
+        owner: Id,
+    },
     /// The owner's full `(id, version)` list of `range` after a digest mismatch.
     SyncList {
         /// The owner's primary range.

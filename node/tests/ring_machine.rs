@@ -1624,3 +1624,16 @@ fn opts_nonce(nonce: u64) -> RingOptions {
         ..RingOptions::default()
     }
 }
+
+#[test]
+fn an_isolated_node_rejoins_a_founder_that_restarted_alone() {
+    // A two-node ring whose founder restarts without `--join` (a new ring
+    // with a new nonce): the survivor, left isolated, rejoins it through the
+    // remembered address, as it did before rings had nonces.
+    let mut net = Net::new(2, opts_nonce(1));
+    net.grow(2, 10);
+    net.kill(0);
+    net.rounds(10);
+    net.insert(RingState::new_ring(peer(0), opts_nonce(2)));
+    net.converge(100, "survivor rejoins the restarted founder");
+}

@@ -1,5 +1,5 @@
-//! Commands that change membership: `up`, `down`, `add`, `restart`,
-//! `kill`, and `logs`.
+//! Commands that change membership or break things: `up`, `down`, `add`,
+//! `restart`, `kill`, `partition`, `heal`, and `logs`.
 
 use std::time::{Duration, Instant};
 
@@ -299,5 +299,60 @@ async fn terminated() {
             term.recv().await;
         }
         Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+/// `partition`: each group on a network of its own; the rest stay together.
+pub async fn partition<R: Runtime>(ctx: &Ctx<'_, R>, groups: &[Vec<String>]) -> Result<()> {
+    let cluster = ctx.existing().await?;
+    let mut picked: Vec<Vec<NodeInfo>> = Vec::new();
+    for group in groups {
+        let mut nodes = Vec::new();
+        for name in group {
+            let node = cluster.node(name)?;
+            if picked
+                .iter()
+                .flatten()
+                .chain(&nodes)
+                .any(|n: &NodeInfo| n.name == node.name)
+            {
+                bail!("{} is in more than one group", node.name);
+            }
+            nodes.push(node.clone());
+        }
+        picked.push(nodes);
+    }
+    ctx.rt.partition(ctx.cluster, &picked).await?;
+    let names = |g: &[NodeInfo]| g.iter().map(|n| n.name.clone()).collect::<Vec<_>>();
+    let rest: Vec<String> = cluster
+        .nodes
+        .iter()
+        .filter(|n| !picked.iter().flatten().any(|p| p.name == n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    let groups: Vec<Vec<String>> = picked.iter().map(|g| names(g)).collect();
+    if ctx.json() {
+        print_json(&json!({ "groups": groups, "rest": rest }))?;
+    } else {
+        for g in &groups {
+            println(&format!("cut off {}", g.join(" ")))?;
+        }
+        if !rest.is_empty() {
+            println(&format!("together {}", rest.join(" ")))?;
+        }
+    }
+    Ok(())
+}
+
+/// `heal`: every node back on the cluster's network.
+pub async fn heal<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
+    ctx.existing().await?;
+    let moved = ctx.rt.heal(ctx.cluster).await?;
+    if ctx.json() {
+        print_json(&json!({ "healed": moved }))
+    } else if moved.is_empty() {
+        println("nothing to heal: the network is whole")
+    } else {
+        print_names("healed", &moved)
     }
 }

@@ -1,7 +1,7 @@
 //! The commands, written once against [`Runtime`] and run with whichever
 //! runtime the plan names.
 //!
-//! - [`cluster`]: up, down, add, restart, kill, logs
+//! - [`cluster`]: up, down, add, restart, kill, partition, heal, logs
 //! - [`data`]: put, get, delete
 //! - [`inspect`]: status, ring, and waiting for a correct ring
 //! - [`verify`]: the `check` command
@@ -106,6 +106,8 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Add { nodes, timeout } => cluster::add(&ctx, nodes, timeout).await,
         Action::Restart { node, timeout } => cluster::restart(&ctx, &node, timeout).await,
         Action::Kill(selection) => cluster::kill(&ctx, selection).await,
+        Action::Partition(groups) => cluster::partition(&ctx, &groups).await,
+        Action::Heal => cluster::heal(&ctx).await,
         Action::Logs { node, follow, tail } => cluster::logs(&ctx, &node, follow, tail).await,
         Action::Put { key, value, target } => data::put(&ctx, &key, &value, &target).await,
         Action::Get { key, target } => data::get(&ctx, &key, &target).await,

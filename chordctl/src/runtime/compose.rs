@@ -264,6 +264,17 @@ impl Runtime for ComposeRuntime {
         self.docker.kill(cluster, node).await
     }
 
+    async fn partition(&self, _cluster: &str, _groups: &[Vec<NodeInfo>]) -> Result<()> {
+        Err(anyhow!(
+            "partitions of a Compose-started ring are not supported; start the ring \
+             with `chordctl up N` to cut its network"
+        ))
+    }
+
+    async fn heal(&self, _cluster: &str) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     async fn remove_node(&self, _cluster: &str, _node: &NodeInfo) -> Result<()> {
         Err(anyhow!(MANAGED_BY_COMPOSE))
     }

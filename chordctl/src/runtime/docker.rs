@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, NetworkCreateRequest, PortBinding,
+    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -52,6 +53,11 @@ pub struct DockerRuntime {
 /// The network name of a cluster.
 pub fn network_name(cluster: &str) -> String {
     format!("chord-{cluster}")
+}
+
+/// The network that group `group` (from 1) of a partition is moved onto.
+fn partition_network(cluster: &str, group: usize) -> String {
+    format!("chord-{cluster}-part{group}")
 }
 
 fn port_key() -> String {
@@ -146,10 +152,17 @@ impl DockerRuntime {
     }
 
     async fn ensure_network(&self, cluster: &str) -> Result<()> {
-        let name = network_name(cluster);
+        self.ensure_labelled_network(cluster, &network_name(cluster), "network")
+            .await
+    }
+
+    /// Creates bridge network `name` of `cluster` with role label `role`, or
+    /// reuses it when an earlier run of ours left it.
+    async fn ensure_labelled_network(&self, cluster: &str, name: &str, role: &str) -> Result<()> {
+        let name = name.to_string();
         let labels = HashMap::from([
             (LABEL_CLUSTER.to_string(), cluster.to_string()),
-            (LABEL_ROLE.to_string(), "network".to_string()),
+            (LABEL_ROLE.to_string(), role.to_string()),
         ]);
         let request = NetworkCreateRequest {
             name: name.clone(),
@@ -165,7 +178,7 @@ impl DockerRuntime {
                     .docker
                     .list_networks(Some(
                         ListNetworksOptionsBuilder::default()
-                            .filters(&Self::cluster_filter(cluster, "network"))
+                            .filters(&Self::cluster_filter(cluster, role))
                             .build(),
                     ))
                     .await?
@@ -179,6 +192,45 @@ impl DockerRuntime {
             }
             Err(e) => Err(e).with_context(|| format!("creating network {name}")),
         }
+    }
+
+    /// Moves container `node` from network `from` to network `to`.
+    async fn move_node(&self, node: &str, from: &str, to: &str) -> Result<()> {
+        let out = NetworkDisconnectRequest {
+            container: node.to_string(),
+            force: Some(true),
+        };
+        match self.docker.disconnect_network(from, out).await {
+            // Not attached there (an earlier, interrupted move): fine.
+            Err(e) if !is_status(&e, 404) && !is_status(&e, 403) => {
+                return Err(e).with_context(|| format!("disconnecting {node} from {from}"))
+            }
+            _ => {}
+        }
+        let into = NetworkConnectRequest {
+            container: node.to_string(),
+            endpoint_config: None,
+        };
+        match self.docker.connect_network(to, into).await {
+            // Already attached there: fine.
+            Err(e) if !is_status(&e, 403) && !is_status(&e, 409) => {
+                Err(e).with_context(|| format!("connecting {node} to {to}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Names of the cluster's partition networks.
+    async fn partition_networks(&self, cluster: &str) -> Result<Vec<String>> {
+        let nets = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&Self::cluster_filter(cluster, "partition"))
+                    .build(),
+            ))
+            .await?;
+        Ok(nets.into_iter().filter_map(|n| n.name).collect())
     }
 
     async fn published_endpoint(&self, name: &str) -> Result<Option<String>> {
@@ -412,6 +464,52 @@ impl Runtime for DockerRuntime {
             text.push_str(&item?.to_string());
         }
         Ok(text)
+    }
+
+    async fn partition(&self, cluster: &str, groups: &[Vec<NodeInfo>]) -> Result<()> {
+        // Start from one network, so a second partition replaces the first.
+        self.heal(cluster).await?;
+        let main = network_name(cluster);
+        for (i, group) in groups.iter().enumerate() {
+            let net = partition_network(cluster, i + 1);
+            self.ensure_labelled_network(cluster, &net, "partition")
+                .await?;
+            for node in group {
+                self.move_node(&node.name, &main, &net).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn heal(&self, cluster: &str) -> Result<Vec<String>> {
+        let main = network_name(cluster);
+        let mut moved = Vec::new();
+        for net in self.partition_networks(cluster).await? {
+            let info = self
+                .docker
+                .inspect_network(&net, None)
+                .await
+                .with_context(|| format!("inspecting {net}"))?;
+            let mut names: Vec<String> = info
+                .containers
+                .unwrap_or_default()
+                .into_values()
+                .filter_map(|c| c.name)
+                .collect();
+            names.sort();
+            for name in names {
+                self.move_node(&name, &net, &main).await?;
+                moved.push(name);
+            }
+            match self.docker.remove_network(&net).await {
+                Err(e) if !is_status(&e, 404) => {
+                    return Err(e).with_context(|| format!("removing network {net}"))
+                }
+                _ => {}
+            }
+        }
+        moved.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+        Ok(moved)
     }
 
     async fn remove_cluster(&self, cluster: &str) -> Result<Removed> {

@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::Progress;
 
+/// Why the process runtime cannot cut a network, for its error messages.
+pub const NO_PARTITION_HERE: &str = "partitions need separate networks: local processes \
+share the loopback interface, so use the Docker runtime (the default)";
+
 /// Port every node listens on inside its container.
 pub const NODE_PORT: u16 = 7000;
 
@@ -151,6 +155,13 @@ pub trait Runtime {
 
     /// The last lines of a node's log, for error messages.
     async fn log_tail(&self, cluster: &str, node: &NodeInfo, lines: u32) -> Result<String>;
+
+    /// Cuts the cluster's network: the nodes of each group reach only each
+    /// other (nodes in no group stay together on the cluster's network).
+    async fn partition(&self, cluster: &str, groups: &[Vec<NodeInfo>]) -> Result<()>;
+
+    /// Undoes every partition; returns the nodes that were moved back.
+    async fn heal(&self, cluster: &str) -> Result<Vec<String>>;
 
     /// Removes every node and resource of the cluster. Idempotent.
     async fn remove_cluster(&self, cluster: &str) -> Result<Removed>;

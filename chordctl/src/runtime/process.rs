@@ -309,6 +309,15 @@ impl Runtime for ProcessRuntime {
         Ok(Self::record(&node))
     }
 
+    async fn partition(&self, _cluster: &str, _groups: &[Vec<NodeInfo>]) -> Result<()> {
+        bail!(super::NO_PARTITION_HERE)
+    }
+
+    async fn heal(&self, _cluster: &str) -> Result<Vec<String>> {
+        // Nothing is ever cut here, so nothing needs healing.
+        Ok(Vec::new())
+    }
+
     async fn kill(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
         let (_, proc_node) = self.recorded(cluster, node)?;
         if !alive(&proc_node) {

@@ -22,6 +22,7 @@ use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,6 +47,8 @@ const SYNC_LIST_MAX: usize = 4096;
 const RECENT_MS: u64 = 60_000;
 /// At most this many remembered outcomes (bounds memory under heavy write load).
 const RECENT_CAP: usize = 200_000;
+/// Owners one repair round hands orphans to (the rest wait for the next round).
+const HAND_OFF_OWNERS: usize = 16;
 
 /// The answer a client gets: what happened, where, and how far it travelled.
 #[derive(Clone, Debug)]
@@ -69,6 +72,12 @@ struct Data {
     in_flight: InFlight,
     /// The predecessor seen by the last repair round (to notice a shrinking range).
     last_predecessor: Option<Id>,
+    /// Orphans (copies outside our range that no other owner confirmed) handed
+    /// to their owner: the version handed and when. Each is offered once.
+    handed_off: HashMap<Id, (Version, u64)>,
+    /// The replica holders the last repair round synced with (to release
+    /// the ones that dropped out).
+    last_targets: Vec<Peer>,
 }
 
 /// A snapshot for `GET /status`.
@@ -167,6 +176,8 @@ impl Node {
                     leases: Leases::default(),
                     recent: Recent::new(RECENT_MS, RECENT_CAP),
                     last_predecessor: None,
+                    handed_off: HashMap::new(),
+                    last_targets: Vec::new(),
                     in_flight: InFlight::default(),
                 }),
                 pending: Pending::default(),

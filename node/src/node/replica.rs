@@ -46,6 +46,10 @@ impl Node {
                 let ours = Digest::of(mine.iter().map(|(i, e)| (i, *e)));
                 DataResponse::InSync(ours == digest)
             }
+            DataRequest::Release { owner } => {
+                data.leases.release(&owner);
+                DataResponse::Applied(0)
+            }
             DataRequest::SyncList { range, items } => {
                 let mine: Vec<(Id, Version)> = data
                     .store
@@ -109,6 +113,8 @@ impl Node {
                     // Our range changed. Keep what we owned under a lease of our
                     // own for a while: if a node joined in front of us, it still
                     // has to fetch that part from us (and its replicas from ours).
+                    // What lies outside the new range is handed to its owner
+                    // (`hand_off_orphans`) and dropped once that has settled.
                     data.leases.confirm(me, old, me, now);
                 }
             }
@@ -118,12 +124,26 @@ impl Node {
             // A predecessor that stopped answering may be hung: its range is
             // about to become ours, so nothing outside our range goes now.
             if let Some(p) = pred.as_ref().filter(|_| !pred_suspect) {
-                // Drop copies we no longer hold: outside our range, unconfirmed, not fresh.
-                let Data { store, leases, .. } = &mut *data;
+                // Drop copies we no longer hold: outside our range, not
+                // confirmed by their owner, and either not fresh and not under
+                // our own lease, or handed to their owner a while ago (the
+                // owner has had repair rounds to copy them to its holders).
+                let settled = 3 * self.inner.opts.repair_ms;
+                let Data {
+                    store,
+                    leases,
+                    handed_off,
+                    ..
+                } = &mut *data;
                 let dropped = store.retain(|id, e| {
+                    let handed = handed_off.get(id).is_some_and(|(v, at)| {
+                        *v == e.version && now.saturating_sub(*at) >= settled
+                    });
                     crate::id::in_half_open(id, &p.id, &me)
-                        || leases.covers(id, now, lease)
-                        || now.saturating_sub(e.version.millis()) < lease
+                        || leases.covers_for_others(id, &me, now, lease)
+                        || (!handed
+                            && (leases.covers(id, now, lease)
+                                || now.saturating_sub(e.version.millis()) < lease))
                 });
                 if dropped > 0 {
                     tracing::info!(dropped, "dropped copies no longer held here");
@@ -133,11 +153,12 @@ impl Node {
         let Some(pred) = pred else {
             return 0;
         };
+        let mut moved = self.hand_off_orphans(pred.id).await;
+        self.release_former_holders(&targets).await;
         let range = Range {
             from: pred.id,
             to: me,
         };
-        let mut moved = 0;
         for t in targets {
             match self.sync_with(&t, range).await {
                 Ok(n) => moved += n,
@@ -145,6 +166,121 @@ impl Node {
             }
         }
         moved
+    }
+
+    /// Offers each orphan to its owner once: a copy outside our range
+    /// `(pred, me]` that no other owner confirmed we hold. After a healed
+    /// partition these are the writes one side accepted for keys whose owner
+    /// is now on the other side, possibly beyond that owner's R−1 successors,
+    /// where no repair round would look. The owner keeps the newer version
+    /// and repairs its holders from it. Returns how many entries were sent.
+    async fn hand_off_orphans(&self, pred: Id) -> usize {
+        let me = self.inner.me.id;
+        let mut orphans: Vec<(Id, Entry)> = {
+            let now = now_ms();
+            let lease = self.inner.opts.lease_ms();
+            let mut data = lock(&self.inner.data);
+            let Data {
+                store,
+                leases,
+                handed_off,
+                ..
+            } = &mut *data;
+            handed_off.retain(|id, (v, _)| store.get(id).is_some_and(|e| e.version == *v));
+            store
+                .iter()
+                .filter(|(id, e)| {
+                    !crate::id::in_half_open(id, &pred, &me)
+                        && !leases.covers_for_others(id, &me, now, lease)
+                        && handed_off.get(*id).is_none_or(|(v, _)| *v != e.version)
+                })
+                .map(|(id, e)| (*id, e.clone()))
+                .collect()
+        };
+        let mut sent = 0;
+        for _ in 0..HAND_OFF_OWNERS {
+            let Some(first) = orphans.first().map(|(id, _)| *id) else {
+                break;
+            };
+            let Some((owner, from)) = self.owner_and_range(first).await else {
+                break;
+            };
+            if owner.id == me {
+                break; // our view and the ring's disagree for now: next round
+            }
+            let (theirs, rest): (Vec<_>, Vec<_>) = orphans
+                .into_iter()
+                .partition(|(id, _)| *id == first || crate::id::in_half_open(id, &from, &owner.id));
+            orphans = rest;
+            let versions: Vec<(Id, Version)> =
+                theirs.iter().map(|(i, e)| (*i, e.version)).collect();
+            let entries: Vec<Entry> = theirs.into_iter().map(|(_, e)| e).collect();
+            let n = entries.len();
+            if self.send_entries(&owner, entries).await.is_ok() {
+                sent += n;
+                let mut data = lock(&self.inner.data);
+                let at = now_ms();
+                data.handed_off
+                    .extend(versions.into_iter().map(|(i, v)| (i, (v, at))));
+                tracing::info!(entries = n, owner = %owner.addr, "handed orphaned copies to their owner");
+            }
+        }
+        sent
+    }
+
+    /// Tells the holders of our range that dropped out of `targets` since the
+    /// last round that they no longer hold it for us, so their copies do not
+    /// linger for a whole lease (a lost message only means they do).
+    async fn release_former_holders(&self, targets: &[Peer]) {
+        let gone: Vec<Peer> = {
+            let mut data = lock(&self.inner.data);
+            let old = std::mem::replace(&mut data.last_targets, targets.to_vec());
+            old.into_iter()
+                .filter(|p| targets.iter().all(|t| t.id != p.id))
+                .collect()
+        };
+        let req = DataRequest::Release {
+            owner: self.inner.me.id,
+        };
+        for p in gone {
+            if let Err(e) = self.inner.peers.data(&p.addr, &req).await {
+                tracing::debug!(peer = %p.addr, error = %e, "release not delivered");
+            }
+        }
+    }
+
+    /// The owner of `id` as the ring answers an iterative lookup, and the
+    /// start of its range (its predecessor; the id itself if unknown).
+    async fn owner_and_range(&self, id: Id) -> Option<(Peer, Id)> {
+        let req = crate::ring::Request::FindSuccessor { id };
+        let mut answer = lock(&self.inner.ring).on_request(&req);
+        for _ in 0..32 {
+            match answer {
+                crate::ring::Response::Found { peer } => {
+                    if peer.id == self.inner.me.id {
+                        return Some((peer, id));
+                    }
+                    let from = match self
+                        .inner
+                        .peers
+                        .ring(&peer.addr, &crate::ring::Request::GetNeighbors)
+                        .await
+                    {
+                        Ok(crate::ring::Response::Neighbors {
+                            predecessor: Some(p),
+                            ..
+                        }) => p.id,
+                        _ => id,
+                    };
+                    return Some((peer, from));
+                }
+                crate::ring::Response::Next { peer } => {
+                    answer = self.inner.peers.ring(&peer.addr, &req).await.ok()?;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Brings `holder`'s copy of our primary `range` up to date, both ways.

@@ -328,7 +328,7 @@ impl RingState {
                 }
             }
         }
-        if self.opts.passive_len == 0 || !self.ticks.is_multiple_of(self.opts.probe_every.max(1)) {
+        if self.opts.passive_len == 0 || self.ticks % self.opts.probe_every.max(1) != 0 {
             return out;
         }
         let now = self.ticks;
@@ -471,7 +471,11 @@ impl RingState {
             Some(Response::Neighbors { ring, .. })
                 if ring != self.ring
                     && match purpose {
-                        Purpose::JoinAdopt => !self.takes_ring_nonce,
+                        // A fresh joiner takes its ring's nonce; so does an
+                        // isolated node rejoining through a remembered peer
+                        // (all it has left: a founder restarted without
+                        // `--join` must not strand it).
+                        Purpose::JoinAdopt => !self.takes_ring_nonce && !self.is_isolated(),
                         // A candidate comes from a probe that checked, or
                         // from stabilization, which must keep working for a
                         // node pulled back in by old pointers (see below).
