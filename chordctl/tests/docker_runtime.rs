@@ -78,6 +78,43 @@ struct Guard {
     image: String,
 }
 
+impl Guard {
+    /// A fresh cluster name with its chordctl and test image tag, or `None`
+    /// (the test skips, saying why) when no Docker engine can be reached.
+    fn new(prefix: &str) -> Option<Guard> {
+        let docker = match engine() {
+            Ok(d) => d,
+            Err(reason) => {
+                eprintln!("SKIPPED: no Docker engine reachable ({reason})");
+                return None;
+            }
+        };
+        let bin = static_node_bin();
+        let cluster = unique(prefix);
+        let ctl = Ctl::new(
+            &["--cluster", &cluster],
+            &[("CHORDCTL_NODE_BIN", bin.to_str().unwrap())],
+        );
+        let image = format!("chord-node:test-{cluster}");
+        Some(Guard {
+            ctl,
+            docker,
+            cluster,
+            image,
+        })
+    }
+
+    /// What a test uses: chordctl, the engine, the cluster name, the image tag.
+    fn parts(&self) -> (Ctl, Docker, String, String) {
+        (
+            self.ctl.clone(),
+            self.docker.clone(),
+            self.cluster.clone(),
+            self.image.clone(),
+        )
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.ctl.run(&["down"]);
@@ -100,26 +137,10 @@ impl Drop for Guard {
 
 #[test]
 fn docker_cluster_survives_two_kills_and_down_leaves_nothing() {
-    let docker = match engine() {
-        Ok(d) => d,
-        Err(reason) => {
-            eprintln!("SKIPPED: no Docker engine reachable ({reason})");
-            return;
-        }
+    let Some(guard) = Guard::new("t-dock") else {
+        return;
     };
-    let bin = static_node_bin();
-    let cluster = unique("t-dock");
-    let ctl = Ctl::new(
-        &["--cluster", &cluster],
-        &[("CHORDCTL_NODE_BIN", bin.to_str().unwrap())],
-    );
-    let image = format!("chord-node:test-{cluster}");
-    let _guard = Guard {
-        ctl: ctl.clone(),
-        docker: docker.clone(),
-        cluster: cluster.clone(),
-        image: image.clone(),
-    };
+    let (ctl, docker, cluster, image) = guard.parts();
 
     let up = ctl
         .run(&[
@@ -187,26 +208,10 @@ fn a_healed_partition_becomes_one_ring_and_the_newest_writes_win() {
     // The scenario that used to leave two rings for good: nodes 1-3 of 8 on a
     // network of their own (each side keeps ring neighbours), every key
     // written again meanwhile, then the heal.
-    let docker = match engine() {
-        Ok(d) => d,
-        Err(reason) => {
-            eprintln!("SKIPPED: no Docker engine reachable ({reason})");
-            return;
-        }
+    let Some(guard) = Guard::new("t-part") else {
+        return;
     };
-    let bin = static_node_bin();
-    let cluster = unique("t-part");
-    let ctl = Ctl::new(
-        &["--cluster", &cluster],
-        &[("CHORDCTL_NODE_BIN", bin.to_str().unwrap())],
-    );
-    let image = format!("chord-node:test-{cluster}");
-    let _guard = Guard {
-        ctl: ctl.clone(),
-        docker: docker.clone(),
-        cluster: cluster.clone(),
-        image: image.clone(),
-    };
+    let (ctl, docker, cluster, image) = guard.parts();
     ctl.run(&["up", "8", "--image", &image, "--timeout", "180"])
         .ok("up 8");
     let keys: Vec<String> = (0..100).map(|i| format!("part:{i}")).collect();
