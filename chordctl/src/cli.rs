@@ -130,6 +130,9 @@ pub enum Command {
     /// Measure throughput, latency and hops under a generated workload.
     #[command(long_about = crate::bench::LONG_ABOUT)]
     Bench(crate::bench::BenchArgs),
+    /// Jepsen-style run: clients under a seeded nemesis, then a check of
+    /// the recorded history (lost writes, resurrected deletes, lost reads).
+    Chaos(crate::chaos::ChaosArgs),
     /// Print a shell completion script.
     Completion(CompletionArgs),
 }
@@ -353,6 +356,8 @@ pub enum Action {
     },
     /// Run a benchmark.
     Bench(crate::bench::BenchPlan),
+    /// Run a chaos test.
+    Chaos(crate::chaos::ChaosPlan),
     /// Print a completion script.
     Completion(Shell),
 }
@@ -453,6 +458,7 @@ impl Cli {
                 wait: args.wait.map(Duration::from_secs),
             },
             Command::Bench(args) => Action::Bench(args.into_plan()?),
+            Command::Chaos(args) => Action::Chaos(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
         if runtime == RuntimeKind::Compose {

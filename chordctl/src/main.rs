@@ -9,12 +9,14 @@
 //! - [`client`]: HTTP to nodes through their 127.0.0.1 endpoints
 //! - [`check`]: ring and data-placement verification (pure)
 //! - [`bench`]: the `bench` command: workload, measurement, report
+//! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
 //! - [`exit`]: the documented exit codes
 //!
 //! `main` only parses, runs, and prints the error chain once.
 
 mod bench;
+mod chaos;
 mod check;
 mod cli;
 mod client;

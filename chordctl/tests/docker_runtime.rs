@@ -280,3 +280,29 @@ fn a_healed_partition_becomes_one_ring_and_the_newest_writes_win() {
         "left: {containers:?} {networks:?}"
     );
 }
+
+#[test]
+fn a_seeded_chaos_run_in_docker_loses_nothing() {
+    let Some(guard) = Guard::new("t-chaos") else {
+        return;
+    };
+    let (ctl, _docker, _cluster, image) = guard.parts();
+    ctl.run(&["up", "6", "--image", &image, "--timeout", "180"])
+        .ok("up 6");
+    common::chaos_passes(
+        &ctl,
+        &[
+            "--duration",
+            "60",
+            "--interval",
+            "8",
+            "--seed",
+            "7",
+            "--clients",
+            "4",
+            "--nemesis",
+            "kill,pause,partition",
+        ],
+        &["kill", "pause", "partition"],
+    );
+}

@@ -32,6 +32,29 @@ struct Guard {
 }
 
 impl Guard {
+    /// A fresh cluster name with its own state folder, and chordctl set up
+    /// for it with the process runtime.
+    fn new(prefix: &str) -> Guard {
+        let bin = node_bin();
+        let cluster = unique(prefix);
+        let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let ctl = Ctl::new(
+            &["--runtime", "process", "--cluster", &cluster],
+            &[
+                ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
+                ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
+            ],
+        );
+        Guard {
+            ctl,
+            state_dir,
+            cluster,
+            bin,
+            pids: Vec::new(),
+        }
+    }
+
     fn remember_pids(&mut self) {
         for pid in recorded_pids(&self.state_dir, &self.cluster) {
             if !self.pids.contains(&pid) {
@@ -57,24 +80,13 @@ impl Drop for Guard {
 
 #[test]
 fn process_cluster_survives_two_kills_and_down_leaves_nothing() {
-    let bin = node_bin();
-    let cluster = unique("t-proc");
-    let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let ctl = Ctl::new(
-        &["--runtime", "process", "--cluster", &cluster],
-        &[
-            ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
-            ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
-        ],
+    let mut guard = Guard::new("t-proc");
+    let (ctl, state_dir, cluster, bin) = (
+        guard.ctl.clone(),
+        guard.state_dir.clone(),
+        guard.cluster.clone(),
+        guard.bin.clone(),
     );
-    let mut guard = Guard {
-        ctl: ctl.clone(),
-        state_dir: state_dir.clone(),
-        cluster: cluster.clone(),
-        bin: bin.clone(),
-        pids: Vec::new(),
-    };
 
     let up = ctl.run(&["up", "8", "--replicas", "3", "--timeout", "120"]);
     guard.remember_pids();
@@ -116,4 +128,42 @@ fn process_cluster_survives_two_kills_and_down_leaves_nothing() {
     );
     ctl.run(&["status"])
         .expect_code(1, "status of a removed cluster");
+}
+
+#[test]
+fn a_seeded_chaos_run_with_processes_loses_nothing() {
+    let mut guard = Guard::new("t-pchaos");
+    let ctl = guard.ctl.clone();
+    ctl.run(&["up", "6", "--timeout", "120"]).ok("up 6");
+    guard.remember_pids();
+    // Partitions need separate networks: refused here, with the reason.
+    let refused = ctl
+        .run(&[
+            "chaos",
+            "--duration",
+            "5",
+            "--interval",
+            "2",
+            "--nemesis",
+            "partition",
+        ])
+        .expect_code(2, "chaos --nemesis partition with processes");
+    assert!(refused.stderr.contains("Docker"), "{}", refused.stderr);
+    common::chaos_passes(
+        &ctl,
+        &[
+            "--duration",
+            "60",
+            "--interval",
+            "6",
+            "--seed",
+            "11",
+            "--clients",
+            "4",
+            "--nemesis",
+            "kill,restart,pause,join",
+        ],
+        &["kill", "restart", "pause", "join"],
+    );
+    guard.remember_pids();
 }

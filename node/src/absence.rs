@@ -12,9 +12,12 @@
 //!   other holders were silent: it is real data, never a false absence;
 //! * **"not found"** needs an answer from *every* holder the owner's view
 //!   names, `min(R, ring size) − 1` of them: with all `R` current holders
-//!   saying "absent", no acknowledged write can be on any of them, as long
-//!   as fewer than `W` of the holders at write time have left since (the
-//!   documented guarantee);
+//!   saying "absent", no acknowledged write is on any of them. That proves
+//!   absence as long as the current holders still include a node that took
+//!   the write: fewer than `W` of the holders at write time have left or
+//!   been passed over by joins since, before repair copied the key on (the
+//!   documented guarantee; a join in front of the old owner followed by its
+//!   crash before repair is outside it);
 //! * a **tombstone** is the newest answer: the key was deleted, proven only
 //!   on the same terms (a silent holder might hold a newer write);
 //! * otherwise (a holder timed out, was refused, or the view names fewer

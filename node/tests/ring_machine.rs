@@ -1433,6 +1433,9 @@ struct Split {
     joins: usize,
     /// After the heal, this many nodes crash.
     crashes: usize,
+    /// When non-zero: two groups, this many nodes cut off from the rest
+    /// (instead of `groups` groups of about equal size).
+    cut: usize,
 }
 
 /// Grows `n` nodes, cuts them into groups until each group is a correct ring
@@ -1457,6 +1460,21 @@ fn split_and_heal(seed: u64, n: usize, split: Split) -> usize {
     loop {
         for g in groups.iter_mut() {
             g.clear();
+        }
+        if split.cut > 0 {
+            let mut order: Vec<usize> = (0..ids.len()).collect();
+            if split.contiguous {
+                order.rotate_left(net.rng.below(ids.len()));
+            } else {
+                net.rng.shuffle(&mut order);
+            }
+            for (rank, k) in order.into_iter().enumerate() {
+                groups[usize::from(rank < split.cut)].push(ids[k]);
+            }
+            for g in groups.iter_mut() {
+                g.sort();
+            }
+            break;
         }
         for (k, id) in ids.iter().enumerate() {
             let g = if split.contiguous {
@@ -1636,4 +1654,38 @@ fn an_isolated_node_rejoins_a_founder_that_restarted_alone() {
     net.rounds(10);
     net.insert(RingState::new_ring(peer(0), opts_nonce(2)));
     net.converge(100, "survivor rejoins the restarted founder");
+}
+
+#[test]
+#[ignore = "a measurement (BENCHMARKS.md): cargo test -p chord-node --test ring_machine merge_time -- --ignored --nocapture"]
+fn merge_time_against_ring_size_and_split_size() {
+    // Rounds are maintenance ticks: 250 ms each at the default --stabilize-ms.
+    println!("| nodes | cut off | split | rounds to one ring (max of 3 seeds) | at 250 ms/tick |");
+    println!("|---|---|---|---|---|");
+    for n in [8, 16, 32, 64] {
+        for cut in [1, n / 4, n / 2] {
+            for contiguous in [true, false] {
+                let rounds = (0..3)
+                    .map(|seed| {
+                        split_and_heal(
+                            100 + seed,
+                            n,
+                            Split {
+                                groups: 2,
+                                contiguous,
+                                cut,
+                                ..Split::default()
+                            },
+                        )
+                    })
+                    .max()
+                    .unwrap_or(0);
+                println!(
+                    "| {n} | {cut} | {} | {rounds} | {:.1} s |",
+                    if contiguous { "an arc" } else { "scattered" },
+                    rounds as f64 * 0.25
+                );
+            }
+        }
+    }
 }

@@ -5,11 +5,13 @@
 //! - [`data`]: put, get, delete
 //! - [`inspect`]: status, ring, and waiting for a correct ring
 //! - [`verify`]: the `check` command
+//!
+//! `chaos` lives in [`crate::chaos`].
 
 mod cluster;
 mod data;
-mod inspect;
-mod verify;
+pub mod inspect;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -116,6 +118,7 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Ring => inspect::ring(&ctx).await,
         Action::Check { wait } => verify::check(&ctx, wait).await,
         Action::Bench(bench) => crate::bench::on_cluster(&ctx, &bench).await,
+        Action::Chaos(chaos) => crate::chaos::run(&ctx, &chaos).await,
         Action::Completion(_) => unreachable!("handled before connecting"),
     }
 }

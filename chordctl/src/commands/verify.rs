@@ -33,6 +33,11 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// Whether the ring and every key are as they should be.
+    pub fn is_clean(&self) -> bool {
+        self.clean
+    }
+
     fn problem_count(&self) -> usize {
         self.ring.problems.len()
             + self.errors.len()
@@ -42,7 +47,8 @@ impl CheckReport {
     }
 }
 
-async fn gather(cluster: &Cluster) -> Result<CheckReport> {
+/// Everything `check` judges, gathered from the live nodes now.
+pub async fn gather(cluster: &Cluster) -> Result<CheckReport> {
     let client = Client::new(&cluster.spec.key)?;
     let observed = observe(&client, cluster).await;
     let ring = ring_report(&observed);

@@ -264,6 +264,14 @@ impl Runtime for ComposeRuntime {
         self.docker.kill(cluster, node).await
     }
 
+    async fn pause(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
+        self.docker.pause(cluster, node).await
+    }
+
+    async fn resume(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
+        self.docker.resume(cluster, node).await
+    }
+
     async fn partition(&self, _cluster: &str, _groups: &[Vec<NodeInfo>]) -> Result<()> {
         Err(anyhow!(
             "partitions of a Compose-started ring are not supported; start the ring \

@@ -466,6 +466,23 @@ impl Runtime for DockerRuntime {
         Ok(text)
     }
 
+    async fn pause(&self, _cluster: &str, node: &NodeInfo) -> Result<()> {
+        self.docker
+            .pause_container(&node.name)
+            .await
+            .with_context(|| format!("pausing {}", node.name))
+    }
+
+    async fn resume(&self, _cluster: &str, node: &NodeInfo) -> Result<()> {
+        match self.docker.unpause_container(&node.name).await {
+            // 409: not paused (any more); fine for an undo.
+            Err(e) if !is_status(&e, 409) => {
+                Err(e).with_context(|| format!("resuming {}", node.name))
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn partition(&self, cluster: &str, groups: &[Vec<NodeInfo>]) -> Result<()> {
         // Start from one network, so a second partition replaces the first.
         self.heal(cluster).await?;

@@ -156,6 +156,13 @@ pub trait Runtime {
     /// The last lines of a node's log, for error messages.
     async fn log_tail(&self, cluster: &str, node: &NodeInfo, lines: u32) -> Result<String>;
 
+    /// Freezes a running node (Docker pause, SIGSTOP): it keeps its
+    /// connections but answers nothing, like a hung process.
+    async fn pause(&self, cluster: &str, node: &NodeInfo) -> Result<()>;
+
+    /// Lets a paused node run again.
+    async fn resume(&self, cluster: &str, node: &NodeInfo) -> Result<()>;
+
     /// Cuts the cluster's network: the nodes of each group reach only each
     /// other (nodes in no group stay together on the cluster's network).
     async fn partition(&self, cluster: &str, groups: &[Vec<NodeInfo>]) -> Result<()>;

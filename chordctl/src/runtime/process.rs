@@ -309,6 +309,19 @@ impl Runtime for ProcessRuntime {
         Ok(Self::record(&node))
     }
 
+    async fn pause(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
+        let (_, proc_node) = self.recorded(cluster, node)?;
+        if !alive(&proc_node) {
+            bail!("{} is not running", node.name);
+        }
+        signal(proc_node.pid, libc::SIGSTOP)
+    }
+
+    async fn resume(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
+        let (_, proc_node) = self.recorded(cluster, node)?;
+        signal(proc_node.pid, libc::SIGCONT)
+    }
+
     async fn partition(&self, _cluster: &str, _groups: &[Vec<NodeInfo>]) -> Result<()> {
         bail!(super::NO_PARTITION_HERE)
     }

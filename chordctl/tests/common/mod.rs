@@ -295,3 +295,70 @@ pub fn scenario(ctl: &Ctl, nodes: usize) {
 
     get_all(ctl, &pairs);
 }
+
+/// Runs `chordctl chaos` with `args` (JSON output, a report folder) and
+/// checks what every chaos run must show: exit 0, nothing lost or
+/// resurrected, no lost read, the ring correct and `check` clean after the
+/// heal, faults of the kinds asked for, and the three report files.
+pub fn chaos_passes(ctl: &Ctl, args: &[&str], kinds: &[&str]) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(unique("chaos-report"));
+    let mut all = vec!["chaos", "-o", "json", "--report", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let run = ctl.run(&all);
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "chaos printed no JSON ({e}); exit {}\n{}\n{}",
+            run.code, run.stdout, run.stderr
+        )
+    });
+    let report = &summary["report"];
+    for list in ["lost", "resurrected", "lost_reads", "unreadable"] {
+        assert_eq!(
+            report[list].as_array().map(Vec::len),
+            Some(0),
+            "{list}: {summary:#}"
+        );
+    }
+    assert_eq!(
+        run.code, 0,
+        "chaos exit code; stderr:\n{}\n{summary:#}",
+        run.stderr
+    );
+    assert_eq!(summary["passed"], true, "{summary:#}");
+    assert!(summary["ring_after_heal_ms"].is_u64(), "{summary:#}");
+    assert!(summary["clean_after_heal_ms"].is_u64(), "{summary:#}");
+    assert!(
+        report["ops"].as_u64().unwrap_or(0) > 100,
+        "too few operations: {summary:#}"
+    );
+    let seen: Vec<&str> = summary["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(!seen.is_empty(), "no fault happened: {summary:#}");
+    assert!(
+        seen.iter().all(|k| kinds.contains(k)),
+        "faults {seen:?} outside {kinds:?}"
+    );
+    let lines = std::fs::read_to_string(dir.join("history.jsonl")).expect("history.jsonl");
+    assert_eq!(
+        lines.lines().count() as u64,
+        report["ops"].as_u64().unwrap(),
+        "one history line per operation"
+    );
+    let svg = std::fs::read_to_string(dir.join("timeline.svg")).expect("timeline.svg");
+    assert!(
+        svg.trim_start().starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    assert!(dir.join("summary.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "chaos: {} operations, faults {seen:?}, ring correct {} ms and check clean {} ms after the heal, {} stale reads",
+        report["ops"], summary["ring_after_heal_ms"], summary["clean_after_heal_ms"], report["stale_reads"]
+    );
+    summary
+}

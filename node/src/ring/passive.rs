@@ -3,7 +3,7 @@
 //! by a partition finds its other half again once the network heals.
 //!
 //! Pure bookkeeping in ticks; the state machine decides what a probe's answer
-//! means (see "Merging" in the `ring` module essay).
+//! means (see "Merging" in the [`crate::ring`] module essay).
 
 use super::message::Peer;
 use crate::id::Id;

@@ -408,11 +408,6 @@ impl RingState {
         }
     }
 
-    /// Peers in the passive list (for status output).
-    pub fn passive_len(&self) -> usize {
-        self.passive.len()
-    }
-
     /// Answers a request from another node (synchronous, no outbound traffic).
     pub fn on_request(&mut self, req: &Request) -> Response {
         if !self.joined {

@@ -1,0 +1,356 @@
+//! The orchestration of a chaos run: workload and nemesis side by side for
+//! the run's duration, then the heal, the waits for a correct ring and a
+//! clean check, the final read of every key, the verdict and the report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use rand::seq::IndexedRandom;
+use serde_json::json;
+
+use super::checker::{self, Report};
+use super::history::{FinalRead, History};
+use super::nemesis::Schedule;
+use super::workload::{self, Entries};
+use super::{timeline, ChaosPlan, Nemesis};
+use crate::client::Client;
+use crate::commands::Ctx;
+use crate::exit;
+use crate::output::{print_json, Progress};
+use crate::runtime::Runtime;
+
+/// How long the heal may take to give a correct ring, and then a clean check.
+const RING_AFTER_HEAL: Duration = Duration::from_secs(120);
+const CLEAN_AFTER_HEAL: Duration = Duration::from_secs(180);
+
+/// `chaos`: runs `plan` against the existing cluster of `ctx`.
+pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
+    match ctx.rt.kind() {
+        "compose" => {
+            return Err(exit::usage(
+                "chaos restarts and adds nodes, which is Compose's job on a Compose ring: \
+                 start the ring with `chordctl up N` instead",
+            ))
+        }
+        "process" if plan.nemesis.contains(&Nemesis::Partition) => {
+            return Err(exit::usage(format!(
+                "chaos: --nemesis partition: {}",
+                crate::runtime::NO_PARTITION_HERE
+            )))
+        }
+        _ => {}
+    }
+    let cluster = ctx.existing().await?;
+    let client = Client::new(&cluster.spec.key)?;
+    let entries = Arc::new(Entries::default());
+    for n in cluster.running() {
+        if let Some(e) = &n.endpoint {
+            entries.add(&n.name, e);
+        }
+    }
+    let progress = Progress::new(ctx.output);
+    progress.stage(format!(
+        "chaos: {} s of workload and faults",
+        plan.duration.as_secs()
+    ));
+    let start = Instant::now();
+    let until = start + plan.duration;
+    let clients: Vec<_> = (0..plan.clients)
+        .map(|i| {
+            tokio::spawn(workload::client(
+                i,
+                client.clone(),
+                entries.clone(),
+                start,
+                until,
+                plan.keys,
+                plan.seed,
+            ))
+        })
+        .collect();
+    let mut nemesis = Schedule::new(ctx, cluster.spec.clone(), plan, entries.clone(), start)?;
+    let faults_done = nemesis.run_until(until).await;
+    let mut ops = Vec::new();
+    for c in clients {
+        ops.extend(c.await.context("a chaos client task failed")?);
+    }
+    progress.stage("healing every fault");
+    // Heal even when the schedule failed part-way, so nothing stays broken.
+    let healed = nemesis.undo_all().await;
+    faults_done?;
+    healed?;
+    let heal_at = Instant::now();
+    progress.stage("waiting for a correct ring");
+    let mut ring_after = None;
+    while heal_at.elapsed() < RING_AFTER_HEAL {
+        if nemesis.note_convergence().await {
+            ring_after = Some(heal_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    progress.stage("waiting for a clean check");
+    let mut clean_after = None;
+    if ring_after.is_some() {
+        while heal_at.elapsed() < CLEAN_AFTER_HEAL {
+            let cluster = ctx.existing().await?;
+            if crate::commands::verify::gather(&cluster).await?.is_clean() {
+                clean_after = Some(heal_at.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    progress.stage("reading every key");
+    let final_reads = read_all(&client, &entries, plan.keys).await;
+    progress.finish();
+    ops.sort_by_key(|o| (o.start_ms, o.client));
+    let history = History {
+        ops,
+        faults: nemesis.faults.clone(),
+        final_reads,
+        duration_ms: plan.duration.as_millis() as u64,
+    };
+    let report = checker::check(&history);
+    let summary = json!({
+        "cluster": ctx.cluster,
+        "runtime": ctx.rt.kind(),
+        "plan": {
+            "duration_s": plan.duration.as_secs(),
+            "clients": plan.clients,
+            "seed": plan.seed,
+            "interval_s": plan.interval.as_secs(),
+            "nemesis": plan.nemesis,
+            "keys": plan.keys,
+            "unsafe": plan.allow_unsafe,
+        },
+        "faults": history.faults,
+        "ring_after_heal_ms": ring_after.map(|d| d.as_millis() as u64),
+        "clean_after_heal_ms": clean_after.map(|d| d.as_millis() as u64),
+        "report": report,
+        "passed": report.passed() && ring_after.is_some() && clean_after.is_some(),
+    });
+    if let Some(dir) = &plan.report {
+        write_report(dir, &history, &report, &summary, plan)?;
+    }
+    if ctx.json() {
+        print_json(&summary)?;
+    } else {
+        print_table(plan, &history, &report, ring_after, clean_after)?;
+    }
+    let problems = report.lost.len()
+        + report.resurrected.len()
+        + report.lost_reads.len()
+        + report.unreadable.len();
+    if problems > 0 {
+        return Err(anyhow!(
+            "chaos found {} lost, {} resurrected, {} lost read(s), {} unreadable key(s)",
+            report.lost.len(),
+            report.resurrected.len(),
+            report.lost_reads.len(),
+            report.unreadable.len()
+        ));
+    }
+    if ring_after.is_none() {
+        return Err(anyhow!(
+            "the ring was not correct {} s after the heal",
+            RING_AFTER_HEAL.as_secs()
+        ));
+    }
+    if clean_after.is_none() {
+        return Err(anyhow!(
+            "check was not clean {} s after the heal",
+            CLEAN_AFTER_HEAL.as_secs()
+        ));
+    }
+    Ok(())
+}
+
+/// Reads every key of the run once, through random live nodes, retrying a
+/// few times on errors (a 503 right after the heal is not a verdict).
+async fn read_all(client: &Client, entries: &Entries, keys: u32) -> BTreeMap<String, FinalRead> {
+    let mut out = BTreeMap::new();
+    let nodes = entries.all();
+    for i in 0..keys {
+        let key = workload::key(i);
+        let mut last = String::from("no live node to ask");
+        let mut read = None;
+        for attempt in 0..10 {
+            let Some((_, endpoint)) = nodes.choose(&mut rand::rng()) else {
+                break;
+            };
+            match client.get(endpoint, &key).await {
+                Ok(r) if r.status == 200 => {
+                    read = Some(match r.body.trim().parse::<u64>() {
+                        Ok(v) => FinalRead::Value(v),
+                        Err(_) => FinalRead::Error(format!("not a value of this run: {}", r.body)),
+                    });
+                }
+                Ok(r) if r.status == 404 => read = Some(FinalRead::Absent),
+                Ok(r) => last = format!("{}: {}", r.status, r.error_message()),
+                Err(e) => last = format!("{e:#}"),
+            }
+            if read.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+        }
+        out.insert(key, read.unwrap_or(FinalRead::Error(last)));
+    }
+    out
+}
+
+fn write_report(
+    dir: &std::path::Path,
+    history: &History,
+    report: &Report,
+    summary: &serde_json::Value,
+    plan: &ChaosPlan,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut lines = String::new();
+    for op in &history.ops {
+        lines.push_str(&serde_json::to_string(op)?);
+        lines.push('\n');
+    }
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    write("history.jsonl", &lines)?;
+    write("summary.json", &serde_json::to_string_pretty(summary)?)?;
+    let title = format!(
+        "chordctl chaos: {} s, {} clients, seed {}",
+        plan.duration.as_secs(),
+        plan.clients,
+        plan.seed
+    );
+    write(
+        "timeline.svg",
+        &timeline::svg(report, &history.faults, history.duration_ms, &title),
+    )
+}
+
+fn print_table(
+    plan: &ChaosPlan,
+    history: &History,
+    report: &Report,
+    ring_after: Option<Duration>,
+    clean_after: Option<Duration>,
+) -> Result<()> {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &history.faults {
+        *kinds.entry(f.kind.as_str()).or_default() += 1;
+    }
+    let faults = if kinds.is_empty() {
+        "none".to_string()
+    } else {
+        kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let heal = &report.heal_to_ring_ms;
+    let heal = if heal.is_empty() {
+        "-".to_string()
+    } else {
+        format!(
+            "max {} ms, mean {} ms ({} faults)",
+            heal.iter().max().copied().unwrap_or(0),
+            heal.iter().sum::<u64>() / heal.len() as u64,
+            heal.len()
+        )
+    };
+    let secs = |d: Option<Duration>| {
+        d.map_or("never".to_string(), |d| format!("{:.1} s", d.as_secs_f64()))
+    };
+    let worst = report
+        .availability
+        .iter()
+        .filter(|s| s.ok + s.failed + s.unknown > 0)
+        .map(|s| f64::from(s.ok) / f64::from(s.ok + s.failed + s.unknown))
+        .fold(1.0_f64, f64::min);
+    let nemesis: Vec<String> = plan
+        .nemesis
+        .iter()
+        .map(|n| format!("{n:?}").to_lowercase())
+        .collect();
+    let verdict = report.passed() && ring_after.is_some() && clean_after.is_some();
+    let mut out = String::new();
+    let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<18}{v}\n"));
+    line(
+        &mut out,
+        "chaos",
+        format!(
+            "{} s, {} clients, {} keys, seed {}, interval {} s, nemesis {}",
+            plan.duration.as_secs(),
+            plan.clients,
+            plan.keys,
+            plan.seed,
+            plan.interval.as_secs(),
+            if nemesis.is_empty() {
+                "none".to_string()
+            } else {
+                nemesis.join(",")
+            }
+        ),
+    );
+    line(
+        &mut out,
+        "operations",
+        format!(
+            "{} (ok {}, failed {}, unknown {})",
+            report.ops, report.ok, report.failed, report.unknown
+        ),
+    );
+    line(&mut out, "faults", faults);
+    line(&mut out, "heal to ring", heal);
+    line(
+        &mut out,
+        "after the run",
+        format!(
+            "ring correct {} after the heal, check clean {}",
+            secs(ring_after),
+            secs(clean_after)
+        ),
+    );
+    line(
+        &mut out,
+        "worst second",
+        format!("{:.1} % of operations ok", worst * 100.0),
+    );
+    line(&mut out, "lost", report.lost.len().to_string());
+    line(
+        &mut out,
+        "resurrected",
+        report.resurrected.len().to_string(),
+    );
+    line(&mut out, "lost reads", report.lost_reads.len().to_string());
+    line(
+        &mut out,
+        "stale reads",
+        format!(
+            "{} ({} during partitions; reported, not failures)",
+            report.stale_reads, report.stale_reads_in_partition
+        ),
+    );
+    line(&mut out, "unreadable", report.unreadable.len().to_string());
+    for a in report
+        .lost
+        .iter()
+        .chain(&report.resurrected)
+        .chain(&report.lost_reads)
+        .take(10)
+    {
+        out.push_str(&format!("  {}: {}\n", a.key, a.detail));
+    }
+    line(
+        &mut out,
+        "result",
+        if verdict { "PASS" } else { "FAIL" }.to_string(),
+    );
+    crate::output::print(&out)
+}
