@@ -123,6 +123,12 @@ pub enum DataRequest {
         /// The owner's digest of it.
         digest: Digest,
     },
+    /// Orphaned copies offered to the key's owner (see `hand_off_orphans`):
+    /// the receiver takes only those in its own range as it sees it.
+    HandOff {
+        /// The copies.
+        entries: Vec<Entry>,
+    },
     /// The owner no longer counts the receiver among its replica holders
     /// (its successors changed): the receiver forgets that owner's lease, so
     /// its copies become orphans, handed back and then dropped.
@@ -150,6 +156,9 @@ pub enum DataResponse {
     Entry(Option<Entry>),
     /// Whether the digests matched.
     InSync(bool),
+    /// Answer to a hand-off: the ids the receiver owns and has now (it
+    /// applied them, or held them at least as new).
+    Taken(Vec<Id>),
     /// After a list: ids the receiver wants, and entries it holds newer.
     Delta {
         /// Ids the owner should send.

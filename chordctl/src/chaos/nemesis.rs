@@ -3,6 +3,7 @@
 //! while, and notes when the ring is correct again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,10 @@ pub struct Schedule<'a, R: Runtime> {
     ids: HashMap<String, String>,
     /// Nodes that left for good.
     gone: Vec<String>,
+    /// Fault kinds still to come in this round of the schedule.
+    queue: Vec<Nemesis>,
+    /// Slots the kind at the head of `queue` has waited.
+    waited: u32,
 }
 
 impl<'a, R: Runtime> Schedule<'a, R> {
@@ -71,6 +76,8 @@ impl<'a, R: Runtime> Schedule<'a, R> {
             down: HashMap::new(),
             ids: HashMap::new(),
             gone: Vec::new(),
+            queue: Vec::new(),
+            waited: 0,
         })
     }
 
@@ -78,11 +85,11 @@ impl<'a, R: Runtime> Schedule<'a, R> {
         self.start.elapsed().as_millis() as u64
     }
 
-    /// Faults on schedule until `until`; what is still in force then stays
-    /// (see [`Schedule::undo_all`]).
-    pub async fn run_until(&mut self, until: Instant) -> Result<()> {
+    /// Faults on schedule until `until` (or `stop`); what is still in force
+    /// then stays (see [`Schedule::undo_all`]).
+    pub async fn run_until(&mut self, until: Instant, stop: &AtomicBool) -> Result<()> {
         let mut next = self.start + self.plan.interval;
-        while Instant::now() < until {
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let due: Vec<usize> = (0..self.active.len())
                 .filter(|i| self.active[*i].undo_at <= now)
@@ -101,12 +108,26 @@ impl<'a, R: Runtime> Schedule<'a, R> {
         Ok(())
     }
 
-    /// Undoes every fault still in force (the final heal).
+    /// Undoes every fault still in force (the final heal), as far as it
+    /// can: every undo is tried, then the network is healed and every node
+    /// resumed once more whatever happened; the first error is returned.
     pub async fn undo_all(&mut self) -> Result<()> {
+        let mut first_err = None;
         for a in std::mem::take(&mut self.active) {
-            self.undo(a).await?;
+            if let Err(e) = self.undo(a).await {
+                first_err.get_or_insert(e);
+            }
         }
-        Ok(())
+        if let Err(e) = self.ctx.rt.heal(self.ctx.cluster).await {
+            first_err.get_or_insert(e);
+        }
+        if let Ok(cluster) = self.ctx.existing().await {
+            for n in cluster.running() {
+                // Resuming a node that is not paused is a no-op.
+                let _ = self.ctx.rt.resume(self.ctx.cluster, n).await;
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Marks every undone fault whose ring has not been seen correct yet as
@@ -122,9 +143,13 @@ impl<'a, R: Runtime> Schedule<'a, R> {
                     .insert(o.node.name.clone(), s.id.to_ascii_lowercase());
             }
         }
-        let silent = observed
-            .iter()
-            .any(|o| o.node.running && o.status.is_none() && !self.down.contains_key(&o.node.name));
+        // Only a node that is down now may be silent: one that is back
+        // (settling) must answer before the ring counts as correct.
+        let silent = observed.iter().any(|o| {
+            o.node.running
+                && o.status.is_none()
+                && !matches!(self.down.get(&o.node.name), Some(None))
+        });
         let correct = !silent && ring_report(&observed).problems.is_empty();
         if correct && self.active.is_empty() {
             let at = self.ms();
@@ -145,6 +170,23 @@ impl<'a, R: Runtime> Schedule<'a, R> {
         self.down
             .retain(|_, until| until.is_none_or(|t| t > now) || !correct);
         correct
+    }
+
+    /// Points the clients at every node that is up, at the endpoint the
+    /// runtime reports now: a container moved between networks, or started
+    /// again, may have been given another published port.
+    pub async fn refresh_entries(&self) -> Result<()> {
+        let cluster = self.ctx.existing().await?;
+        let now: Vec<(String, String)> = cluster
+            .running()
+            .into_iter()
+            .filter(|n| {
+                !matches!(self.down.get(&n.name), Some(None)) && !self.gone.contains(&n.name)
+            })
+            .filter_map(|n| Some((n.name.clone(), n.endpoint.clone()?)))
+            .collect();
+        self.entries.set(now);
+        Ok(())
     }
 
     /// Nodes in ring order (by id), leaving out the ones that left.
@@ -176,18 +218,26 @@ impl<'a, R: Runtime> Schedule<'a, R> {
             .collect())
     }
 
-    /// Draws a fault kind and applies it where it can be applied.
+    /// Applies the next fault kind of the schedule. Kinds come in rounds, each
+    /// a seeded shuffle of every kind asked for, so each kind gets its turn.
+    /// A kind that cannot be applied now (a partition while a node is still
+    /// down, a kill when no node may go down) keeps its turn for the next
+    /// slot, up to three slots, then yields to the next kind.
     async fn inject(&mut self) -> Result<()> {
-        let mut kinds = self.plan.nemesis.clone();
-        kinds.shuffle(&mut self.rng);
-        for (i, kind) in kinds.into_iter().enumerate() {
-            if self.try_fault(kind).await? {
-                return Ok(());
-            }
-            if i == 0 && kind == Nemesis::Partition {
-                // A partition needs a settled cluster: rather than another
-                // kind (which would keep it unsettled for good), wait a slot.
-                return Ok(());
+        if self.queue.is_empty() {
+            let mut kinds = self.plan.nemesis.clone();
+            kinds.shuffle(&mut self.rng);
+            self.queue = kinds;
+        }
+        let kind = self.queue[0];
+        if self.try_fault(kind).await? {
+            self.queue.remove(0);
+            self.waited = 0;
+        } else {
+            self.waited += 1;
+            if self.waited >= 3 {
+                self.queue.remove(0);
+                self.waited = 0;
             }
         }
         Ok(())
@@ -266,6 +316,7 @@ impl<'a, R: Runtime> Schedule<'a, R> {
                     .partition(self.ctx.cluster, &chunks[1..])
                     .await?;
                 let moved: Vec<NodeInfo> = chunks[1..].concat();
+                self.refresh_entries().await?;
                 let i = self.record(kind, &moved, false);
                 let undo_at = Instant::now() + self.hold();
                 self.active.push(Active {
@@ -301,6 +352,13 @@ impl<'a, R: Runtime> Schedule<'a, R> {
                 if let Some(e) = &node.endpoint {
                     self.entries.add(&node.name, e);
                 }
+                // A name that left before can come back with a new node.
+                self.gone.retain(|g| *g != node.name);
+                // Empty until repair fills it: settling, like a revived node.
+                self.down.insert(
+                    node.name.clone(),
+                    Some(Instant::now() + Duration::from_secs(3600)),
+                );
                 Ok(true)
             }
             Nemesis::Leave => {
@@ -372,6 +430,15 @@ impl<'a, R: Runtime> Schedule<'a, R> {
             }
             Nemesis::Partition => {
                 self.ctx.rt.heal(self.ctx.cluster).await?;
+                // Both sides hand writes over after the merge: every node
+                // settles before the next node may go down.
+                let cluster = self.ctx.existing().await?;
+                for n in cluster.running() {
+                    self.down
+                        .entry(n.name.clone())
+                        .or_insert(Some(Instant::now() + Duration::from_secs(3600)));
+                }
+                self.refresh_entries().await?;
             }
             Nemesis::Restart | Nemesis::Join | Nemesis::Leave => {}
         }

@@ -3,6 +3,7 @@
 //! clean check, the final read of every key, the verdict and the report.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,21 +58,33 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
     ));
     let start = Instant::now();
     let until = start + plan.duration;
+    // Ctrl-C ends the workload and the schedule early, but still heals
+    // every fault in force: a chaos run never leaves a node paused or cut off.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    let work = workload::Workload {
+        http: client.clone(),
+        entries: entries.clone(),
+        start,
+        until,
+        stop: stop.clone(),
+        keys: plan.keys,
+        seed: plan.seed,
+        salt: rand::random::<u64>() & 0x7fff,
+    };
     let clients: Vec<_> = (0..plan.clients)
-        .map(|i| {
-            tokio::spawn(workload::client(
-                i,
-                client.clone(),
-                entries.clone(),
-                start,
-                until,
-                plan.keys,
-                plan.seed,
-            ))
-        })
+        .map(|i| tokio::spawn(workload::client(i, work.clone())))
         .collect();
     let mut nemesis = Schedule::new(ctx, cluster.spec.clone(), plan, entries.clone(), start)?;
-    let faults_done = nemesis.run_until(until).await;
+    let faults_done = nemesis.run_until(until, &stop).await;
+    let ran = start.elapsed().min(plan.duration);
     let mut ops = Vec::new();
     for c in clients {
         ops.extend(c.await.context("a chaos client task failed")?);
@@ -79,8 +92,10 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
     progress.stage("healing every fault");
     // Heal even when the schedule failed part-way, so nothing stays broken.
     let healed = nemesis.undo_all().await;
-    faults_done?;
-    healed?;
+    // A failed fault or undo ends the run, but after the report: the history
+    // so far is what explains it.
+    let infra_error = faults_done.err().or(healed.err());
+    let _ = nemesis.refresh_entries().await;
     let heal_at = Instant::now();
     progress.stage("waiting for a correct ring");
     let mut ring_after = None;
@@ -111,7 +126,7 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
         ops,
         faults: nemesis.faults.clone(),
         final_reads,
-        duration_ms: plan.duration.as_millis() as u64,
+        duration_ms: ran.as_millis() as u64,
     };
     let report = checker::check(&history);
     let summary = json!({
@@ -130,7 +145,10 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
         "ring_after_heal_ms": ring_after.map(|d| d.as_millis() as u64),
         "clean_after_heal_ms": clean_after.map(|d| d.as_millis() as u64),
         "report": report,
-        "passed": report.passed() && ring_after.is_some() && clean_after.is_some(),
+        "final_reads": history.final_reads,
+        "error": infra_error.as_ref().map(|e| format!("{e:#}")),
+        "passed": report.passed() && ring_after.is_some() && clean_after.is_some()
+            && infra_error.is_none(),
     });
     if let Some(dir) = &plan.report {
         write_report(dir, &history, &report, &summary, plan)?;
@@ -139,6 +157,9 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
         print_json(&summary)?;
     } else {
         print_table(plan, &history, &report, ring_after, clean_after)?;
+    }
+    if let Some(e) = infra_error {
+        return Err(e.context("the chaos schedule failed (history and report kept)"));
     }
     let problems = report.lost.len()
         + report.resurrected.len()

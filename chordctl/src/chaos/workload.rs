@@ -2,6 +2,7 @@
 //! operation, a key and a live entry node at random (seeded), and records
 //! every operation with its start, end and outcome.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -33,6 +34,11 @@ impl Entries {
         all.push((name.to_string(), endpoint.to_string()));
     }
 
+    /// Replaces every entry.
+    pub fn set(&self, now: Vec<(String, String)>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = now;
+    }
+
     /// Every entry now.
     pub fn all(&self) -> Vec<(String, String)> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -50,22 +56,47 @@ pub fn key(i: u32) -> String {
     format!("chaos:{i}")
 }
 
-/// One client: operations until `until`; returns its part of the history.
-pub async fn client(
-    id: u32,
-    http: Client,
-    entries: Arc<Entries>,
-    start: Instant,
-    until: Instant,
-    keys: u32,
-    seed: u64,
-) -> Vec<Op> {
+/// What every client of a run shares.
+#[derive(Clone)]
+pub struct Workload {
+    /// HTTP client for the cluster.
+    pub http: Client,
+    /// Entry nodes to use.
+    pub entries: Arc<Entries>,
+    /// When the run started (times in the history are relative to it).
+    pub start: Instant,
+    /// When the workload ends.
+    pub until: Instant,
+    /// Set to end the workload early.
+    pub stop: Arc<AtomicBool>,
+    /// Size of the key set.
+    pub keys: u32,
+    /// Seed of the clients' choices.
+    pub seed: u64,
+    /// 15 random bits of this run, the top of every value written.
+    pub salt: u64,
+}
+
+/// One client: operations until `until` (or `stop`); returns its part of the history.
+pub async fn client(id: u32, w: Workload) -> Vec<Op> {
+    let Workload {
+        http,
+        entries,
+        start,
+        until,
+        stop,
+        keys,
+        seed,
+        salt,
+    } = w;
     let mut rng = StdRng::seed_from_u64(seed ^ (u64::from(id) << 32) ^ 0x9e37_79b9);
     let mut ops = Vec::new();
-    // Every put writes a value no other put of the run writes.
-    let mut next_value = u64::from(id) << 40;
+    // Every put writes a value no other put writes: a salt of the run (not
+    // of the seed, so a rerun on the same cluster cannot read its
+    // predecessor's leftovers as its own), the client, a counter.
+    let mut next_value = (salt << 48) | (u64::from(id & 0xffff) << 32);
     let ms = |t: Instant| t.duration_since(start).as_millis() as u64;
-    while Instant::now() < until {
+    while Instant::now() < until && !stop.load(Ordering::Relaxed) {
         let Some((node, endpoint)) = entries.pick(&mut rng) else {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
@@ -84,7 +115,12 @@ pub async fn client(
             (OpKind::Delete, None, http.delete(&endpoint, &key).await)
         };
         let t1 = Instant::now();
-        let (outcome, value) = classify(kind, value, answer);
+        let (kind, outcome, value) = classify(kind, value, answer);
+        if outcome != OpOutcome::Ok {
+            // A node refusing at once must not turn the client into a busy
+            // loop that crowds out everything else in the history.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         ops.push(Op {
             client: id,
             kind,
@@ -99,13 +135,17 @@ pub async fn client(
     ops
 }
 
-/// The outcome of one answer (and, for a get, the value read).
+/// The operation as it happened (a delete that found no key wrote nothing:
+/// it is a read that found nothing), its outcome, and the value written or read.
 fn classify(
     kind: OpKind,
     value: Option<u64>,
     answer: anyhow::Result<KvReply>,
-) -> (OpOutcome, Option<u64>) {
-    match answer {
+) -> (OpKind, OpOutcome, Option<u64>) {
+    if kind == OpKind::Delete && matches!(&answer, Ok(r) if r.status == 404) {
+        return (OpKind::Get, OpOutcome::Ok, None);
+    }
+    let (outcome, value) = match answer {
         Ok(r) if r.status == 200 => match kind {
             OpKind::Get => match r.body.trim().parse::<u64>() {
                 Ok(v) => (OpOutcome::Ok, Some(v)),
@@ -129,7 +169,8 @@ fn classify(
             };
             (outcome, value)
         }
-    }
+    };
+    (kind, outcome, value)
 }
 
 #[cfg(test)]
@@ -149,27 +190,28 @@ mod tests {
     fn answers_become_outcomes() {
         assert_eq!(
             classify(OpKind::Get, None, reply(200, "17")),
-            (OpOutcome::Ok, Some(17))
+            (OpKind::Get, OpOutcome::Ok, Some(17))
         );
         assert_eq!(
             classify(OpKind::Get, None, reply(404, "{}")),
-            (OpOutcome::Ok, None)
+            (OpKind::Get, OpOutcome::Ok, None)
         );
         assert_eq!(
             classify(OpKind::Put, Some(5), reply(200, "{}")),
-            (OpOutcome::Ok, Some(5))
+            (OpKind::Put, OpOutcome::Ok, Some(5))
         );
         assert_eq!(
             classify(OpKind::Put, Some(5), reply(503, "{}")),
-            (OpOutcome::Failed, Some(5))
+            (OpKind::Put, OpOutcome::Failed, Some(5))
         );
         assert_eq!(
             classify(OpKind::Delete, None, reply(404, "{}")),
-            (OpOutcome::Ok, None)
+            (OpKind::Get, OpOutcome::Ok, None),
+            "a delete that found nothing wrote nothing: a read of nothing"
         );
         assert_eq!(
             classify(OpKind::Get, None, reply(200, "\"text\"")),
-            (OpOutcome::Failed, None)
+            (OpKind::Get, OpOutcome::Failed, None)
         );
     }
 }

@@ -337,10 +337,13 @@ pub fn chaos_passes(ctl: &Ctl, args: &[&str], kinds: &[&str]) -> serde_json::Val
         .iter()
         .filter_map(|f| f["kind"].as_str())
         .collect();
-    assert!(!seen.is_empty(), "no fault happened: {summary:#}");
     assert!(
         seen.iter().all(|k| kinds.contains(k)),
         "faults {seen:?} outside {kinds:?}"
+    );
+    assert!(
+        kinds.iter().all(|k| seen.contains(k)),
+        "every kind asked for gets its turn: {seen:?}, asked {kinds:?}"
     );
     let lines = std::fs::read_to_string(dir.join("history.jsonl")).expect("history.jsonl");
     assert_eq!(

@@ -5,10 +5,18 @@ use super::*;
 
 impl Node {
     pub(super) async fn maintenance_loop(self) {
-        let mut every = tokio::time::interval(Duration::from_millis(self.inner.opts.stabilize_ms));
+        let period = Duration::from_millis(self.inner.opts.stabilize_ms);
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = std::time::Instant::now();
         loop {
             every.tick().await;
+            // A tick far behind schedule means this process was frozen (or
+            // starved): the ring went on without it, so its view is stale.
+            if last.elapsed() > 4 * period + Duration::from_secs(1) {
+                self.view_changed();
+            }
+            last = std::time::Instant::now();
             let outs = lock(&self.inner.ring).tick();
             for out in outs {
                 let node = self.clone();
@@ -53,8 +61,12 @@ impl Node {
             )
         };
         let before = view(&ring);
+        let list_before = list_digest(ring.successors());
         let r = f(&mut ring);
         let after = view(&ring);
+        if list_digest(ring.successors()) != list_before {
+            self.view_changed();
+        }
         if before == after {
             return r; // the common case: nothing to log, nothing to copy
         }
@@ -92,4 +104,14 @@ impl Node {
             CallError::Rejected(_) => {}
         }
     }
+}
+
+/// A cheap fingerprint of a successor list (order matters), so `with_ring`
+/// notices any change without copying the list.
+fn list_digest(list: &[Peer]) -> (usize, u64) {
+    let mut h: u64 = 0;
+    for p in list {
+        h = h.rotate_left(5) ^ p.id.prefix_u64();
+    }
+    (list.len(), h)
 }

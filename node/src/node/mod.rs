@@ -23,7 +23,7 @@ use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, Notify};
@@ -124,6 +124,9 @@ struct Shared {
     repair_now: Notify,
     /// Routed requests this node may be handling at once (see `route_slot`).
     route_slots: Arc<tokio::sync::Semaphore>,
+    /// When this node's neighbours last changed (or it found it had been
+    /// frozen), in ms: data may still be on its way to the new holders.
+    view_changed_ms: AtomicU64,
 }
 
 /// A running node's handle; cheap to clone.
@@ -184,6 +187,7 @@ impl Node {
                 peers,
                 repairing: AtomicBool::new(false),
                 repair_now: Notify::new(),
+                view_changed_ms: AtomicU64::new(0),
                 route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
                 opts,
             }),
@@ -213,6 +217,20 @@ impl Node {
     /// Whether this node lost every neighbour it had (see `RingState::is_isolated`).
     fn is_isolated(&self) -> bool {
         lock(&self.inner.ring).is_isolated()
+    }
+
+    /// Notes that this node's view of its neighbours just changed.
+    fn view_changed(&self) {
+        self.inner
+            .view_changed_ms
+            .store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether the view changed so recently that keys may still be on their
+    /// way here (repair rounds and hand-offs of orphans have not settled).
+    fn view_settling(&self) -> bool {
+        let settle = 3 * self.inner.opts.repair_ms;
+        now_ms().saturating_sub(self.inner.view_changed_ms.load(Ordering::Relaxed)) < settle
     }
 
     /// Starts the maintenance and repair loops (they stop when the runtime does).

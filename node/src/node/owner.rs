@@ -86,6 +86,15 @@ impl Node {
                  answered: its absence is not proven; try again"
             ),
         };
+        // Every holder said "absent", but this node's neighbours changed a
+        // moment ago (a join, a death, a healed partition): writes may still
+        // be on their way here from nodes outside the holders, as orphans
+        // handed over by the next repair rounds. Not proven yet.
+        let settling = || Outcome::Inconclusive {
+            error: "the ring changed a moment ago and the key may still be on its way \
+                    here: its absence is not proven; try again"
+                .into(),
+        };
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
             // is cloned, not the whole entry with its key.
@@ -94,6 +103,7 @@ impl Node {
                 None => match self.newest(key, &id).await {
                     Verdict::Found(Entry { value: Some(v), .. }) => Outcome::Value(v),
                     _ if self.is_isolated() => isolated(),
+                    Verdict::Absent if self.view_settling() => settling(),
                     Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                     Verdict::Inconclusive { answered, expected } => {
                         inconclusive(answered, expected)
@@ -112,6 +122,7 @@ impl Node {
                     }
                 }
                 _ if self.is_isolated() => isolated(),
+                Verdict::Absent if self.view_settling() => settling(),
                 Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                 Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
             },

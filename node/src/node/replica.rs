@@ -6,6 +6,9 @@ use super::*;
 impl Node {
     /// Answers a replica request from a peer.
     pub fn handle_data(&self, req: DataRequest) -> DataResponse {
+        if let DataRequest::HandOff { entries } = req {
+            return self.take_hand_off(entries);
+        }
         let now = now_ms();
         let mut data = lock(&self.inner.data);
         match req {
@@ -46,6 +49,7 @@ impl Node {
                 let ours = Digest::of(mine.iter().map(|(i, e)| (i, *e)));
                 DataResponse::InSync(ours == digest)
             }
+            DataRequest::HandOff { .. } => DataResponse::Taken(Vec::new()),
             DataRequest::Release { owner } => {
                 data.leases.release(&owner);
                 DataResponse::Applied(0)
@@ -65,6 +69,35 @@ impl Node {
                 DataResponse::Delta { want, newer }
             }
         }
+    }
+
+    /// Takes the offered orphans that lie in our own range (as we see it),
+    /// applying the newer ones; answers with the ids we now hold.
+    fn take_hand_off(&self, entries: Vec<Entry>) -> DataResponse {
+        let (pred, alone) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().map(|p| p.id),
+                ring.successors().is_empty(),
+            )
+        };
+        let me = self.inner.me.id;
+        let mine: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| {
+                let id = Id::hash(e.key.as_bytes());
+                alone || pred.is_some_and(|p| crate::id::in_half_open(&id, &p, &me))
+            })
+            .collect();
+        let ids: Vec<Id> = mine.iter().map(|e| Id::hash(e.key.as_bytes())).collect();
+        self.handle_data(DataRequest::Replicate { entries: mine });
+        // What the clock horizon refused is not held: not taken.
+        let data = lock(&self.inner.data);
+        DataResponse::Taken(
+            ids.into_iter()
+                .filter(|i| data.store.get(i).is_some())
+                .collect(),
+        )
     }
 
     pub(super) async fn repair_loop(self) {
@@ -125,9 +158,10 @@ impl Node {
             // about to become ours, so nothing outside our range goes now.
             if let Some(p) = pred.as_ref().filter(|_| !pred_suspect) {
                 // Drop copies we no longer hold: outside our range, not
-                // confirmed by their owner, and either not fresh and not under
-                // our own lease, or handed to their owner a while ago (the
-                // owner has had repair rounds to copy them to its holders).
+                // confirmed by any owner, and taken by their owner a while ago
+                // (it has had repair rounds to copy them to its holders).
+                // Nothing is dropped that its owner has not taken: an orphan
+                // whose owner cannot be reached stays until it can.
                 let settled = 3 * self.inner.opts.repair_ms;
                 let Data {
                     store,
@@ -141,9 +175,7 @@ impl Node {
                     });
                     crate::id::in_half_open(id, &p.id, &me)
                         || leases.covers_for_others(id, &me, now, lease)
-                        || (!handed
-                            && (leases.covers(id, now, lease)
-                                || now.saturating_sub(e.version.millis()) < lease))
+                        || !handed
                 });
                 if dropped > 0 {
                     tracing::info!(dropped, "dropped copies no longer held here");
@@ -153,19 +185,20 @@ impl Node {
         let Some(pred) = pred else {
             return 0;
         };
-        let mut moved = self.hand_off_orphans(pred.id).await;
-        self.release_former_holders(&targets).await;
         let range = Range {
             from: pred.id,
             to: me,
         };
-        for t in targets {
-            match self.sync_with(&t, range).await {
+        let mut moved = 0;
+        // Our own holders first: their leases are what keeps their copies.
+        for t in &targets {
+            match self.sync_with(t, range).await {
                 Ok(n) => moved += n,
-                Err(e) => self.peer_failed(&t, &e),
+                Err(e) => self.peer_failed(t, &e),
             }
         }
-        moved
+        self.release_former_holders(&targets).await;
+        moved + self.hand_off_orphans(pred.id).await
     }
 
     /// Offers each orphan to its owner once: a copy outside our range
@@ -202,12 +235,13 @@ impl Node {
             let Some(first) = orphans.first().map(|(id, _)| *id) else {
                 break;
             };
-            let Some((owner, from)) = self.owner_and_range(first).await else {
-                break;
+            let found = self.owner_and_range(first).await;
+            let Some((owner, from)) = found.filter(|(o, _)| o.id != me) else {
+                // No answer, or our view and the ring's disagree for now:
+                // this one waits for the next round, the others go on.
+                orphans.remove(0);
+                continue;
             };
-            if owner.id == me {
-                break; // our view and the ring's disagree for now: next round
-            }
             let (theirs, rest): (Vec<_>, Vec<_>) = orphans
                 .into_iter()
                 .partition(|(id, _)| *id == first || crate::id::in_half_open(id, &from, &owner.id));
@@ -215,15 +249,36 @@ impl Node {
             let versions: Vec<(Id, Version)> =
                 theirs.iter().map(|(i, e)| (*i, e.version)).collect();
             let entries: Vec<Entry> = theirs.into_iter().map(|(_, e)| e).collect();
-            let n = entries.len();
-            if self.send_entries(&owner, entries).await.is_ok() {
-                sent += n;
-                let mut data = lock(&self.inner.data);
-                let at = now_ms();
-                data.handed_off
-                    .extend(versions.into_iter().map(|(i, v)| (i, (v, at))));
-                tracing::info!(entries = n, owner = %owner.addr, "handed orphaned copies to their owner");
+            let mut taken: std::collections::HashSet<Id> = std::collections::HashSet::new();
+            for batch in batches(entries, BATCH_BYTES) {
+                let req = DataRequest::HandOff { entries: batch };
+                match self.inner.peers.data(&owner.addr, &req).await {
+                    Ok(DataResponse::Taken(ids)) => taken.extend(ids),
+                    Ok(other) => {
+                        tracing::debug!(?other, "unexpected answer to a hand-off");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(owner = %owner.addr, error = %e, "hand-off failed");
+                        break;
+                    }
+                }
             }
+            if taken.is_empty() {
+                continue;
+            }
+            // Only what the owner took counts; the rest is offered again.
+            let at = now_ms();
+            let mut data = lock(&self.inner.data);
+            let mut n = 0;
+            for (id, v) in versions {
+                if taken.contains(&id) {
+                    data.handed_off.insert(id, (v, at));
+                    n += 1;
+                }
+            }
+            sent += n;
+            tracing::info!(entries = n, owner = %owner.addr, "handed orphaned copies to their owner");
         }
         sent
     }
