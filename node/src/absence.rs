@@ -26,6 +26,12 @@
 //!
 //! A silent holder is never counted as one that said "absent": under load a
 //! live holder that times out is exactly the holder that has the key.
+//!
+//! The owner also asks the rest of its successor list, beyond the holders,
+//! without waiting on them for proof: right after a partition heals, a write
+//! the other side accepted sits on that side's owner of the range, usually a
+//! few nodes further along, until it is handed over (an orphan). A value found
+//! there is served like a holder's.
 
 use crate::store::Entry;
 
@@ -73,6 +79,16 @@ impl HolderPoll {
     /// A holder answered with its copy (`None`: it has none).
     pub fn answer(&mut self, copy: Option<Entry>) {
         self.answered += 1;
+        self.consider(copy);
+    }
+
+    /// A node beyond the holders answered: its copy counts if it is the
+    /// newest, its silence or absence proves nothing either way.
+    pub fn answer_beyond(&mut self, copy: Option<Entry>) {
+        self.consider(copy);
+    }
+
+    fn consider(&mut self, copy: Option<Entry>) {
         if let Some(e) = copy {
             if self.newest.as_ref().is_none_or(|b| b.version < e.version) {
                 self.newest = Some(e);
@@ -167,6 +183,22 @@ mod tests {
         assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
         p.answer(None);
         assert_eq!(seen(&p), Ok((9, false)));
+    }
+
+    #[test]
+    fn a_copy_beyond_the_holders_is_served_but_their_absence_proves_nothing() {
+        let mut p = HolderPoll::new(2);
+        p.answer_beyond(None);
+        p.answer_beyond(None);
+        assert!(matches!(
+            p.verdict(),
+            Verdict::Inconclusive { answered: 0, .. }
+        ));
+        p.answer_beyond(Some(copy(4, true)));
+        assert_eq!(seen(&p), Ok((4, true)));
+        p.answer(None);
+        p.answer(None);
+        assert_eq!(seen(&p), Ok((4, true)));
     }
 
     #[test]

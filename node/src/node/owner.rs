@@ -145,27 +145,45 @@ impl Node {
         if let Some(e) = lock(&self.inner.data).store.get(id) {
             return Verdict::Found(e.clone());
         }
-        let (targets, expected) = {
+        let (holders, beyond, expected) = {
             let ring = lock(&self.inner.ring);
             let r = self.inner.opts.replicas as usize;
+            let holders = replica_targets(&self.inner.me.id, ring.successors(), r);
+            // The rest of the successor list: where the other side of a
+            // healed partition may still hold a write (see `crate::absence`).
+            let all = replica_targets(&self.inner.me.id, ring.successors(), usize::MAX);
+            let beyond: Vec<Peer> = all
+                .into_iter()
+                .filter(|p| holders.iter().all(|h| h.id != p.id))
+                .collect();
             (
-                replica_targets(&self.inner.me.id, ring.successors(), r),
+                holders,
+                beyond,
                 HolderPoll::holders_expected(r, ring.known_ring_size()),
             )
         };
         let req = DataRequest::Fetch {
             key: key.to_string(),
         };
-        let mut calls: FuturesUnordered<_> = targets
-            .iter()
-            .map(|p| self.inner.peers.data(&p.addr, &req))
+        let ask = |p: Peer, holder: bool| {
+            let (peers, req) = (self.inner.peers.clone(), req.clone());
+            async move { (holder, peers.data(&p.addr, &req).await) }
+        };
+        let mut calls: FuturesUnordered<_> = holders
+            .into_iter()
+            .map(|p| ask(p, true))
+            .chain(beyond.into_iter().map(|p| ask(p, false)))
             .collect();
         let mut poll = HolderPoll::new(expected);
-        while let Some(r) = calls.next().await {
+        while let Some((holder, r)) = calls.next().await {
             // A holder that timed out, refused or answered nonsense is silent:
             // never counted as one that said "absent".
             if let Ok(DataResponse::Entry(copy)) = r {
-                poll.answer(copy);
+                if holder {
+                    poll.answer(copy);
+                } else {
+                    poll.answer_beyond(copy);
+                }
             }
         }
         let verdict = poll.verdict();
