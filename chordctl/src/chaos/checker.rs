@@ -49,8 +49,11 @@
 //! - **Heal to ring**: for each fault that was undone and after which the
 //!   ring was seen correct again, the time between the two, in ms.
 //!
-//! A partition window runs from the partition's start to its heal, or to the
-//! end of the run if it was never healed.
+//! A partition window runs from the partition's start until the ring was
+//! seen correct again after the heal (the network may be whole again while
+//! the two rings have not merged yet, and each still answers from its own
+//! view); without such an observation, to the heal, or to the end of the run
+//! if it was never healed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -155,7 +158,9 @@ pub fn check(h: &History) -> Report {
         .filter(|f| f.kind == "partition")
         .map(|f| Window {
             start: f.start_ms,
-            end: f.end_ms.unwrap_or(u64::MAX),
+            end: f
+                .end_ms
+                .map_or(u64::MAX, |end| f.converged_ms.unwrap_or(end).max(end)),
         })
         .collect();
 
@@ -475,6 +480,28 @@ mod tests {
             converged_ms: None,
         }
     }
+    #[test]
+    fn a_partition_lasts_until_the_rings_have_merged() {
+        let ops = vec![
+            put("k", 1, (10, 20), OpOutcome::Ok),
+            get("k", None, (130, 135)),
+        ];
+        let mut healing = partition(50, Some(120));
+        healing.converged_ms = Some(140);
+        let h = History {
+            faults: vec![healing],
+            ..history(ops.clone(), &[("k", FinalRead::Value(1))])
+        };
+        assert!(check(&h).lost_reads.is_empty(), "read before the merge");
+        let mut merged = partition(50, Some(120));
+        merged.converged_ms = Some(125);
+        let h = History {
+            faults: vec![merged],
+            ..history(ops, &[("k", FinalRead::Value(1))])
+        };
+        assert_eq!(check(&h).lost_reads.len(), 1, "read after the merge");
+    }
+
     fn history(ops: Vec<Op>, finals: &[(&str, FinalRead)]) -> History {
         History {
             ops,
