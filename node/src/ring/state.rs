@@ -44,10 +44,10 @@ impl Default for RingOptions {
             max_lookup_steps: 32,
             suspect_after: 3,
             passive_len: 32,
-            probe_every: 2,
+            probe_every: 4,
             // 10 minutes at the default 250 ms tick.
             forget_after: 2400,
-            quiet_after_same_ring: 40,
+            quiet_after_same_ring: 200,
             ring_nonce: 0,
         }
     }
