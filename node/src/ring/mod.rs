@@ -65,8 +65,9 @@
 //! their passive lists, so the boundaries are found within a few probes in
 //! parallel; the scenario tests merge 2 and 3 rings of 4 to 16 nodes in at
 //! most 13 rounds (ticks) at one probe every 4 ticks, with 5 % message loss
-//! and with joins and crashes during the merge. We chose this over Ring Reunion (Amft and Graffi, 2025),
-//! which merges several rings at once by a more involved protocol, because
+//! and with joins and crashes during the merge. We chose this over Ring
+//! Reunion (Amft and Graffi, 2025), which merges several rings at once by a
+//! more involved protocol, because
 //! the passive list needs no new state beyond a bounded list and two message
 //! kinds, and the tests show it already merges three rings at once.
 //!
