@@ -148,14 +148,11 @@ impl Node {
         let (holders, beyond, expected) = {
             let ring = lock(&self.inner.ring);
             let r = self.inner.opts.replicas as usize;
-            let holders = replica_targets(&self.inner.me.id, ring.successors(), r);
-            // The rest of the successor list: where the other side of a
-            // healed partition may still hold a write (see `crate::absence`).
-            let all = replica_targets(&self.inner.me.id, ring.successors(), usize::MAX);
-            let beyond: Vec<Peer> = all
-                .into_iter()
-                .filter(|p| holders.iter().all(|h| h.id != p.id))
-                .collect();
+            // Every distinct successor once: the first R − 1 are the holders,
+            // the rest is where the other side of a healed partition may
+            // still hold a write (see `crate::absence`).
+            let mut holders = replica_targets(&self.inner.me.id, ring.successors(), usize::MAX);
+            let beyond = holders.split_off(r.saturating_sub(1).min(holders.len()));
             (
                 holders,
                 beyond,
