@@ -5,8 +5,8 @@
 //! next `R − 1` distinct successors). The owner normally has every key of its
 //! range, so its own copy (value or tombstone) answers a read. It lacks one
 //! when the range is new to it (a predecessor died or it just joined) or when
-//! the key never existed. Only then does it ask the other holders, and only
-//! then does this module decide:
+//! the key never existed. Then (and while its view settles, below) it asks
+//! the other holders, and this module decides:
 //!
 //! * a holder's **value** answers the read (the newest one heard), even if
 //!   other holders were silent: it is real data, never a false absence;
@@ -32,6 +32,15 @@
 //! the other side accepted sits on that side's owner of the range, usually a
 //! few nodes further along, until it is handed over (an orphan). A value found
 //! there is served like a holder's.
+//!
+//! # While the view settles
+//! Right after the owner's neighbours changed, or after it was frozen
+//! ([`view_settling`]), its own copy may be older than a write the ring took
+//! without it, and a write may still be on its way to it as an orphan. Then
+//! it asks the holders even when it has a copy ([`HolderPoll::own`]): the
+//! newest version heard is served, its own copy only when every holder
+//! answered or one matched it, and a tombstone or an absence is answered
+//! "try again".
 
 use crate::store::Entry;
 
@@ -57,6 +66,9 @@ pub struct HolderPoll {
     expected: usize,
     answered: usize,
     newest: Option<Entry>,
+    /// Whether `newest` is the owner's own copy, not yet matched by any
+    /// answer (see [`HolderPoll::own`]).
+    newest_is_own: bool,
 }
 
 impl HolderPoll {
@@ -66,6 +78,7 @@ impl HolderPoll {
             expected,
             answered: 0,
             newest: None,
+            newest_is_own: false,
         }
     }
 
@@ -88,10 +101,24 @@ impl HolderPoll {
         self.consider(copy);
     }
 
-    fn consider(&mut self, copy: Option<Entry>) {
+    /// The owner's own copy, when it cannot trust it alone (it was frozen,
+    /// or its view just changed): a candidate like any other, but the newest
+    /// only as long as no answer matches or beats it, and then served only
+    /// when every holder answered (a silent one may hold a newer write).
+    pub fn own(&mut self, copy: Option<Entry>) {
         if let Some(e) = copy {
             if self.newest.as_ref().is_none_or(|b| b.version < e.version) {
                 self.newest = Some(e);
+                self.newest_is_own = true;
+            }
+        }
+    }
+
+    fn consider(&mut self, copy: Option<Entry>) {
+        if let Some(e) = copy {
+            if self.newest.as_ref().is_none_or(|b| b.version <= e.version) {
+                self.newest = Some(e);
+                self.newest_is_own = false;
             }
         }
     }
@@ -100,7 +127,9 @@ impl HolderPoll {
     pub fn verdict(&self) -> Verdict {
         let all_heard = self.answered >= self.expected;
         match &self.newest {
-            Some(e) if e.value.is_some() || all_heard => Verdict::Found(e.clone()),
+            Some(e) if all_heard || (e.value.is_some() && !self.newest_is_own) => {
+                Verdict::Found(e.clone())
+            }
             None if all_heard => Verdict::Absent,
             _ => Verdict::Inconclusive {
                 answered: self.answered,
@@ -108,6 +137,24 @@ impl HolderPoll {
             },
         }
     }
+}
+
+/// Whether an owner's view is still settling at `now_ms`, so that its own
+/// copies are not trusted alone and an absence (or a tombstone) is not proof:
+/// its neighbours changed less than `settle_ms` ago (`changed_ms`), or its
+/// maintenance loop last ticked (`last_tick_ms`, 0 for never) more than
+/// `overdue_ms` ago, which means the process was frozen or starved and has
+/// not noticed yet: requests that waited out the freeze run before the
+/// loop's first tick after it.
+pub fn view_settling(
+    now_ms: u64,
+    changed_ms: u64,
+    settle_ms: u64,
+    last_tick_ms: u64,
+    overdue_ms: u64,
+) -> bool {
+    now_ms.saturating_sub(changed_ms) < settle_ms
+        || (last_tick_ms != 0 && now_ms.saturating_sub(last_tick_ms) > overdue_ms)
 }
 
 #[cfg(test)]
@@ -199,6 +246,62 @@ mod tests {
         p.answer(None);
         p.answer(None);
         assert_eq!(seen(&p), Ok((4, true)));
+    }
+
+    #[test]
+    fn an_own_copy_alone_is_served_only_when_every_holder_answered() {
+        // A holder is silent: our value may be older than its write.
+        let mut p = HolderPoll::new(2);
+        p.own(Some(copy(5, true)));
+        p.answer(None);
+        assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
+        p.answer(None);
+        assert_eq!(seen(&p), Ok((5, true)));
+    }
+
+    #[test]
+    fn an_own_copy_matched_by_a_holder_is_served_at_once() {
+        let mut p = HolderPoll::new(2);
+        p.own(Some(copy(5, true)));
+        p.answer(Some(copy(5, true)));
+        assert_eq!(seen(&p), Ok((5, true)));
+        // Also in the other order.
+        let mut p = HolderPoll::new(2);
+        p.answer(Some(copy(5, true)));
+        p.own(Some(copy(5, true)));
+        assert_eq!(seen(&p), Ok((5, true)));
+    }
+
+    #[test]
+    fn a_newer_answer_beats_an_own_copy() {
+        let mut p = HolderPoll::new(2);
+        p.own(Some(copy(5, false)));
+        p.answer_beyond(Some(copy(8, true)));
+        assert_eq!(seen(&p), Ok((8, true)));
+        // An older answer does not make our own copy proven.
+        let mut p = HolderPoll::new(2);
+        p.own(Some(copy(5, true)));
+        p.answer(Some(copy(3, true)));
+        assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
+    }
+
+    #[test]
+    fn settling_after_a_change_and_while_the_loop_is_overdue() {
+        // (now, changed, settle, last tick, overdue)
+        assert!(
+            view_settling(10_000, 9_000, 3_000, 9_900, 2_000),
+            "changed 1 s ago"
+        );
+        assert!(
+            !view_settling(10_000, 6_000, 3_000, 9_900, 2_000),
+            "settled"
+        );
+        assert!(
+            view_settling(10_000, 0, 3_000, 7_000, 2_000),
+            "overdue tick"
+        );
+        assert!(!view_settling(10_000, 0, 3_000, 8_000, 2_000), "on time");
+        assert!(!view_settling(10_000, 0, 3_000, 0, 2_000), "no tick yet");
     }
 
     #[test]

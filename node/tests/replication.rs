@@ -86,8 +86,20 @@ async fn write_all(c: &Cluster, keys: &[String], gen: u32) {
 async fn check_all(c: &Cluster, expect: &BTreeMap<String, Option<Value>>) {
     let results: Vec<(String, u16, Value)> = stream::iter(expect.keys().cloned())
         .map(|k| async move {
-            let (s, v, _, _) = c.get(&c.random_addr(), &k).await;
-            (k, s, v)
+            let asked = Instant::now();
+            loop {
+                let (s, v, _, _) = c.get(&c.random_addr(), &k).await;
+                // Right after the ring changed, a deletion is "not proven
+                // yet" (503, try again): a client asks again.
+                let settling = s == 503
+                    && v["error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("changed a moment ago"));
+                if !settling || asked.elapsed() > Duration::from_secs(20) {
+                    break (k, s, v);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         })
         .buffer_unordered(32)
         .collect()

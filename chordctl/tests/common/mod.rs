@@ -316,7 +316,10 @@ pub fn chaos_passes(ctl: &Ctl, args: &[&str], kinds: &[&str]) -> serde_json::Val
         assert_eq!(
             report[list].as_array().map(Vec::len),
             Some(0),
-            "{list}: {summary:#}"
+            // The list first: CI shows only the head of a long message.
+            "{list}: {:#}\nreport folder {}\n{summary:#}",
+            report[list],
+            dir.display()
         );
     }
     assert_eq!(

@@ -13,10 +13,12 @@ impl Node {
             every.tick().await;
             // A tick far behind schedule means this process was frozen (or
             // starved): the ring went on without it, so its view is stale.
-            if last.elapsed() > 4 * period + Duration::from_secs(1) {
+            if last.elapsed() > Duration::from_millis(tick_overdue_ms(self.inner.opts.stabilize_ms))
+            {
                 self.view_changed();
             }
             last = std::time::Instant::now();
+            self.inner.last_tick_ms.store(now_ms(), Ordering::Release);
             let outs = lock(&self.inner.ring).tick();
             for out in outs {
                 let node = self.clone();
@@ -64,7 +66,9 @@ impl Node {
         let list_before = list_digest(ring.successors());
         let r = f(&mut ring);
         let after = view(&ring);
-        if list_digest(ring.successors()) != list_before {
+        // A new predecessor changes our range (a join in front of us, or a
+        // death that hands us its keys): copies may be on their way, too.
+        if list_digest(ring.successors()) != list_before || before.0 != after.0 {
             self.view_changed();
         }
         if before == after {

@@ -70,8 +70,6 @@ struct Data {
     recent: Recent,
     /// Routed writes being executed now, with retries of them waiting for the outcome.
     in_flight: InFlight,
-    /// The predecessor seen by the last repair round (to notice a shrinking range).
-    last_predecessor: Option<Id>,
     /// Orphans (copies outside our range that no other owner confirmed) handed
     /// to their owner: the version handed and when. Each is offered once.
     handed_off: HashMap<Id, (Version, u64)>,
@@ -127,6 +125,10 @@ struct Shared {
     /// When this node's neighbours last changed (or it found it had been
     /// frozen), in ms: data may still be on its way to the new holders.
     view_changed_ms: AtomicU64,
+    /// When the maintenance loop last ticked, in ms (0: not yet). A tick
+    /// long overdue means this process was frozen or starved and has not
+    /// noticed yet (see [`Node::view_settling`]).
+    last_tick_ms: AtomicU64,
 }
 
 /// A running node's handle; cheap to clone.
@@ -140,6 +142,12 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// How late a maintenance tick must be before the process counts as having
+/// been frozen (or starved): well past scheduling jitter on a busy machine.
+fn tick_overdue_ms(stabilize_ms: u64) -> u64 {
+    4 * stabilize_ms + 1000
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -178,7 +186,6 @@ impl Node {
                     clock: Clock::new(me.id.prefix_u64()),
                     leases: Leases::default(),
                     recent: Recent::new(RECENT_MS, RECENT_CAP),
-                    last_predecessor: None,
                     handed_off: HashMap::new(),
                     last_targets: Vec::new(),
                     in_flight: InFlight::default(),
@@ -188,6 +195,7 @@ impl Node {
                 repairing: AtomicBool::new(false),
                 repair_now: Notify::new(),
                 view_changed_ms: AtomicU64::new(0),
+                last_tick_ms: AtomicU64::new(0),
                 route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
                 opts,
             }),
@@ -223,14 +231,32 @@ impl Node {
     fn view_changed(&self) {
         self.inner
             .view_changed_ms
-            .store(now_ms(), Ordering::Relaxed);
+            .store(now_ms(), Ordering::Release);
     }
 
-    /// Whether the view changed so recently that keys may still be on their
-    /// way here (repair rounds and hand-offs of orphans have not settled).
+    /// Whether this node's view is settling (see [`crate::absence::view_settling`]):
+    /// its neighbours changed a moment ago, or its maintenance loop is overdue
+    /// (it was probably frozen and thawed a moment ago), or it has
+    /// neighbours but no predecessor yet (it just joined, or its predecessor
+    /// died, and repair cannot run without one).
     fn view_settling(&self) -> bool {
-        let settle = 3 * self.inner.opts.repair_ms;
-        now_ms().saturating_sub(self.inner.view_changed_ms.load(Ordering::Relaxed)) < settle
+        // The tick time first: the first tick after a thaw marks the view
+        // changed and then stores its time, so a reader that sees the new
+        // tick time also sees the new change time.
+        let last_tick = self.inner.last_tick_ms.load(Ordering::Acquire);
+        let changed = self.inner.view_changed_ms.load(Ordering::Acquire);
+        let opts = &self.inner.opts;
+        let settling = crate::absence::view_settling(
+            now_ms(),
+            changed,
+            3 * opts.repair_ms,
+            last_tick,
+            tick_overdue_ms(opts.stabilize_ms),
+        );
+        settling || {
+            let ring = lock(&self.inner.ring);
+            ring.predecessor().is_none() && !ring.successors().is_empty()
+        }
     }
 
     /// Starts the maintenance and repair loops (they stop when the runtime does).

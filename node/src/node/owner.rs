@@ -86,24 +86,30 @@ impl Node {
                  answered: its absence is not proven; try again"
             ),
         };
-        // Every holder said "absent", but this node's neighbours changed a
-        // moment ago (a join, a death, a healed partition): writes may still
-        // be on their way here from nodes outside the holders, as orphans
-        // handed over by the next repair rounds. Not proven yet.
+        // Every holder said "absent" (or the newest copy is a tombstone), but
+        // this node's neighbours changed a moment ago (a join, a death, a
+        // healed partition, a thaw): writes may still be on their way here
+        // from nodes outside the holders, as orphans handed over by the next
+        // repair rounds. Not proven yet.
         let settling = || Outcome::Inconclusive {
             error: "the ring changed a moment ago and the key may still be on its way \
                     here: its absence is not proven; try again"
                 .into(),
         };
+        // Right after a change of view or a thaw, our own copy may be older
+        // than a write the ring took without us: ask the holders too.
+        let trust_local = !self.view_settling();
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
             // is cloned, not the whole entry with its key.
-            Op::Get => match self.local_value(&id) {
+            Op::Get => match self.local_value(&id).filter(|_| trust_local) {
                 Some(v) => Outcome::Value(v),
-                None => match self.newest(key, &id).await {
+                None => match self.newest(key, &id, trust_local).await {
                     Verdict::Found(Entry { value: Some(v), .. }) => Outcome::Value(v),
                     _ if self.is_isolated() => isolated(),
-                    Verdict::Absent if self.view_settling() => settling(),
+                    Verdict::Found(_) | Verdict::Absent if !trust_local || self.view_settling() => {
+                        settling()
+                    }
                     Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                     Verdict::Inconclusive { answered, expected } => {
                         inconclusive(answered, expected)
@@ -114,7 +120,7 @@ impl Node {
                 Ok(()) => Outcome::Stored,
                 Err(e) => e,
             },
-            Op::Delete => match self.newest(key, &id).await {
+            Op::Delete => match self.newest(key, &id, trust_local).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
                     match self.write(key, id, None).await {
                         Ok(()) => Outcome::Deleted,
@@ -122,7 +128,9 @@ impl Node {
                     }
                 }
                 _ if self.is_isolated() => isolated(),
-                Verdict::Absent if self.view_settling() => settling(),
+                Verdict::Found(_) | Verdict::Absent if !trust_local || self.view_settling() => {
+                    settling()
+                }
                 Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                 Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
             },
@@ -138,11 +146,14 @@ impl Node {
         lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
-    /// Our copy if we have one; otherwise what the other holders prove (we may
-    /// have just taken over the range), a copy found kept locally as a read
-    /// repair. See [`crate::absence`] for when a miss counts as proven.
-    async fn newest(&self, key: &str, id: &Id) -> Verdict {
-        if let Some(e) = lock(&self.inner.data).store.get(id) {
+    /// Our copy if we have one and `trust_local`; otherwise what the other
+    /// holders prove (we may have just taken over the range, or been frozen
+    /// while the ring went on), our own copy counting as one more candidate.
+    /// A newer copy found is kept locally as a read repair. See
+    /// [`crate::absence`] for when a miss counts as proven.
+    async fn newest(&self, key: &str, id: &Id, trust_local: bool) -> Verdict {
+        let local = lock(&self.inner.data).store.get(id).cloned();
+        if let (Some(e), true) = (&local, trust_local) {
             return Verdict::Found(e.clone());
         }
         let (holders, beyond, expected) = {
@@ -172,6 +183,9 @@ impl Node {
             .chain(beyond.into_iter().map(|p| ask(p, false)))
             .collect();
         let mut poll = HolderPoll::new(expected);
+        // Ours alone proves nothing here: it is served only once every holder
+        // answered or one matched it (a silent one may have a newer write).
+        poll.own(local);
         while let Some((holder, r)) = calls.next().await {
             // A holder that timed out, refused or answered nonsense is silent:
             // never counted as one that said "absent".
@@ -320,7 +334,9 @@ mod tests {
     //! never answer (a bound socket nobody reads) and holders that do.
     use super::*;
     use crate::ring::RingOptions;
+    use crate::store::Version;
     use clap::Parser;
+    use serde_json::value::RawValue;
 
     fn options(args: &[&str]) -> Options {
         let mut all = vec!["chord-node", "--listen", "127.0.0.1:0"];
@@ -361,11 +377,117 @@ mod tests {
 
     /// An empty node serving on loopback, as a holder that answers.
     async fn answering_holder() -> String {
+        answering_holder_node().await.0
+    }
+
+    /// An empty node serving on loopback, and its handle.
+    async fn answering_holder_node() -> (String, Node) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let node = Node::new(Peer::from_addr(&addr), options(&[]));
-        tokio::spawn(crate::server::serve(node, listener, std::future::pending()));
-        addr
+        tokio::spawn(crate::server::serve(
+            node.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        (addr, node)
+    }
+
+    /// Puts a copy of `key` at version `ts` (`None`: a tombstone) into `n`.
+    fn hold(n: &Node, key: &str, ts: u64, value: Option<&str>) {
+        let entry = Entry {
+            key: key.into(),
+            value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
+            version: Version { ts, node: 7 },
+        };
+        lock(&n.inner.data)
+            .store
+            .apply(Id::hash(key.as_bytes()), entry);
+    }
+
+    /// Makes `n` look just thawed: its maintenance loop last ran 10 s ago.
+    fn thawed(n: &Node) {
+        n.inner
+            .last_tick_ms
+            .store(now_ms() - 10_000, Ordering::Relaxed);
+    }
+
+    #[tokio::test]
+    async fn a_thawed_owner_reads_past_its_own_stale_tombstone() {
+        // Frozen, the owner kept a tombstone; meanwhile the ring took a new
+        // value, which its holders have.
+        let (a, holder_a) = answering_holder_node().await;
+        let (b, holder_b) = answering_holder_node().await;
+        hold(&holder_a, "k", 200, Some("\"new\""));
+        hold(&holder_b, "k", 200, Some("\"new\""));
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        hold(&n, "k", 100, None);
+        thawed(&n);
+        let id = Id::hash(b"k");
+        match n.execute("k", id, Op::Get, None).await {
+            Outcome::Value(v) => assert_eq!(v.get(), "\"new\""),
+            other => panic!("GET on a thawed owner with a stale tombstone: {other:?}"),
+        }
+        // The newer copy was kept: once ticking again, the owner answers alone.
+        n.inner.last_tick_ms.store(now_ms(), Ordering::Relaxed);
+        match n.execute("k", id, Op::Get, None).await {
+            Outcome::Value(v) => assert_eq!(v.get(), "\"new\""),
+            other => panic!("GET after the read repair: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thawed_owner_serves_the_newest_value_not_its_own() {
+        let (a, holder_a) = answering_holder_node().await;
+        let b = answering_holder().await;
+        hold(&holder_a, "k", 200, Some("2"));
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        hold(&n, "k", 100, Some("1"));
+        thawed(&n);
+        match n.execute("k", Id::hash(b"k"), Op::Get, None).await {
+            Outcome::Value(v) => assert_eq!(v.get(), "2"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thawed_owner_does_not_prove_a_deletion_with_its_tombstone() {
+        // Every holder answers "absent" and ours is a tombstone: normally a
+        // 404, but a write may be on its way here as an orphan.
+        let a = answering_holder().await;
+        let b = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        hold(&n, "k", 100, None);
+        let id = Id::hash(b"k");
+        let get = n.execute("k", id, Op::Get, None).await;
+        assert!(matches!(get, Outcome::NotFound), "ticking: {get:?}");
+        thawed(&n);
+        let settling = |out: &Outcome| matches!(out, Outcome::Inconclusive { error } if error.contains("changed a moment ago"));
+        let get = n.execute("k", id, Op::Get, None).await;
+        assert!(settling(&get), "thawed: {get:?}");
+        let del = n.execute("k", id, Op::Delete, None).await;
+        assert!(settling(&del), "thawed: {del:?}");
+    }
+
+    #[tokio::test]
+    async fn a_thawed_owner_with_a_silent_holder_does_not_serve_its_own_copy() {
+        // The silent holder may have taken a newer write while we were frozen.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let silent = silent.local_addr().unwrap().to_string();
+        let a = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&silent, 2)]);
+        hold(&n, "k", 100, Some("1"));
+        let id = Id::hash(b"k");
+        match n.execute("k", id, Op::Get, None).await {
+            Outcome::Value(v) => assert_eq!(v.get(), "1", "ticking: its own copy"),
+            other => panic!("ticking: {other:?}"),
+        }
+        thawed(&n);
+        let get = n.execute("k", id, Op::Get, None).await;
+        assert!(
+            matches!(get, Outcome::Inconclusive { .. }),
+            "thawed: {get:?}"
+        );
     }
 
     #[tokio::test]

@@ -140,20 +140,6 @@ impl Node {
             let grace = self.inner.opts.tombstone_grace_ms;
             data.store.purge_tombstones(now.saturating_sub(grace));
             data.leases.expire(now, lease);
-            let pred_id = pred.as_ref().map(|p| p.id);
-            if let (Some(old), Some(new)) = (data.last_predecessor, pred_id) {
-                if old != new {
-                    // Our range changed. Keep what we owned under a lease of our
-                    // own for a while: if a node joined in front of us, it still
-                    // has to fetch that part from us (and its replicas from ours).
-                    // What lies outside the new range is handed to its owner
-                    // (`hand_off_orphans`) and dropped once that has settled.
-                    data.leases.confirm(me, old, me, now);
-                }
-            }
-            if pred_id.is_some() {
-                data.last_predecessor = pred_id;
-            }
             // A predecessor that stopped answering may be hung: its range is
             // about to become ours, so nothing outside our range goes now.
             if let Some(p) = pred.as_ref().filter(|_| !pred_suspect) {

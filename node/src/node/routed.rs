@@ -110,6 +110,15 @@ impl Node {
                                 hops: 0,
                             };
                         }
+                        // No first hop took it (each timed out or refused):
+                        // under load the candidates may only have been slow,
+                        // so this is worth the one retry like a lost reply. A
+                        // write that did arrive is deduplicated by its id.
+                        Ok(Err(e)) if attempt == 0 => {
+                            failed = Some(self.local_failure(503, &e));
+                            avoid_next = Some(None);
+                            break;
+                        }
                         Ok(Err(e)) => return self.local_failure(503, &e),
                         Err(_) => return self.local_failure(503, "forwarding task ended"),
                     },
