@@ -4,9 +4,10 @@ import sys
 from pathlib import Path
 
 from . import bench, vectors
-from .experiments import churn, failure, load, pathlen
+from .experiments import churn, failure, load, merge, pathlen
 
-EXPERIMENTS = {"pathlen": pathlen, "load": load, "failure": failure, "churn": churn}
+EXPERIMENTS = {"pathlen": pathlen, "load": load, "failure": failure, "churn": churn,
+               "merge": merge}
 """Experiment name -> module with main(out, seed, small)."""
 
 

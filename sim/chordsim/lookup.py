@@ -5,7 +5,11 @@ Each hop is acknowledged. If the next node does not acknowledge in time
 the forwarder forgets it and, when `config.reroute` is on, routes the
 lookup again from its own table; otherwise the lookup is lost and the
 originator gives up after `config.lookup_timeout`. fix_fingers refreshes
-one finger per round with an ordinary lookup of the finger's start.
+one finger per round with an ordinary lookup of the finger's start. A
+node without successors answers those lookups itself; with
+config.isolation it then clears its fingers as the Rust node does, four
+indices per round (so an isolated node's fingers leave its view in about
+40 rounds and merging.py can probe them).
 """
 from .ids import BITS, distance, finger_start
 from .message import Lookup
@@ -86,6 +90,8 @@ def _give_up(node, lid: int) -> None:
 def fix_finger(node) -> None:
     """Refresh the next finger past the successor, round robin."""
     if not node.succs:
+        if node.sim.config.isolation:
+            _clear_fingers(node, ISOLATED_CLEARS)
         return
     first = distance(node.id, node.succs[0]).bit_length()
     i = node.next_finger if node.next_finger >= first else first
@@ -105,6 +111,24 @@ def _set_finger(node, i: int, f) -> None:
     for j in range(i + 1, end):
         node.fingers.pop(j, None)
     node.next_finger = end
+    node._table = None
+
+
+ISOLATED_CLEARS = 4
+"""Finger indices an isolated node clears per round (Rust: fingers_per_tick,
+every one answered locally)."""
+
+
+def _clear_fingers(node, count: int) -> None:
+    """Clear finger indices at the round-robin cursor. An entry i -> f stands
+    for every index from i up to the next entry, so clearing index i moves
+    f on to i + 1 unless that index starts another entry or is past the end."""
+    for _ in range(count):
+        i = node.next_finger % BITS
+        node.next_finger = (i + 1) % BITS
+        f = node.fingers.pop(i, None)
+        if f is not None and i + 1 < BITS and i + 1 not in node.fingers:
+            node.fingers[i + 1] = f
     node._table = None
 
 

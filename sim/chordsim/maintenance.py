@@ -13,7 +13,22 @@
   empty, meaning itself) also takes q as successor: a two-node ring.
 - check predecessor: ping it; forget it if it does not answer.
 - leave: hand keys to the successor, tell both neighbours, go.
+
+Two options switch to the Rust node's rules (the merge experiment turns
+both on; the other experiments keep the simulator's original rules; a peer
+is still dropped at its first unanswered request, not the Rust node's third):
+- config.chase False: stabilize checks one closer candidate per round, as
+  the Rust node's tick does, instead of chasing predecessors to the end.
+- config.isolation: a node whose successor list emptied takes the node
+  that notified it as its successor-to-be; with no predecessor either it
+  looks itself up through the successors it last had (one per round), and
+  it answers its finger lookups itself, so its fingers drain (lookup.py).
+  Without it such a node stays cut off (README, Caveats).
+
+get_state answers (predecessor, successor list, ring nonce); stabilization
+spreads the smaller nonce, a joiner takes its ring's.
 """
+from .ids import finger_start
 from .interval import in_open
 from .storage import hand_over
 
@@ -31,10 +46,19 @@ def trimmed(node, succs: list) -> list:
 
 def stabilize(node) -> None:
     if not node.succs:
+        if node.sim.config.isolation and not node.lone:
+            _isolated(node)
         return
     s = node.succs[0]
     node.call(s, "get_state", None,
-              lambda body: _got_state(node, s, body), lambda: _succ_dead(node, s))
+              lambda body: _stabilized(node, s, body), lambda: _succ_dead(node, s))
+
+
+def _stabilized(node, s: int, body) -> None:
+    # One ring, two nonces: a node that founded a ring of its own was pulled
+    # back in by old pointers. The smaller nonce spreads backwards.
+    node.ring = min(node.ring, body[2])
+    _got_state(node, s, body)
 
 
 def _succ_dead(node, s: int) -> None:
@@ -44,13 +68,36 @@ def _succ_dead(node, s: int) -> None:
 
 
 def _got_state(node, s: int, body) -> None:
-    pred_s, list_s = body
+    pred_s, list_s, _ring = body
     node.set_succs(trimmed(node, [s] + list_s))
     if pred_s is not None and in_open(pred_s, node.id, s):
-        node.call(pred_s, "get_state", None,
-                  lambda b: _got_state(node, pred_s, b), lambda: notify(node, s))
+        if node.sim.config.chase:
+            node.call(pred_s, "get_state", None,
+                      lambda b: _got_state(node, pred_s, b), lambda: notify(node, s))
+        else:
+            candidate(node, pred_s)
     else:
         notify(node, s)
+
+
+def candidate(node, c: int) -> None:
+    """Zave's rule for a node c that may belong right after us: ask it, and
+    adopt c :: its list only once it answered and only if it is still
+    closer than our successor; then notify the successor either way. Used
+    by stabilize (chase off), isolation and merging (merging.py)."""
+    node.call(c, "get_state", None,
+              lambda body: _candidate_answered(node, c, body), lambda: _notify_first(node))
+
+
+def _candidate_answered(node, c: int, body) -> None:
+    if c != node.id and (not node.succs or in_open(c, node.id, node.succs[0])):
+        node.set_succs(trimmed(node, [c] + body[1]))
+    _notify_first(node)
+
+
+def _notify_first(node) -> None:
+    if node.succs:
+        notify(node, node.succs[0])
 
 
 def notify(node, s: int) -> None:
@@ -59,7 +106,7 @@ def notify(node, s: int) -> None:
 
 
 def on_get_state(node, msg) -> None:
-    node.reply(msg, (node.pred, list(node.succs)))
+    node.reply(msg, (node.pred, list(node.succs), node.ring))
 
 
 def on_notify(node, msg) -> None:
@@ -96,9 +143,46 @@ def join(node, via: int) -> None:
             node.sim.sched.after(node.sim.config.period, join, node, via)
         elif owner != node.id:
             node.call(owner, "get_state", None,
-                      lambda body: node.set_succs(trimmed(node, [owner] + body[1])),
-                      lambda: join(node, via))
+                      lambda body: _adopt_ring(node, owner, body), lambda: join(node, via))
+    node.passive.saw(via, node.ticks)
     start_lookup(node, node.id, found, entry=via)
+
+
+def _adopt_ring(node, owner: int, body) -> None:
+    """Join: successor :: its list, and the ring's nonce."""
+    node.set_succs(trimmed(node, [owner] + body[1]))
+    node.ring = body[2]
+
+
+def _isolated(node) -> None:
+    """The Rust tick of a node with no successor (config.isolation)."""
+    if node.pred is not None and node.pred != node.id:
+        # Alone but notified: the notifier is our successor-to-be.
+        candidate(node, node.pred)
+    elif node.remembered:
+        # Cut off, or every neighbour died: keep asking the peers we last
+        # knew, so a split heals once one of them answers again.
+        i = node.next_remembered % len(node.remembered)
+        node.next_remembered = i + 1
+        _rejoin(node, node.remembered[i])
+
+
+def _rejoin(node, via: int) -> None:
+    """Look up our successor (of id + 1, never ourselves) through `via`."""
+    from .lookup import start_lookup
+
+    def found(owner, _hops, _has):
+        if owner is not None and owner != node.id:
+            node.call(owner, "get_state", None, lambda body: _rejoined(node, owner, body),
+                      lambda: None)
+    start_lookup(node, finger_start(node.id, 0), found, entry=via)
+
+
+def _rejoined(node, owner: int, body) -> None:
+    if body[2] != node.ring and (node.succs or node.pred is not None):
+        return  # no longer isolated: another ring's member is not adopted
+    _adopt_ring(node, owner, body)
+    notify(node, owner)
 
 
 def leave(node) -> None:

@@ -1,7 +1,8 @@
 """Messages between simulated nodes.
 
 Kinds (body in brackets):
-  get_state  [None]                 ask for predecessor and successor list
+  get_state  [None]                 ask for predecessor, successor list and
+                                    ring nonce (the reply's body, in that order)
   ping       [None]                 are you alive?
   reply      [anything]             answer to a request, matched by `req`
   notify     [None]                 "I think I am your predecessor" (rectify)
@@ -10,6 +11,8 @@ Kinds (body in brackets):
   push       [list of key ids]      replicas from their owner
   handover   [list of key ids]      keys a new predecessor now holds
   leaving    [(pred, succs)]        graceful leave, sent to both neighbours
+  consider   [(peer, ttl)]          ring merging: a node that may belong next
+                                    to the receiver (merging.py)
 """
 from dataclasses import dataclass
 

@@ -1,8 +1,10 @@
 """One simulated Chord node: routing state, request plumbing, dispatch.
 
 The protocol itself lives in maintenance.py (ring upkeep), lookup.py
-(routing) and storage.py (replicas); this file holds the state they share.
+(routing), storage.py (replicas) and merging.py (finding the other half of
+a split ring); this file holds the state they share.
 """
+from .passive import PassiveList
 from .routing import Table
 
 
@@ -38,6 +40,20 @@ class Node:
         """True once the node has a successor list (or started as a member)."""
         self._table = None
         """Cached routing Table, rebuilt after any pointer changes."""
+        self.remembered = []
+        """The last non-empty successor list: whom an isolated node asks
+        (config.isolation)."""
+        self.next_remembered = 0
+        """Which remembered peer the next rejoin attempt asks."""
+        self.ticks = 0
+        """Maintenance rounds run so far: the passive list's clock."""
+        self.passive = PassiveList(sim.config.passive_len, sim.config.forget_after)
+        """Peers seen, probed to find the other half of a split ring."""
+        self.considering = []
+        """(peer, ttl) merge candidates received, acted on at the next round."""
+        self.ring = 0
+        """Nonce of the ring this node belongs to: set by its founder, taken
+        over by joiners; probes merge only rings with the same nonce."""
 
     # -- routing state -------------------------------------------------
     def table(self) -> Table:
@@ -48,6 +64,8 @@ class Node:
 
     def set_succs(self, succs: list) -> None:
         self.succs = succs
+        if succs:
+            self.remembered = succs
         self.joined = True
         self.lone = self.lone and not succs
         self._table = None

@@ -2,14 +2,16 @@
 
 Sim owns one seeded random.Random and hands it to everything that draws
 numbers, so a seed fixes the whole run. Each node runs one periodic round
-(stabilize, check predecessor, fix one finger, replicate) every
-`period` seconds, jittered uniformly by +-`jitter`.
+(stabilize, check predecessor, fix one finger, replicate, and with
+config.probe_every the merge probes of merging.py) every `period` seconds,
+jittered uniformly by +-`jitter`. partition() cuts the network into groups
+until heal().
 """
 import random
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 
-from . import lookup, maintenance, storage
+from . import lookup, maintenance, merging, storage
 from .ids import distance, hash_id
 from .message import Msg
 from .network import Network, named
@@ -40,6 +42,22 @@ class Config:
     """Use the successor-list shortcut when routing."""
     reroute: bool = True
     """Route around a next hop that does not acknowledge."""
+    chase: bool = True
+    """Stabilize follows closer predecessors to the end within one round;
+    False checks one candidate per round, as the Rust node does."""
+    isolation: bool = False
+    """The Rust node's rules for a node whose successor list emptied
+    (maintenance.py); off, such a node stays cut off."""
+    probe_every: int = 0
+    """Ring merging (merging.py): a node probes one passive peer every this
+    many rounds; 0 turns merging off (the Rust default is 4, and the Rust
+    node turns merging off with passive_len 0)."""
+    passive_len: int = 32
+    """Peers kept in each node's passive list."""
+    forget_after: int = 2400
+    """A passive peer not heard from for this many rounds is forgotten."""
+    quiet_after: int = 200
+    """A passive peer found in our own ring is not probed for this many rounds."""
 
 
 class Sim:
@@ -65,8 +83,11 @@ class Sim:
         self.messages = 0
         """Messages sent so far."""
         self.handlers = {"reply": Node.on_reply, **maintenance.HANDLERS,
-                         **lookup.HANDLERS, **storage.HANDLERS}
+                         **lookup.HANDLERS, **storage.HANDLERS, **merging.HANDLERS}
         """Message kind -> handler(node, msg)."""
+        self.groups = {}
+        """Partition: node id -> group; a message between two nodes in
+        different groups is lost on arrival. Empty: one network."""
 
     # -- plumbing ------------------------------------------------------
     def next_request(self) -> int:
@@ -80,17 +101,27 @@ class Sim:
             self.sched.after(delay, self._deliver, Msg(kind, src, dst, req, body))
 
     def _deliver(self, msg: Msg) -> None:
+        if self.groups and self._cut(msg.src, msg.dst):
+            return
         node = self.nodes.get(msg.dst)
         if node is not None:
             node.deliver(msg)
 
+    def _cut(self, a: int, b: int) -> bool:
+        """True if a partition separates a and b (nodes in no group are not cut)."""
+        ga, gb = self.groups.get(a), self.groups.get(b)
+        return ga is not None and gb is not None and ga != gb
+
     def _round(self, node: Node) -> None:
         if not node.alive:
             return
+        node.ticks += 1
         maintenance.stabilize(node)
         maintenance.check_predecessor(node)
         lookup.fix_finger(node)
         storage.replicate(node)
+        if self.config.probe_every and node.joined:
+            merging.tick(node)
         self._schedule_round(node)
 
     def _schedule_round(self, node: Node, first: bool = False) -> None:
@@ -115,9 +146,10 @@ class Sim:
         return self.live[i % len(self.live)]
 
     # -- scenario ------------------------------------------------------
-    def bootstrap(self, addrs: list, keys=()) -> None:
-        """Start a stable ring of `addrs` with correct pointers, and store
-        `keys` (ids) on their R holders, without running the protocol."""
+    def bootstrap(self, addrs: list, keys=(), nonce: int = 0) -> None:
+        """Start a stable ring of `addrs` with correct pointers and ring
+        nonce `nonce`, and store `keys` (ids) on their R holders, without
+        running the protocol. One address: a node that founds a ring."""
         ring = Ring(hash_id(a) for a in addrs)
         for n in ring.ids:
             node = self._add(n)
@@ -125,7 +157,9 @@ class Sim:
             node.lone = len(ring) == 1
             node.pred = ring.predecessor(n)
             node.succs = ring.successors(n, self.config.succ_len)
+            node.remembered = node.succs
             node.fingers = _finger_map(n, ring.distinct_fingers(n))
+            node.ring = nonce
         for k in keys:
             for holder in ring.replicas(k, self.config.replicas):
                 self.nodes[holder].store[k] = 0.0
@@ -146,6 +180,15 @@ class Sim:
         """Graceful leave: hand off, tell the neighbours, then stop."""
         maintenance.leave(self.nodes[ident])
         self.fail(ident)
+
+    def partition(self, groups) -> None:
+        """Cut the network into `groups` (iterables of node ids): from now on
+        messages between nodes of different groups are lost."""
+        self.groups = {n: g for g, members in enumerate(groups) for n in members}
+
+    def heal(self) -> None:
+        """End the partition: one network again."""
+        self.groups = {}
 
     def lookup(self, origin: int, key: int, callback) -> None:
         """Start a lookup at live node `origin`."""

@@ -1,6 +1,8 @@
 import pytest
 
-from chordsim.invariants import check_replicas, check_ring, check_stable, owners_agree
+from chordsim.invariants import (check_replicas, check_ring, check_stable, expected_pointers,
+                                 owners_agree, successor_cycles, wrong_pointer)
+from chordsim.ring import Ring
 from helpers import stable_sim
 
 
@@ -46,3 +48,24 @@ def test_wrong_predecessor_and_extra_replica_are_caught():
         node.store[keys[0]] = 0.0
     with pytest.raises(AssertionError, match="held by"):
         check_replicas(sim, keys)
+
+
+def test_cycles_and_pointers_of_each_side_of_a_split():
+    sim, _, _ = stable_sim(10, succ_len=1)
+    ids = sim.live
+    sim.nodes[ids[4]].succs = [ids[0]]
+    sim.nodes[ids[9]].succs = [ids[5]]
+    assert sorted(len(c) for c in successor_cycles(sim)) == [5, 5]
+    a, b = (expected_pointers(Ring(side), 1) for side in (ids[:5], ids[5:]))
+    assert "predecessor wrong" in wrong_pointer(sim, a)
+    sim.nodes[ids[0]].pred, sim.nodes[ids[5]].pred = ids[4], ids[9]
+    assert wrong_pointer(sim, a) is None and wrong_pointer(sim, b) is None
+    assert wrong_pointer(sim, expected_pointers(Ring(ids), 1)) is not None
+
+
+def test_first_successor_check_ignores_the_rest_of_the_list():
+    sim, _, _ = stable_sim(10)
+    want = expected_pointers(Ring(sim.live), sim.config.succ_len)
+    sim.nodes[sim.live[2]].succs = sim.nodes[sim.live[2]].succs[:3]
+    assert wrong_pointer(sim, want, lists=False) is None
+    assert wrong_pointer(sim, want) is not None

@@ -57,3 +57,13 @@ def test_fix_fingers_rebuilds_the_finger_table():
     node._table = None
     periods(sim, 12)
     assert set(node.fingers.values()) | set(node.succs[:1]) == set(ring.distinct_fingers(node.id))
+
+
+def test_an_isolated_node_drains_its_fingers_only_with_the_isolation_rules():
+    for isolation in (True, False):
+        sim, _, _ = stable_sim(30, isolation=isolation)
+        x = sim.live[7]
+        assert sim.nodes[x].fingers
+        sim.partition([[x], [n for n in sim.live if n != x]])
+        periods(sim, 60)
+        assert (sim.nodes[x].fingers == {}) == isolation

@@ -1,7 +1,8 @@
 import random
 
-from chordsim.invariants import check_ring, check_stable
+from chordsim.invariants import check_ring, check_stable, expected_pointers, wrong_pointer
 from chordsim.maintenance import trimmed
+from chordsim.ring import Ring
 from chordsim.sim import Config, Sim
 from chordsim.static import random_addresses
 from helpers import periods, stable_sim
@@ -64,3 +65,43 @@ def test_rectify_only_accepts_a_closer_predecessor():
     node.sim.send(far, node.id, "notify", None, 0)
     sim.run(sim.sched.now + 0.01)
     assert node.pred == sim.live[2]
+
+
+def test_one_candidate_per_round_still_builds_the_ring():
+    # chase off: the Rust node's stabilize, one closer candidate per round.
+    rng = random.Random(7)
+    sim = Sim(rng, "reliable", Config(succ_len=3, chase=False))
+    addrs = random_addresses(rng, 25)
+    sim.bootstrap(addrs[:1])
+    for addr in addrs[1:]:
+        sim.join(addr, rng.choice(sim.live))
+        sim.run(sim.sched.now + 5, lambda: check_ring(sim))
+    sim.run(sim.sched.now + 30 * sim.config.period, lambda: check_ring(sim))
+    check_stable(sim)
+
+
+def side_ok(sim, side):
+    return wrong_pointer(sim, expected_pointers(Ring(side), sim.config.succ_len)) is None
+
+
+def test_isolation_rules_let_a_cut_off_node_find_its_side():
+    for isolation in (True, False):
+        sim, _, _ = stable_sim(20, succ_len=4, isolation=isolation)
+        cut = sim.live[5:9]   # the whole successor list of sim.live[4]
+        rest = [n for n in sim.live if n not in cut]
+        sim.partition([rest, cut])
+        periods(sim, 15)
+        assert side_ok(sim, rest) == side_ok(sim, cut) == isolation
+        assert (sim.nodes[sim.live[4]].succs == []) != isolation
+
+
+def test_an_isolated_node_rejoins_through_the_successors_it_remembered():
+    for isolation in (True, False):
+        sim, _, _ = stable_sim(12, isolation=isolation)
+        x = sim.live[5]
+        sim.partition([[x], [n for n in sim.live if n != x]])
+        periods(sim, 10)
+        assert sim.nodes[x].succs == [] and sim.nodes[x].pred is None
+        sim.heal()
+        periods(sim, 10)
+        assert side_ok(sim, sim.live) == isolation

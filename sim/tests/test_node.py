@@ -30,3 +30,12 @@ def test_table_cache_is_rebuilt_after_change():
     assert node.table() is first
     node.set_pred(None)
     assert node.table() is not first and node.table().pred is None
+
+
+def test_set_succs_remembers_the_last_non_empty_list():
+    sim, _, _ = stable_sim(6)
+    node = sim.nodes[sim.live[0]]
+    assert node.remembered == node.succs
+    node.set_succs([sim.live[2]])
+    node.set_succs([])
+    assert node.remembered == [sim.live[2]]

@@ -48,3 +48,20 @@ def test_latency_network_lookups_succeed():
         sim.lookup(rng.choice(sim.live), key, lambda o, h, k, key=key: out.append(o == sim.owner(key)))
     periods(sim, 1)
     assert len(out) == 50 and all(out)
+
+
+def test_a_partition_drops_messages_between_groups_until_healed():
+    sim, _, _ = stable_sim(6)
+    a, b, c = sim.live[:3]
+    sim.partition([[a, b], [c]])
+    got = []
+
+    def ping(dst):
+        sim.nodes[a].call(dst, "ping", None, lambda _: got.append(dst), lambda: got.append(-dst))
+        sim.run(sim.sched.now + 0.1)
+
+    ping(b)
+    ping(c)
+    sim.heal()
+    ping(c)
+    assert got == [b, -c, c]
