@@ -32,10 +32,12 @@
 //! to a node that is not part of the ring.
 //!
 //! **Liveness.** A peer that does not answer is *suspected*; only after
-//! `suspect_after` (3) unanswered requests in a row is it dropped from the
-//! successor list, fingers and predecessor, so one lost message does not evict
-//! a live neighbour (with eviction on the first loss, 10 % message loss split
-//! rings for good in the scenario tests). The driver drops a peer at once when
+//! unanswered requests in `suspect_after` (3) ticks in a row is it dropped
+//! from the successor list, fingers and predecessor, so one lost message does
+//! not evict a live neighbour (with eviction on the first loss, 10 % message
+//! loss split rings for good in the scenario tests). Misses count once per
+//! tick: a burst of data-plane calls timing out on a busy machine is one
+//! observation, not three. The driver drops a peer at once when
 //! the connection is refused: nobody listens there.
 //!
 //! **Isolation.** A node that had neighbours and lost them all keeps asking the

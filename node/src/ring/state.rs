@@ -16,8 +16,9 @@ pub struct RingOptions {
     pub fingers_per_tick: usize,
     /// Lookups longer than this many steps are abandoned (views disagree).
     pub max_lookup_steps: u32,
-    /// A peer is dropped after this many consecutive unanswered requests; one
-    /// lost message or slow answer must not evict it.
+    /// A peer is dropped after unanswered requests in this many ticks in a
+    /// row (with no answer between); one lost message, slow answer or burst
+    /// of timeouts must not evict it.
     pub suspect_after: u32,
     /// Peers kept in the passive list (ring merging); 0 turns merging off.
     pub passive_len: usize,
@@ -106,6 +107,15 @@ pub struct Outbound {
     pub purpose: Purpose,
 }
 
+/// A peer's unanswered requests since its last answer.
+#[derive(Clone, Copy, Debug)]
+struct Misses {
+    /// Ticks in which a request to it went unanswered.
+    ticks: u32,
+    /// The last of those ticks.
+    last_tick: u64,
+}
+
 /// One node's view of the ring.
 #[derive(Clone, Debug)]
 pub struct RingState {
@@ -117,8 +127,8 @@ pub struct RingState {
     joined: bool,
     bootstrap: Option<Peer>,
     opts: RingOptions,
-    /// Consecutive unanswered requests per peer (reset by any answer).
-    misses: BTreeMap<Id, u32>,
+    /// Unanswered requests per peer, counted once per tick (reset by any answer).
+    misses: BTreeMap<Id, Misses>,
     /// The last non-empty successor list: whom to ask when we end up isolated.
     remembered: Vec<Peer>,
     /// Which remembered peer the next re-merge attempt asks.
@@ -599,13 +609,24 @@ impl RingState {
         }
     }
 
-    /// A request to `id` went unanswered (timeout, lost): after
-    /// `suspect_after` misses in a row the peer counts as dead and is forgotten.
+    /// A request to `id` went unanswered (timeout, lost): after misses in
+    /// `suspect_after` ticks in a row the peer counts as dead and is forgotten.
     /// Returns whether it was.
     pub fn suspect(&mut self, id: &Id) -> bool {
-        let misses = self.misses.entry(*id).or_insert(0);
-        *misses += 1;
-        if *misses >= self.opts.suspect_after {
+        let now = self.ticks;
+        let misses = self.misses.entry(*id).or_insert(Misses {
+            ticks: 0,
+            last_tick: u64::MAX,
+        });
+        // Count at most one miss per tick: a burst of requests that all time
+        // out on a busy machine (a hundred reads routed through one slow
+        // peer) is one observation of that peer, not a hundred. Evicting a
+        // live peer after one burst splits its keys' ownership for seconds.
+        if misses.last_tick != now {
+            misses.ticks += 1;
+            misses.last_tick = now;
+        }
+        if misses.ticks >= self.opts.suspect_after {
             self.on_unreachable(id);
             true
         } else {
@@ -616,7 +637,7 @@ impl RingState {
     /// Whether the last request to `id` went unanswered (it may be hung, or
     /// cut off, but has not been dropped yet).
     pub fn is_suspect(&self, id: &Id) -> bool {
-        self.misses.get(id).is_some_and(|m| *m > 0)
+        self.misses.get(id).is_some_and(|m| m.ticks > 0)
     }
 
     /// A peer is certainly gone (connection refused, or it said it is not in
