@@ -6,10 +6,10 @@ NODE_STATIC := target/$(STATIC_TARGET)/release/chord-node
 CHORDCTL := target/release/chordctl
 export CHORDCTL_NODE_BIN := $(CURDIR)/$(NODE_STATIC)
 
-.PHONY: help build up down test test-rust test-sim bench
+.PHONY: help build up down test test-rust test-sim test-deploy bench
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## static chord-node (for the image) and chordctl, release builds
 	RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target $(STATIC_TARGET) -p chord-node
@@ -21,7 +21,7 @@ up: build ## build, then start an N-node ring in containers (N=16)
 down: ## remove the ring's containers and network
 	$(CHORDCTL) down
 
-test: test-rust test-sim ## every test suite (what CI runs after its installs)
+test: test-rust test-sim test-deploy ## every test suite (what CI runs after its installs)
 
 test-rust: ## Rust unit, cluster, replication, chordctl (process + docker) and compose tests
 	RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target $(STATIC_TARGET) -p chord-node
@@ -29,6 +29,9 @@ test-rust: ## Rust unit, cluster, replication, chordctl (process + docker) and c
 
 test-sim: ## the simulator's pytest suite
 	cd sim && python3 -m pytest -q
+
+test-deploy: ## Kubernetes manifests: schemas (offline) and invariants against the node's source
+	cd deploy && python3 -m pytest -q tests
 
 bench: ## side-by-side benchmark (installs wrk and Redis from Debian)
 	bench/run.sh
