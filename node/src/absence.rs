@@ -40,7 +40,8 @@
 //! it asks the holders even when it has a copy ([`HolderPoll::own`]): the
 //! newest version heard is served, its own copy only when every holder
 //! answered or one matched it, and a tombstone or an absence is answered
-//! "try again".
+//! "try again". Until a repair round has synced its range with every holder
+//! since the change, a tombstone or an absence is not proof either.
 
 use crate::store::Entry;
 
@@ -139,22 +140,54 @@ impl HolderPoll {
     }
 }
 
-/// Whether an owner's view is still settling at `now_ms`, so that its own
-/// copies are not trusted alone and an absence (or a tombstone) is not proof:
-/// its neighbours changed less than `settle_ms` ago (`changed_ms`), or its
-/// maintenance loop last ticked (`last_tick_ms`, 0 for never) more than
-/// `overdue_ms` ago, which means the process was frozen or starved and has
-/// not noticed yet: requests that waited out the freeze run before the
-/// loop's first tick after it.
-pub fn view_settling(
-    now_ms: u64,
-    changed_ms: u64,
-    settle_ms: u64,
-    last_tick_ms: u64,
-    overdue_ms: u64,
-) -> bool {
-    now_ms.saturating_sub(changed_ms) < settle_ms
-        || (last_tick_ms != 0 && now_ms.saturating_sub(last_tick_ms) > overdue_ms)
+/// What [`view_settling`] decides from, in ms since the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewClock {
+    /// Now.
+    pub now_ms: u64,
+    /// When the owner's neighbours last changed (0: never).
+    pub changed_ms: u64,
+    /// How long after a change writes may still be on their way as orphans.
+    pub settle_ms: u64,
+    /// When its maintenance loop last ticked (0: not yet).
+    pub last_tick_ms: u64,
+    /// How late a tick must be to count as a freeze.
+    pub overdue_ms: u64,
+    /// When the last repair round that synced its range with every holder
+    /// began; `None` when it has no holders to sync with (a lone node).
+    pub synced_ms: Option<u64>,
+}
+
+/// How far an owner may trust what it holds right now (see [`view_settling`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settling {
+    /// Its own live copies may be older than a write the ring took without
+    /// it: ask the holders too before serving one.
+    pub distrust_values: bool,
+    /// Neither an absence nor a tombstone is proof: answer "try again"
+    /// rather than 404 (implied by `distrust_values`).
+    pub no_proof: bool,
+}
+
+/// How settled an owner's view is:
+/// - its neighbours changed less than `settle_ms` ago, or its maintenance
+///   loop is overdue (the process was frozen or starved and has not noticed
+///   yet: requests that waited out the freeze run before the loop's first
+///   tick after it): its own copies may be older than the ring's, and writes
+///   may still be on their way to it as orphans;
+/// - no repair round has synced its range with every holder since the
+///   change: a holder may have a newer version than its own tombstone (a
+///   write it missed while it was not yet the owner). A live copy is still
+///   served, since a frozen holder would otherwise keep every read of the
+///   range waiting for failure detection; a deletion is not proven.
+pub fn view_settling(c: ViewClock) -> Settling {
+    let recent = c.now_ms.saturating_sub(c.changed_ms) < c.settle_ms;
+    let overdue = c.last_tick_ms != 0 && c.now_ms.saturating_sub(c.last_tick_ms) > c.overdue_ms;
+    let unsynced = c.synced_ms.is_some_and(|s| s < c.changed_ms);
+    Settling {
+        distrust_values: recent || overdue,
+        no_proof: recent || overdue || unsynced,
+    }
 }
 
 #[cfg(test)]
@@ -286,22 +319,43 @@ mod tests {
     }
 
     #[test]
-    fn settling_after_a_change_and_while_the_loop_is_overdue() {
-        // (now, changed, settle, last tick, overdue)
-        assert!(
-            view_settling(10_000, 9_000, 3_000, 9_900, 2_000),
-            "changed 1 s ago"
+    fn settling_after_a_change_until_synced_and_while_the_loop_is_overdue() {
+        let settled = ViewClock {
+            now_ms: 10_000,
+            changed_ms: 6_000,
+            settle_ms: 3_000,
+            last_tick_ms: 9_900,
+            overdue_ms: 2_000,
+            synced_ms: Some(7_000),
+        };
+        let calm = Settling {
+            distrust_values: false,
+            no_proof: false,
+        };
+        let unsettled = Settling {
+            distrust_values: true,
+            no_proof: true,
+        };
+        let unproven = Settling {
+            distrust_values: false,
+            no_proof: true,
+        };
+        assert_eq!(view_settling(settled), calm);
+        let c = |f: fn(&mut ViewClock)| {
+            let mut c = settled;
+            f(&mut c);
+            view_settling(c)
+        };
+        assert_eq!(c(|c| c.changed_ms = 9_000), unsettled, "changed 1 s ago");
+        assert_eq!(
+            c(|c| c.synced_ms = Some(5_000)),
+            unproven,
+            "not synced since"
         );
-        assert!(
-            !view_settling(10_000, 6_000, 3_000, 9_900, 2_000),
-            "settled"
-        );
-        assert!(
-            view_settling(10_000, 0, 3_000, 7_000, 2_000),
-            "overdue tick"
-        );
-        assert!(!view_settling(10_000, 0, 3_000, 8_000, 2_000), "on time");
-        assert!(!view_settling(10_000, 0, 3_000, 0, 2_000), "no tick yet");
+        assert_eq!(c(|c| c.synced_ms = None), calm, "nobody to sync with");
+        assert_eq!(c(|c| c.last_tick_ms = 7_000), unsettled, "overdue tick");
+        assert_eq!(c(|c| c.last_tick_ms = 8_000), calm, "on time");
+        assert_eq!(c(|c| c.last_tick_ms = 0), calm, "no tick yet");
     }
 
     #[test]

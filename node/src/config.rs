@@ -36,7 +36,11 @@ pub struct Options {
     /// or `$HOSTNAME:port` when listening on all interfaces.
     #[arg(long, env = "CHORD_ADVERTISE")]
     pub advertise: Option<String>,
-    /// `host:port` of any ring member to join through; none starts a new ring.
+    /// `host:port` of any ring member to join through; none (or this node's
+    /// own address) starts a new ring. A comma-separated list of seeds is
+    /// tried in turn; the seed listed first founds a new ring only when no
+    /// other seed has answered as a ring member for 20 maintenance ticks, so
+    /// it rejoins its ring through the others when it restarts.
     #[arg(long, env = "CHORD_JOIN")]
     pub join: Option<String>,
     /// Ring id as 40 hex digits instead of SHA-1 of the advertised address.
@@ -83,6 +87,17 @@ pub struct Options {
 }
 
 impl Options {
+    /// The join targets: `--join` split at commas, blanks dropped.
+    pub fn join_list(&self) -> Vec<String> {
+        self.join
+            .iter()
+            .flat_map(|j| j.split(','))
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Effective write quorum W (defaults to R).
     pub fn write_quorum(&self) -> usize {
         self.write_quorum

@@ -127,7 +127,11 @@ async fn a_frozen_node_is_routed_around_and_every_key_stays_readable() {
                 assert_ne!(owner, frozen_addr, "{key} answered by the frozen node");
             }
             503 if owned_by_frozen => again.push(i),
-            _ => panic!("{key} (owner frozen: {owned_by_frozen}) through {entry}: {status} {body}"),
+            _ => panic!(
+                "{key} (owner frozen: {owned_by_frozen}) through {entry}: {status} {body} \
+                 (answered by {owner:?}, true owner {})",
+                c.owner_of(&key)
+            ),
         }
     }
     // Then the frozen node's keys, one by one, until the ring serves them.

@@ -1656,6 +1656,70 @@ fn an_isolated_node_rejoins_a_founder_that_restarted_alone() {
     net.converge(100, "survivor rejoins the restarted founder");
 }
 
+/// Seeds `0..n`, every one started at once with the list of them all (as a
+/// StatefulSet's pods are): node 0, listed first, may found the ring.
+fn seeded(net: &mut Net, n: usize, nonce: impl Fn(usize) -> u64) {
+    for i in 0..n {
+        let others = (0..n).filter(|j| *j != i).map(peer).collect();
+        net.insert(RingState::seeding(
+            peer(i),
+            others,
+            i == 0,
+            opts_nonce(nonce(i)),
+        ));
+    }
+}
+
+#[test]
+fn seeds_started_at_once_form_one_ring_founded_by_the_first() {
+    let mut net = Net::shuffled(31, opts_nonce(0));
+    // Every seed would found a ring of its own with its own nonce; only
+    // the first one may, after hearing no ring member for a while.
+    seeded(&mut net, 5, |i| 100 + i as u64);
+    net.rounds(RingOptions::default().found_after as usize / 2);
+    assert!(
+        (0..5).all(|i| !net.state(i).is_joined()),
+        "nobody founds a ring before the founding wait is over\n{}",
+        net.dump()
+    );
+    net.converge(120, "seeds after the founding wait");
+}
+
+#[test]
+fn a_restarted_founding_seed_rejoins_its_ring_instead_of_founding_another() {
+    let mut net = Net::shuffled(32, opts_nonce(0));
+    seeded(&mut net, 6, |i| 100 + i as u64);
+    net.converge(120, "six seeds");
+    net.kill(0);
+    net.converge(HEAL, "n00 crashed");
+    // Back at its address with a fresh nonce, as a restarted process is: it
+    // finds the ring through another seed and joins it.
+    let others = (1..6).map(peer).collect();
+    net.insert(RingState::seeding(peer(0), others, true, opts_nonce(999)));
+    net.converge(120, "n00 restarted as the founding seed");
+}
+
+#[test]
+fn a_seed_that_is_not_listed_first_never_founds_a_ring() {
+    let mut net = Net::new(33, opts_nonce(0));
+    net.insert(RingState::seeding(
+        peer(1),
+        vec![peer(0)],
+        false,
+        opts_nonce(7),
+    ));
+    net.rounds(10 * RingOptions::default().found_after as usize);
+    assert!(!net.state(1).is_joined(), "{}", net.dump());
+    // Once the first seed comes up, it founds the ring and the other joins.
+    net.insert(RingState::seeding(
+        peer(0),
+        vec![peer(1)],
+        true,
+        opts_nonce(8),
+    ));
+    net.converge(120, "the first seed came up");
+}
+
 #[test]
 #[ignore = "a measurement (BENCHMARKS.md): cargo test -p chord-node --test ring_machine merge_time -- --ignored --nocapture"]
 fn merge_time_against_ring_size_and_split_size() {

@@ -11,6 +11,7 @@
 //! reads with fallback), and `replica` serves replica traffic, runs repair
 //! rounds and hands data off on leave.
 
+use crate::absence::Settling;
 use crate::config::Options;
 use crate::dedup::{Begin, InFlight, Recent};
 use crate::id::Id;
@@ -129,6 +130,9 @@ struct Shared {
     /// long overdue means this process was frozen or starved and has not
     /// noticed yet (see [`Node::view_settling`]).
     last_tick_ms: AtomicU64,
+    /// When the last repair round that synced our range with every holder
+    /// began, in ms (see [`Node::view_settling`]).
+    synced_ms: AtomicU64,
 }
 
 /// A running node's handle; cheap to clone.
@@ -165,11 +169,20 @@ impl Node {
             ring_nonce: rand::random::<u64>() | 1,
             ..RingOptions::default()
         };
-        let ring = match &opts.join {
-            Some(addr) if *addr != me.addr => {
-                RingState::joining(me.clone(), Peer::from_addr(addr), ring_opts)
-            }
-            _ => RingState::new_ring(me.clone(), ring_opts),
+        let seeds = opts.join_list();
+        let others: Vec<Peer> = seeds
+            .iter()
+            .filter(|a| **a != me.addr)
+            .map(|a| Peer::from_addr(a))
+            .collect();
+        let ring = if others.is_empty() {
+            // No join target, or only our own address: found the ring.
+            RingState::new_ring(me.clone(), ring_opts)
+        } else {
+            // Listed first among the seeds: found the ring if no other seed
+            // is in one (see `RingState::seeding`).
+            let founder = seeds.first() == Some(&me.addr);
+            RingState::seeding(me.clone(), others, founder, ring_opts)
         };
         let peers = PeerClient::new(
             Duration::from_millis(opts.rpc_timeout_ms),
@@ -196,6 +209,7 @@ impl Node {
                 repair_now: Notify::new(),
                 view_changed_ms: AtomicU64::new(0),
                 last_tick_ms: AtomicU64::new(0),
+                synced_ms: AtomicU64::new(0),
                 route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
                 opts,
             }),
@@ -234,28 +248,33 @@ impl Node {
             .store(now_ms(), Ordering::Release);
     }
 
-    /// Whether this node's view is settling (see [`crate::absence::view_settling`]):
-    /// its neighbours changed a moment ago, or its maintenance loop is overdue
-    /// (it was probably frozen and thawed a moment ago), or it has
-    /// neighbours but no predecessor yet (it just joined, or its predecessor
-    /// died, and repair cannot run without one).
-    fn view_settling(&self) -> bool {
+    /// How settled this node's view is (see [`crate::absence::view_settling`]);
+    /// also wholly unsettled while it has neighbours but no predecessor (it
+    /// just joined, or its predecessor died, and repair cannot run without one).
+    fn view_settling(&self) -> Settling {
         // The tick time first: the first tick after a thaw marks the view
         // changed and then stores its time, so a reader that sees the new
         // tick time also sees the new change time.
-        let last_tick = self.inner.last_tick_ms.load(Ordering::Acquire);
-        let changed = self.inner.view_changed_ms.load(Ordering::Acquire);
-        let opts = &self.inner.opts;
-        let settling = crate::absence::view_settling(
-            now_ms(),
-            changed,
-            3 * opts.repair_ms,
-            last_tick,
-            tick_overdue_ms(opts.stabilize_ms),
-        );
-        settling || {
+        let last_tick_ms = self.inner.last_tick_ms.load(Ordering::Acquire);
+        let changed_ms = self.inner.view_changed_ms.load(Ordering::Acquire);
+        let synced_ms = self.inner.synced_ms.load(Ordering::Acquire);
+        let (no_predecessor, alone) = {
             let ring = lock(&self.inner.ring);
-            ring.predecessor().is_none() && !ring.successors().is_empty()
+            (ring.predecessor().is_none(), ring.successors().is_empty())
+        };
+        let opts = &self.inner.opts;
+        let s = crate::absence::view_settling(crate::absence::ViewClock {
+            now_ms: now_ms(),
+            changed_ms,
+            settle_ms: 3 * opts.repair_ms,
+            last_tick_ms,
+            overdue_ms: tick_overdue_ms(opts.stabilize_ms),
+            synced_ms: (!alone).then_some(synced_ms),
+        });
+        let orphaned = no_predecessor && !alone;
+        Settling {
+            distrust_values: s.distrust_values || orphaned,
+            no_proof: s.no_proof || orphaned,
         }
     }
 

@@ -5,6 +5,11 @@
 use super::*;
 use crate::absence::{HolderPoll, Verdict};
 
+/// How long a poll waits for the nodes beyond the holders once every holder
+/// is done: they answer within a millisecond or two when alive, and only
+/// matter for orphans after a heal, which also arrive by hand-off.
+const BEYOND_GRACE: Duration = Duration::from_millis(200);
+
 /// Why one attempt of a write did not succeed.
 enum WriteError {
     /// A holder has a newer version of the key than the one we assigned.
@@ -82,8 +87,9 @@ impl Node {
         };
         let inconclusive = |answered: usize, expected: usize| Outcome::Inconclusive {
             error: format!(
-                "this node lacks the key and only {answered} of the {expected} other holders \
-                 answered: its absence is not proven; try again"
+                "only {answered} of the {expected} other holders of the key answered, and \
+                 this node's own copy (it has none, or it may be stale) proves nothing alone: \
+                 try again"
             ),
         };
         // Every holder said "absent" (or the newest copy is a tombstone), but
@@ -98,18 +104,20 @@ impl Node {
         };
         // Right after a change of view or a thaw, our own copy may be older
         // than a write the ring took without us: ask the holders too.
-        let trust_local = !self.view_settling();
+        let view = self.view_settling();
+        let trust_local = !view.distrust_values;
+        // Whether an absence or a tombstone is unproven, also checked after
+        // the poll (the view may have changed meanwhile).
+        let unproven = || view.no_proof || self.view_settling().no_proof;
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
             // is cloned, not the whole entry with its key.
             Op::Get => match self.local_value(&id).filter(|_| trust_local) {
                 Some(v) => Outcome::Value(v),
-                None => match self.newest(key, &id, trust_local).await {
+                None => match self.newest(key, &id, view).await {
                     Verdict::Found(Entry { value: Some(v), .. }) => Outcome::Value(v),
                     _ if self.is_isolated() => isolated(),
-                    Verdict::Found(_) | Verdict::Absent if !trust_local || self.view_settling() => {
-                        settling()
-                    }
+                    Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
                     Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                     Verdict::Inconclusive { answered, expected } => {
                         inconclusive(answered, expected)
@@ -120,7 +128,7 @@ impl Node {
                 Ok(()) => Outcome::Stored,
                 Err(e) => e,
             },
-            Op::Delete => match self.newest(key, &id, trust_local).await {
+            Op::Delete => match self.newest(key, &id, view).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
                     match self.write(key, id, None).await {
                         Ok(()) => Outcome::Deleted,
@@ -128,9 +136,7 @@ impl Node {
                     }
                 }
                 _ if self.is_isolated() => isolated(),
-                Verdict::Found(_) | Verdict::Absent if !trust_local || self.view_settling() => {
-                    settling()
-                }
+                Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
                 Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
                 Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
             },
@@ -146,15 +152,22 @@ impl Node {
         lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
-    /// Our copy if we have one and `trust_local`; otherwise what the other
+    /// Our copy if we have one and `settling` lets us trust it; otherwise what the other
     /// holders prove (we may have just taken over the range, or been frozen
     /// while the ring went on), our own copy counting as one more candidate.
     /// A newer copy found is kept locally as a read repair. See
     /// [`crate::absence`] for when a miss counts as proven.
-    async fn newest(&self, key: &str, id: &Id, trust_local: bool) -> Verdict {
+    async fn newest(&self, key: &str, id: &Id, settling: Settling) -> Verdict {
         let local = lock(&self.inner.data).store.get(id).cloned();
-        if let (Some(e), true) = (&local, trust_local) {
-            return Verdict::Found(e.clone());
+        if let Some(e) = &local {
+            let trusted = if e.value.is_some() {
+                !settling.distrust_values
+            } else {
+                !settling.no_proof
+            };
+            if trusted {
+                return Verdict::Found(e.clone());
+            }
         }
         let (holders, beyond, expected) = {
             let ring = lock(&self.inner.ring);
@@ -177,6 +190,7 @@ impl Node {
             let (peers, req) = (self.inner.peers.clone(), req.clone());
             async move { (holder, peers.data(&p.addr, &req).await) }
         };
+        let holders_total = holders.len();
         let mut calls: FuturesUnordered<_> = holders
             .into_iter()
             .map(|p| ask(p, true))
@@ -186,7 +200,24 @@ impl Node {
         // Ours alone proves nothing here: it is served only once every holder
         // answered or one matched it (a silent one may have a newer write).
         poll.own(local);
-        while let Some((holder, r)) = calls.next().await {
+        // The nodes beyond the holders are asked for orphans only; a hung one
+        // must not hold every read up for a whole RPC timeout. Once every
+        // holder is done they get a short grace, then the poll ends.
+        let mut holders_done = 0;
+        let mut grace_until = None;
+        loop {
+            if grace_until.is_none() && holders_done == holders_total {
+                grace_until = Some(tokio::time::Instant::now() + BEYOND_GRACE);
+            }
+            let next = match grace_until {
+                Some(at) => match tokio::time::timeout_at(at, calls.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                },
+                None => calls.next().await,
+            };
+            let Some((holder, r)) = next else { break };
+            holders_done += usize::from(holder);
             // A holder that timed out, refused or answered nonsense is silent:
             // never counted as one that said "absent".
             if let Ok(DataResponse::Entry(copy)) = r {

@@ -116,6 +116,9 @@ impl Node {
 
     /// One anti-entropy round; returns how many entries moved either way.
     pub async fn repair_round(&self) -> usize {
+        // Before the view is read: a change after this instant is not
+        // covered by this round's syncs.
+        let round_start = now_ms();
         let (pred, pred_suspect, targets, joined) = {
             let ring = lock(&self.inner.ring);
             (
@@ -176,12 +179,21 @@ impl Node {
             to: me,
         };
         let mut moved = 0;
+        let mut all_synced = true;
         // Our own holders first: their leases are what keeps their copies.
         for t in &targets {
             match self.sync_with(t, range).await {
                 Ok(n) => moved += n,
-                Err(e) => self.peer_failed(t, &e),
+                Err(e) => {
+                    all_synced = false;
+                    self.peer_failed(t, &e);
+                }
             }
+        }
+        if all_synced {
+            // Our copies are now at least as new as every holder's, as of
+            // this round's start (see `view_settling`).
+            self.inner.synced_ms.store(round_start, Ordering::Release);
         }
         self.release_former_holders(&targets).await;
         moved + self.hand_off_orphans(pred.id).await

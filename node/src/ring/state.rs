@@ -35,6 +35,9 @@ pub struct RingOptions {
     /// when their nonces match: a node that restarted at a known address
     /// and founded a new ring is not pulled into the old one.
     pub ring_nonce: u64,
+    /// A founding seed (see [`RingState::seeding`]) that heard no ring
+    /// member among the other seeds for this many ticks founds a new ring.
+    pub found_after: u64,
 }
 
 impl Default for RingOptions {
@@ -48,6 +51,8 @@ impl Default for RingOptions {
             probe_every: 4,
             // 10 minutes at the default 250 ms tick.
             forget_after: 2400,
+            // 5 s at the default 250 ms tick: well past a restart's gap.
+            found_after: 20,
             quiet_after_same_ring: 200,
             ring_nonce: 0,
         }
@@ -125,7 +130,13 @@ pub struct RingState {
     fingers: Vec<Option<Peer>>,
     next_finger: usize,
     joined: bool,
-    bootstrap: Option<Peer>,
+    /// Whom to join through, tried in turn, one per tick, until joined.
+    bootstraps: Vec<Peer>,
+    /// Which bootstrap the next join attempt asks.
+    next_bootstrap: usize,
+    /// Set on a founding seed until a ring member answers: the tick after
+    /// which it founds a ring of its own.
+    found_at_tick: Option<u64>,
     opts: RingOptions,
     /// Unanswered requests per peer, counted once per tick (reset by any answer).
     misses: BTreeMap<Id, Misses>,
@@ -164,7 +175,9 @@ impl RingState {
             fingers: vec![None; BITS],
             next_finger: 0,
             joined: true,
-            bootstrap: None,
+            bootstraps: Vec::new(),
+            next_bootstrap: 0,
+            found_at_tick: None,
             misses: BTreeMap::new(),
             remembered: Vec::new(),
             next_remembered: 0,
@@ -180,11 +193,26 @@ impl RingState {
 
     /// A node that will join through `bootstrap` on its first ticks.
     pub fn joining(me: Peer, bootstrap: Peer, opts: RingOptions) -> RingState {
+        RingState::seeding(me, vec![bootstrap], false, opts)
+    }
+
+    /// A node that joins through any of `seeds` (asked in turn, one per
+    /// tick). With `founder` set (the first of a list of seeds that names
+    /// this node too), it founds a new ring once `found_after` ticks have
+    /// passed without any seed answering as a ring member: at a cold start
+    /// the first seed founds the ring the others join, and when it restarts
+    /// later it rejoins that ring through another seed instead of founding a
+    /// second one, which would never merge with the first (another nonce).
+    pub fn seeding(me: Peer, seeds: Vec<Peer>, founder: bool, opts: RingOptions) -> RingState {
+        let found_after = opts.found_after;
         let mut s = RingState::new_ring(me, opts);
         s.joined = false;
         s.takes_ring_nonce = true;
-        s.passive.saw(&bootstrap, 0);
-        s.bootstrap = Some(bootstrap);
+        for seed in &seeds {
+            s.passive.saw(seed, 0);
+        }
+        s.bootstraps = seeds;
+        s.found_at_tick = founder.then_some(found_after);
         s
     }
 
@@ -269,9 +297,18 @@ impl RingState {
         self.ticks += 1;
         let mut out = Vec::new();
         if !self.joined {
-            if let Some(b) = &self.bootstrap {
+            if self.found_at_tick.is_some_and(|t| self.ticks > t) {
+                // No seed answered as a member of a ring: there is none yet.
+                self.joined = true;
+                self.takes_ring_nonce = false;
+                self.found_at_tick = None;
+                return out;
+            }
+            if !self.bootstraps.is_empty() {
+                let i = self.next_bootstrap % self.bootstraps.len();
+                self.next_bootstrap = i + 1;
                 out.push(Outbound {
-                    to: b.clone(),
+                    to: self.bootstraps[i].clone(),
                     request: Request::FindSuccessor {
                         id: self.me.id.finger_start(0),
                     },
@@ -497,6 +534,12 @@ impl RingState {
             Some(r) => r,
         };
         self.misses.remove(&to.id);
+        if matches!(purpose, Purpose::JoinLookup { .. })
+            && matches!(resp, Response::Next { .. } | Response::Found { .. })
+        {
+            // A ring member answered: join it, never found another ring.
+            self.found_at_tick = None;
+        }
         match (purpose, resp) {
             (Purpose::JoinLookup { step }, Response::Next { peer }) => {
                 let id = self.me.id.finger_start(0);
