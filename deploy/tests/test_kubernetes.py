@@ -340,10 +340,18 @@ def test_advertise_and_join_use_the_stable_names():
     adv_host, adv_port = host_port(env_value("CHORD_ADVERTISE"))
     assert adv_host.startswith(f"$(POD_NAME).{svc}.$(POD_NAMESPACE).svc"), adv_host
     assert adv_port == listen_port()
-    # The node founds a ring when --join equals its own advertised address:
-    # exactly pod 0, whose name every other pod joins through.
-    pod0 = env_value("CHORD_ADVERTISE").replace("$(POD_NAME)", f"{sts['metadata']['name']}-0")
-    assert env_value("CHORD_JOIN") == pod0, "CHORD_JOIN must be pod 0's advertised address"
+    # --join is a list of seeds; only the one listed first may found a ring
+    # (node/src/ring/state.rs, RingState::seeding): it must be pod 0, which
+    # OrderedReady starts first and alone. Every seed is a pod that exists
+    # whenever the StatefulSet has its minimum of R + 1 pods.
+    name = sts["metadata"]["name"]
+    seeds = [s.strip() for s in env_value("CHORD_JOIN").split(",")]
+    advertised = lambda i: env_value("CHORD_ADVERTISE").replace("$(POD_NAME)", f"{name}-{i}")
+    assert seeds[0] == advertised(0), "the first seed must be pod 0's advertised address"
+    assert len(seeds) >= 2, "one seed alone cannot be rejoined through when it restarts"
+    for i, seed in enumerate(seeds):
+        assert seed == advertised(i), f"seed {i} must be pod {i}'s advertised address: {seed}"
+    assert len(seeds) <= replicas_r() + 1, "every seed must be one of the minimum R + 1 pods"
 
 
 def test_image_is_used_without_a_registry():
