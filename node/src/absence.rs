@@ -38,9 +38,9 @@
 //! ([`view_settling`]), its own copy may be older than a write the ring took
 //! without it, and a write may still be on its way to it as an orphan. Then
 //! it asks the holders even when it has a copy ([`HolderPoll::own`]): the
-//! newest version heard is served, its own copy only when every holder
-//! answered or one matched it, and a tombstone or an absence is answered
-//! "try again". Until a repair round has synced its range with every holder
+//! newest version heard is served (its own live copy when the holders are
+//! silent: at worst a stale read, never a false absence), and a tombstone or
+//! an absence is answered "try again". Until a repair round has synced its range with every holder
 //! since the change, a tombstone or an absence is not proof either.
 
 use crate::store::Entry;
@@ -67,9 +67,6 @@ pub struct HolderPoll {
     expected: usize,
     answered: usize,
     newest: Option<Entry>,
-    /// Whether `newest` is the owner's own copy, not yet matched by any
-    /// answer (see [`HolderPoll::own`]).
-    newest_is_own: bool,
 }
 
 impl HolderPoll {
@@ -79,7 +76,6 @@ impl HolderPoll {
             expected,
             answered: 0,
             newest: None,
-            newest_is_own: false,
         }
     }
 
@@ -102,24 +98,20 @@ impl HolderPoll {
         self.consider(copy);
     }
 
-    /// The owner's own copy, when it cannot trust it alone (it was frozen,
-    /// or its view just changed): a candidate like any other, but the newest
-    /// only as long as no answer matches or beats it, and then served only
-    /// when every holder answered (a silent one may hold a newer write).
+    /// The owner's own copy, when it asks the holders first (it was frozen,
+    /// or its view just changed): a candidate like any answer beyond the
+    /// holders. A newer answer beats it; when the holders are silent a live
+    /// copy is still served (real data, at worst stale: a starved node
+    /// looks just like a thawed one, and refusing would make every read of
+    /// its range fail), a tombstone still needs every holder's answer.
     pub fn own(&mut self, copy: Option<Entry>) {
-        if let Some(e) = copy {
-            if self.newest.as_ref().is_none_or(|b| b.version < e.version) {
-                self.newest = Some(e);
-                self.newest_is_own = true;
-            }
-        }
+        self.consider(copy);
     }
 
     fn consider(&mut self, copy: Option<Entry>) {
         if let Some(e) = copy {
-            if self.newest.as_ref().is_none_or(|b| b.version <= e.version) {
+            if self.newest.as_ref().is_none_or(|b| b.version < e.version) {
                 self.newest = Some(e);
-                self.newest_is_own = false;
             }
         }
     }
@@ -128,9 +120,7 @@ impl HolderPoll {
     pub fn verdict(&self) -> Verdict {
         let all_heard = self.answered >= self.expected;
         match &self.newest {
-            Some(e) if all_heard || (e.value.is_some() && !self.newest_is_own) => {
-                Verdict::Found(e.clone())
-            }
+            Some(e) if e.value.is_some() || all_heard => Verdict::Found(e.clone()),
             None if all_heard => Verdict::Absent,
             _ => Verdict::Inconclusive {
                 answered: self.answered,
@@ -282,27 +272,12 @@ mod tests {
     }
 
     #[test]
-    fn an_own_copy_alone_is_served_only_when_every_holder_answered() {
-        // A holder is silent: our value may be older than its write.
+    fn an_own_value_is_served_when_the_holders_are_silent_or_older() {
         let mut p = HolderPoll::new(2);
         p.own(Some(copy(5, true)));
-        p.answer(None);
-        assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
-        p.answer(None);
-        assert_eq!(seen(&p), Ok((5, true)));
-    }
-
-    #[test]
-    fn an_own_copy_matched_by_a_holder_is_served_at_once() {
-        let mut p = HolderPoll::new(2);
-        p.own(Some(copy(5, true)));
-        p.answer(Some(copy(5, true)));
-        assert_eq!(seen(&p), Ok((5, true)));
-        // Also in the other order.
-        let mut p = HolderPoll::new(2);
-        p.answer(Some(copy(5, true)));
-        p.own(Some(copy(5, true)));
-        assert_eq!(seen(&p), Ok((5, true)));
+        assert_eq!(seen(&p), Ok((5, true)), "holders silent");
+        p.answer(Some(copy(3, true)));
+        assert_eq!(seen(&p), Ok((5, true)), "a holder older");
     }
 
     #[test]
@@ -311,11 +286,16 @@ mod tests {
         p.own(Some(copy(5, false)));
         p.answer_beyond(Some(copy(8, true)));
         assert_eq!(seen(&p), Ok((8, true)));
-        // An older answer does not make our own copy proven.
+    }
+
+    #[test]
+    fn an_own_tombstone_needs_every_holder() {
         let mut p = HolderPoll::new(2);
-        p.own(Some(copy(5, true)));
-        p.answer(Some(copy(3, true)));
+        p.own(Some(copy(5, false)));
+        p.answer(None);
         assert!(matches!(p.verdict(), Verdict::Inconclusive { .. }));
+        p.answer(None);
+        assert_eq!(seen(&p), Ok((5, false)));
     }
 
     #[test]

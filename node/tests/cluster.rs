@@ -127,11 +127,17 @@ async fn a_frozen_node_is_routed_around_and_every_key_stays_readable() {
                 assert_ne!(owner, frozen_addr, "{key} answered by the frozen node");
             }
             503 if owned_by_frozen => again.push(i),
-            _ => panic!(
-                "{key} (owner frozen: {owned_by_frozen}) through {entry}: {status} {body} \
-                 (answered by {owner:?}, true owner {})",
-                c.owner_of(&key)
-            ),
+            _ => {
+                // What the answering node believed, and the true ring order.
+                let view = c.status(&owner).await;
+                let order: Vec<String> = c.sorted_ids().iter().map(|i| c.addr_of(i)).collect();
+                panic!(
+                    "{key} (owner frozen: {owned_by_frozen}) through {entry}: {status} {body} \
+                     (answered by {owner:?}, true owner {}, frozen {frozen_addr}; ring order \
+                     {order:?}; the answering node's status {view:?})",
+                    c.owner_of(&key)
+                )
+            }
         }
     }
     // Then the frozen node's keys, one by one, until the ring serves them.
