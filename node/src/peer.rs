@@ -73,6 +73,10 @@ pub enum CallError {
     Refused(String),
     /// No answer in time, or the connection broke: the peer is suspect.
     Unreachable(String),
+    /// No answer in time, but this process noticed the timeout far too late:
+    /// it was stalled itself (starved of CPU, frozen), so the silence proves
+    /// nothing about the peer and must not count against it.
+    Stalled(String),
     /// It answered, but not with what we expected (e.g. 401, bad body).
     Rejected(String),
 }
@@ -82,15 +86,26 @@ impl std::fmt::Display for CallError {
         match self {
             CallError::Refused(e) => write!(f, "refused: {e}"),
             CallError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            CallError::Stalled(e) => write!(f, "no answer while this node was stalled: {e}"),
             CallError::Rejected(e) => write!(f, "rejected: {e}"),
         }
     }
+}
+
+/// Whether a call that timed out after `elapsed` (its timeout `timeout`) was
+/// noticed so late that this process must have been stalled: a timer firing
+/// half a timeout (at least 100 ms) behind means the process did not run.
+/// A peer that is merely slow is noticed on time, and still counts.
+pub fn stalled(elapsed: Duration, timeout: Duration) -> bool {
+    elapsed > timeout + (timeout / 2).max(Duration::from_millis(100))
 }
 
 /// Cheap to clone: the pool is shared.
 #[derive(Clone)]
 pub struct PeerClient {
     http: reqwest::Client,
+    /// The call timeout (see [`stalled`]).
+    timeout: Duration,
     auth: Option<String>,
     urls: Arc<Mutex<HashMap<String, Arc<PeerUrls>>>>,
 }
@@ -112,6 +127,7 @@ impl PeerClient {
             .expect("building the HTTP client cannot fail without TLS");
         PeerClient {
             http,
+            timeout,
             auth: cluster_key.map(|k| format!("Bearer {k}")),
             urls: Arc::default(),
         }
@@ -171,18 +187,23 @@ impl PeerClient {
         if let Some(auth) = &self.auth {
             req = req.header("authorization", auth);
         }
+        let started = std::time::Instant::now();
+        let silent = |e: reqwest::Error| {
+            if e.is_timeout() && stalled(started.elapsed(), self.timeout) {
+                CallError::Stalled(e.to_string())
+            } else {
+                CallError::Unreachable(e.to_string())
+            }
+        };
         let resp = req.send().await.map_err(|e| {
             if e.is_connect() && !e.is_timeout() {
                 CallError::Refused(e.to_string())
             } else {
-                CallError::Unreachable(e.to_string())
+                silent(e)
             }
         })?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+        let bytes = resp.bytes().await.map_err(silent)?;
         if status.is_success() {
             Ok(bytes)
         } else if status.as_u16() == 503 {
@@ -233,5 +254,49 @@ mod tests {
                 "{bad:?} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn a_timeout_noticed_half_a_timeout_late_means_we_stalled() {
+        let ms = Duration::from_millis;
+        assert!(!stalled(ms(300), ms(300)), "on time");
+        assert!(!stalled(ms(440), ms(300)), "a little late");
+        assert!(stalled(ms(460), ms(300)), "half a timeout late");
+        assert!(
+            !stalled(ms(190), ms(100)),
+            "short timeouts get 100 ms of slack"
+        );
+        assert!(stalled(ms(210), ms(100)));
+    }
+
+    /// A peer that accepts connections and never answers.
+    fn silent_peer() -> (std::net::TcpListener, String) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        (l, addr)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_silent_peer_is_unreachable_when_we_ran_and_stalled_when_we_did_not() {
+        let (_keep, addr) = silent_peer();
+        let client = PeerClient::new(Duration::from_millis(100), None);
+        let r = client
+            .data(&addr, &DataRequest::Fetch { key: "k".into() })
+            .await;
+        assert!(matches!(r, Err(CallError::Unreachable(_))), "{r:?}");
+        // Block the runtime's only thread past the timeout, as a starved or
+        // frozen process is: the timeout is noticed late.
+        let call = tokio::spawn({
+            let (client, addr) = (client.clone(), addr.clone());
+            async move {
+                client
+                    .data(&addr, &DataRequest::Fetch { key: "k".into() })
+                    .await
+            }
+        });
+        tokio::task::yield_now().await; // the call is on the wire
+        std::thread::sleep(Duration::from_millis(500));
+        let r = call.await.unwrap();
+        assert!(matches!(r, Err(CallError::Stalled(_))), "{r:?}");
     }
 }

@@ -52,6 +52,15 @@ impl RouteView<'_> {
         }
     }
 
+    /// Whether `key` lies between this node and its last successor, so it
+    /// belongs to one of the successors whatever the predecessor is: a node
+    /// that does not know its predecessor may still rule those keys out.
+    pub fn ahead(&self, key: &Id) -> bool {
+        self.successors
+            .last()
+            .is_some_and(|s| in_half_open(key, &self.me.id, &s.id))
+    }
+
     /// The next hop for `key` (rules 1–4 of the module doc). `avoid` names
     /// peers rule 4 passes over (a suspect hop, or the node a retry must not go
     /// through) as long as another candidate is left; an owner found by rules
@@ -173,6 +182,10 @@ mod tests {
             view.next_hop(&key(250), &[peer(200).id, peer(100).id]),
             Hop::Forward(peer(30))
         );
+        // Keys between us and our last successor are never ours.
+        // (`key(n)` lies just past position n.)
+        assert!(view.ahead(&key(10)) && view.ahead(&key(15)) && view.ahead(&key(29)));
+        assert!(!view.ahead(&key(7)) && !view.ahead(&key(30)) && !view.ahead(&key(200)));
         // Rules 2–3 ignore `avoid`: the owner is the owner.
         assert_eq!(
             view.next_hop(&key(25), &[peer(30).id]),

@@ -38,6 +38,9 @@ impl Node {
                     self.with_ring(|ring| ring.on_unreachable(&out.to.id));
                     None
                 }
+                // We were stalled ourselves: as if the request was never sent
+                // (the next tick sends it again), not a miss of the peer's.
+                Err(CallError::Stalled(_)) => continue,
                 Err(_) => None,
             };
             let (more, pull) = self.with_ring(|ring| {
@@ -105,7 +108,8 @@ impl Node {
             CallError::Unreachable(_) => {
                 self.with_ring(|ring| ring.suspect(&peer.id));
             }
-            CallError::Rejected(_) => {}
+            // Stalled: our own fault, nothing learnt about the peer.
+            CallError::Rejected(_) | CallError::Stalled(_) => {}
         }
     }
 }

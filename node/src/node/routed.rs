@@ -183,9 +183,11 @@ impl Node {
                 let view = ring.view();
                 if view.owns(id) {
                     Hop::Local
-                } else if hinted && ring.predecessor().is_none() {
+                } else if hinted && ring.predecessor().is_none() && !view.ahead(id) {
                     // Our predecessor is unknown (just joined, or it died): the
-                    // sender's view says we own the key, and nobody else can tell.
+                    // sender's view says we own the key, and nobody else can
+                    // tell, unless our successors show it is theirs (the
+                    // sender's view is stale): then it goes on below.
                     Hop::Local
                 } else if hinted
                     && !ring
@@ -213,7 +215,7 @@ impl Node {
             match self.inner.peers.route(&to.addr, &msg).await {
                 Ok(()) => return Ok(Some(to)),
                 Err(e @ CallError::Refused(_)) => self.peer_failed(&to, &e),
-                Err(e @ CallError::Unreachable(_)) => {
+                Err(e @ (CallError::Unreachable(_) | CallError::Stalled(_))) => {
                     // Suspect, not known dead: try another path this time.
                     self.peer_failed(&to, &e);
                     avoid_now.push(to.id);
