@@ -1,4 +1,5 @@
-//! When an owner without a copy of a key may say the key does not exist (pure).
+//! When an owner may say a key does not exist, and when it may trust its own
+//! copy (pure).
 //!
 //! # The rule: an absence needs proof
 //! An acknowledged write is on `W` of the key's `R` holders (the owner and its

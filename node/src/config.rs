@@ -38,9 +38,10 @@ pub struct Options {
     pub advertise: Option<String>,
     /// `host:port` of any ring member to join through; none (or this node's
     /// own address) starts a new ring. A comma-separated list of seeds is
-    /// tried in turn; the seed listed first founds a new ring only when no
-    /// other seed has answered as a ring member for 20 maintenance ticks, so
-    /// it rejoins its ring through the others when it restarts.
+    /// tried in turn; the seed listed first founds a new ring only after 20
+    /// maintenance ticks in which every other seed was certainly absent
+    /// (refused, or not a member; a silent one postpones it), so it rejoins
+    /// its ring through the others when it restarts.
     #[arg(long, env = "CHORD_JOIN")]
     pub join: Option<String>,
     /// Ring id as 40 hex digits instead of SHA-1 of the advertised address.

@@ -279,7 +279,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_silent_peer_is_unreachable_when_we_ran_and_stalled_when_we_did_not() {
         let (_keep, addr) = silent_peer();
-        let client = PeerClient::new(Duration::from_millis(100), None);
+        // Long enough that a busy machine does not make the first call late.
+        let client = PeerClient::new(Duration::from_millis(1000), None);
         let r = client
             .data(&addr, &DataRequest::Fetch { key: "k".into() })
             .await;
@@ -295,7 +296,7 @@ mod tests {
             }
         });
         tokio::task::yield_now().await; // the call is on the wire
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(2500));
         let r = call.await.unwrap();
         assert!(matches!(r, Err(CallError::Stalled(_))), "{r:?}");
     }

@@ -61,6 +61,24 @@ impl RouteView<'_> {
             .is_some_and(|s| in_half_open(key, &self.me.id, &s.id))
     }
 
+    /// The next hop for `key` sent to us as its owner (`owner_hint`): the
+    /// sender's view says we own it. If ours says it is behind us, a node
+    /// joined between the sender and us and took it (our predecessor, unless
+    /// `avoid` names it); with no predecessor known, nobody can tell better
+    /// than the sender, and we take it. A key between us and our last
+    /// successor is never ours: the sender's view is stale, and it goes on
+    /// by [`RouteView::next_hop`].
+    pub fn hinted_hop(&self, key: &Id, avoid: &[Id]) -> Hop {
+        if self.owns(key) || self.ahead(key) {
+            return self.next_hop(key, avoid);
+        }
+        match self.predecessor {
+            None => Hop::Local,
+            Some(p) if !avoid.contains(&p.id) => Hop::Owner(p.clone()),
+            Some(_) => self.next_hop(key, avoid),
+        }
+    }
+
     /// The next hop for `key` (rules 1–4 of the module doc). `avoid` names
     /// peers rule 4 passes over (a suspect hop, or the node a retry must not go
     /// through) as long as another candidate is left; an owner found by rules
@@ -186,6 +204,22 @@ mod tests {
         // (`key(n)` lies just past position n.)
         assert!(view.ahead(&key(10)) && view.ahead(&key(15)) && view.ahead(&key(29)));
         assert!(!view.ahead(&key(7)) && !view.ahead(&key(30)) && !view.ahead(&key(200)));
+        // Hinted as the owner: a key behind us goes to our predecessor (a
+        // node joined there) unless avoided; one ahead of us by our routing.
+        assert_eq!(view.hinted_hop(&key(3), &[]), Hop::Owner(peer(5)));
+        assert_eq!(
+            view.hinted_hop(&key(3), &[peer(5).id]),
+            Hop::Forward(peer(200))
+        );
+        assert_eq!(view.hinted_hop(&key(7), &[]), Hop::Local);
+        assert_eq!(view.hinted_hop(&key(15), &[]), Hop::Owner(peer(20)));
+        let orphan = RouteView {
+            predecessor: None,
+            ..view
+        };
+        // No predecessor: a key behind us is ours; one ahead never is.
+        assert_eq!(orphan.hinted_hop(&key(3), &[]), Hop::Local);
+        assert_eq!(orphan.hinted_hop(&key(25), &[]), Hop::Owner(peer(30)));
         // Rules 2–3 ignore `avoid`: the owner is the owner.
         assert_eq!(
             view.next_hop(&key(25), &[peer(30).id]),

@@ -291,8 +291,8 @@ async fn one_and_two_node_rings_work() {
     c.wait_keys(&b, 1, Duration::from_secs(20)).await;
     c.kill(0);
     c.wait_ring(Duration::from_secs(20)).await;
-    // Its predecessor died a moment ago: for a few repair periods it does not
-    // trust its own copies alone (503, try again), then it serves them.
+    // Its predecessor died a moment ago: it asks for newer copies first and
+    // serves its own (a client asks again after a 503 while the ring settles).
     let (status, body) = get_past_503s(&c, &b, "solo").await;
     assert_eq!(
         (status, body),

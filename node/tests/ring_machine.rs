@@ -1721,6 +1721,29 @@ fn a_seed_that_is_not_listed_first_never_founds_a_ring() {
 }
 
 #[test]
+fn a_founding_seed_never_founds_while_another_seed_is_silent() {
+    // A silent seed may be a slow member of a ring (a restart on a loaded
+    // machine): founding then would split the cluster for good.
+    let mut net = Net::new(34, opts_nonce(0));
+    net.insert(RingState::seeding(
+        peer(0),
+        vec![peer(1)],
+        true,
+        opts_nonce(8),
+    ));
+    net.rounds(10 * RingOptions::default().found_after as usize);
+    assert!(!net.state(0).is_joined(), "{}", net.dump());
+    // Once that seed answers that it is in no ring, the first one founds.
+    net.insert(RingState::seeding(
+        peer(1),
+        vec![peer(0)],
+        false,
+        opts_nonce(7),
+    ));
+    net.converge(120, "the other seed answered");
+}
+
+#[test]
 #[ignore = "a measurement (BENCHMARKS.md): cargo test -p chord-node --test ring_machine merge_time -- --ignored --nocapture"]
 fn merge_time_against_ring_size_and_split_size() {
     // Rounds are maintenance ticks: 250 ms each at the default --stabilize-ms.

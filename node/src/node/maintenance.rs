@@ -39,8 +39,11 @@ impl Node {
                     None
                 }
                 // We were stalled ourselves: as if the request was never sent
-                // (the next tick sends it again), not a miss of the peer's.
-                Err(CallError::Stalled(_)) => continue,
+                // (the next tick sends it again), and only half a miss.
+                Err(CallError::Stalled(_)) => {
+                    self.with_ring(|ring| ring.suspect_stalled(&out.to.id));
+                    continue;
+                }
                 Err(_) => None,
             };
             let (more, pull) = self.with_ring(|ring| {
@@ -66,12 +69,15 @@ impl Node {
             )
         };
         let before = view(&ring);
-        let list_before = list_digest(ring.successors());
+        // Only the successors that hold our range (the first R − 1) matter to
+        // what we may prove; churn further along the list changes nothing.
+        let holders = self.inner.opts.replicas.saturating_sub(1) as usize;
+        let list_before = list_digest(ring.successors(), holders);
         let r = f(&mut ring);
         let after = view(&ring);
         // A new predecessor changes our range (a join in front of us, or a
         // death that hands us its keys): copies may be on their way, too.
-        if list_digest(ring.successors()) != list_before || before.0 != after.0 {
+        if list_digest(ring.successors(), holders) != list_before || before.0 != after.0 {
             self.view_changed();
         }
         if before == after {
@@ -100,7 +106,9 @@ impl Node {
     }
 
     /// A data-plane call to `peer` failed: forget it at once if nobody listens
-    /// there, else count a miss (it is dropped after a few in a row).
+    /// there, else count a miss (it is dropped after misses in a few ticks in
+    /// a row; a miss while we were stalled ourselves counts half). A peer
+    /// that answered with something unexpected is alive: nothing changes.
     pub(super) fn peer_failed(&self, peer: &Peer, err: &CallError) {
         tracing::debug!(peer = %peer.addr, error = %err, "peer call failed");
         match err {
@@ -108,15 +116,18 @@ impl Node {
             CallError::Unreachable(_) => {
                 self.with_ring(|ring| ring.suspect(&peer.id));
             }
-            // Stalled: our own fault, nothing learnt about the peer.
-            CallError::Rejected(_) | CallError::Stalled(_) => {}
+            CallError::Stalled(_) => {
+                self.with_ring(|ring| ring.suspect_stalled(&peer.id));
+            }
+            CallError::Rejected(_) => {}
         }
     }
 }
 
-/// A cheap fingerprint of a successor list (order matters), so `with_ring`
-/// notices any change without copying the list.
-fn list_digest(list: &[Peer]) -> (usize, u64) {
+/// A cheap fingerprint of the `first` entries of a successor list (order
+/// matters), so `with_ring` notices a change without copying the list.
+fn list_digest(list: &[Peer], first: usize) -> (usize, u64) {
+    let list = &list[..first.min(list.len())];
     let mut h: u64 = 0;
     for p in list {
         h = h.rotate_left(5) ^ p.id.prefix_u64();

@@ -193,7 +193,9 @@ impl Node {
         if all_synced {
             // Our copies are now at least as new as every holder's, as of
             // this round's start (see `view_settling`).
-            self.inner.synced_ms.store(round_start, Ordering::Release);
+            self.inner
+                .synced_ms
+                .fetch_max(round_start, Ordering::AcqRel);
         }
         self.release_former_holders(&targets).await;
         moved + self.hand_off_orphans(pred.id).await

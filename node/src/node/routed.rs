@@ -181,21 +181,8 @@ impl Node {
             let hop = {
                 let ring = lock(&self.inner.ring);
                 let view = ring.view();
-                if view.owns(id) {
-                    Hop::Local
-                } else if hinted && ring.predecessor().is_none() && !view.ahead(id) {
-                    // Our predecessor is unknown (just joined, or it died): the
-                    // sender's view says we own the key, and nobody else can
-                    // tell, unless our successors show it is theirs (the
-                    // sender's view is stale): then it goes on below.
-                    Hop::Local
-                } else if hinted
-                    && !ring
-                        .predecessor()
-                        .is_some_and(|p| avoid_now.contains(&p.id))
-                {
-                    // Someone joined between the sender and us and took the key.
-                    Hop::Owner(ring.predecessor().cloned().expect("checked above"))
+                if hinted {
+                    view.hinted_hop(id, &avoid_now)
                 } else {
                     view.next_hop(id, &avoid_now)
                 }

@@ -37,7 +37,14 @@
 //! not evict a live neighbour (with eviction on the first loss, 10 % message
 //! loss split rings for good in the scenario tests). Misses count once per
 //! tick: a burst of data-plane calls timing out on a busy machine is one
-//! observation, not three. The driver drops a peer at once when
+//! observation, not three.
+//!
+//! **Seeds.** A node given several join targets asks them in turn. Only the
+//! one listed first may found a ring, and only once `found_after` ticks have
+//! passed in which every seed was certainly absent (refused, or not a
+//! member): any member's answer, and any silence, postpones it. So a cold
+//! start founds one ring, and a first seed that restarts later rejoins its
+//! ring instead of founding a second one that would never merge. The driver drops a peer at once when
 //! the connection is refused: nobody listens there.
 //!
 //! **Isolation.** A node that had neighbours and lost them all keeps asking the
@@ -89,8 +96,9 @@
 //! no answer). Tests drive the same code through an in-memory network.
 //!
 //! # Implementation caveats
-//! * A peer that is slow for three requests in a row is dropped like a dead one
-//!   and re-learnt through stabilization when it answers again.
+//! * A peer that is slow in three ticks in a row is dropped like a dead one
+//!   and re-learnt through stabilization when it answers again. Misses seen
+//!   while this node was stalled itself (starved of CPU) count half.
 //! * The ring needs a stable base of at least L + 1 members for Zave's proof;
 //!   below that we still converge in practice (tests cover 1, 2 and 3 nodes).
 //! * Node ids are not authenticated beyond the optional cluster key.

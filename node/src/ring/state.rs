@@ -119,6 +119,9 @@ struct Misses {
     ticks: u32,
     /// The last of those ticks.
     last_tick: u64,
+    /// Misses seen while we were stalled ourselves (see
+    /// [`RingState::suspect_stalled`]).
+    stalls: u32,
 }
 
 /// One node's view of the ring.
@@ -134,9 +137,13 @@ pub struct RingState {
     bootstraps: Vec<Peer>,
     /// Which bootstrap the next join attempt asks.
     next_bootstrap: usize,
-    /// Set on a founding seed until a ring member answers: the tick after
-    /// which it founds a ring of its own.
+    /// Set on a founding seed until it has joined: the tick after which it
+    /// founds a ring of its own. Every sign that a ring may exist (a member
+    /// answered, or a seed was merely silent) moves it `found_after` ticks on.
     found_at_tick: Option<u64>,
+    /// The peer last found certainly absent (refused, or not a member) while
+    /// joining: its failed join step proves no ring there.
+    join_refused: Option<Id>,
     opts: RingOptions,
     /// Unanswered requests per peer, counted once per tick (reset by any answer).
     misses: BTreeMap<Id, Misses>,
@@ -178,6 +185,7 @@ impl RingState {
             bootstraps: Vec::new(),
             next_bootstrap: 0,
             found_at_tick: None,
+            join_refused: None,
             misses: BTreeMap::new(),
             remembered: Vec::new(),
             next_remembered: 0,
@@ -537,8 +545,9 @@ impl RingState {
         if matches!(purpose, Purpose::JoinLookup { .. })
             && matches!(resp, Response::Next { .. } | Response::Found { .. })
         {
-            // A ring member answered: join it, never found another ring.
-            self.found_at_tick = None;
+            // A ring member answered: join it, and found no other ring for
+            // as long as members keep answering.
+            self.postpone_founding();
         }
         match (purpose, resp) {
             (Purpose::JoinLookup { step }, Response::Next { peer }) => {
@@ -660,6 +669,7 @@ impl RingState {
         let misses = self.misses.entry(*id).or_insert(Misses {
             ticks: 0,
             last_tick: u64::MAX,
+            stalls: 0,
         });
         // Count at most one miss per tick: a burst of requests that all time
         // out on a busy machine (a hundred reads routed through one slow
@@ -677,6 +687,34 @@ impl RingState {
         }
     }
 
+    /// A request to `id` went unanswered while this process was stalled
+    /// itself (the driver saw the timeout far too late): the silence says
+    /// little about the peer, but one that is really gone must still be
+    /// dropped while we stay starved, so every second such miss counts as
+    /// one (failure detection at most twice as slow). Returns whether the
+    /// peer was forgotten.
+    pub fn suspect_stalled(&mut self, id: &Id) -> bool {
+        self.postpone_founding();
+        let now = self.ticks;
+        let misses = self.misses.entry(*id).or_insert(Misses {
+            ticks: 0,
+            last_tick: u64::MAX,
+            stalls: 0,
+        });
+        misses.stalls += 1;
+        if misses.stalls % 2 == 1 || misses.last_tick == now {
+            return false;
+        }
+        self.suspect(id)
+    }
+
+    /// A founding seed waits `found_after` more ticks before founding.
+    fn postpone_founding(&mut self) {
+        if let Some(t) = self.found_at_tick.as_mut() {
+            *t = (*t).max(self.ticks + self.opts.found_after);
+        }
+    }
+
     /// Whether the last request to `id` went unanswered (it may be hung, or
     /// cut off, but has not been dropped yet).
     pub fn is_suspect(&self, id: &Id) -> bool {
@@ -686,6 +724,9 @@ impl RingState {
     /// A peer is certainly gone (connection refused, or it said it is not in
     /// the ring): forget every pointer to it.
     pub fn on_unreachable(&mut self, id: &Id) {
+        if !self.joined {
+            self.join_refused = Some(*id);
+        }
         self.misses.remove(id);
         self.successors.retain(|p| p.id != *id);
         for f in self.fingers.iter_mut() {
@@ -742,6 +783,11 @@ impl RingState {
 
     fn on_failure(&mut self, to: &Peer, purpose: Purpose) -> Vec<Outbound> {
         if matches!(purpose, Purpose::JoinLookup { .. } | Purpose::JoinAdopt) {
+            // Only a certain absence (refused, not a member) counts towards
+            // founding: a silent seed may be a slow member of a ring.
+            if self.join_refused.take() != Some(to.id) {
+                self.postpone_founding();
+            }
             return Vec::new(); // retried on the next tick
         }
         if matches!(purpose, Purpose::Leave | Purpose::Probe | Purpose::Consider) {
