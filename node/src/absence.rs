@@ -4,10 +4,11 @@
 //! # The rule: an absence needs proof
 //! An acknowledged write is on `W` of the key's `R` holders (the owner and its
 //! next `R − 1` distinct successors). The owner normally has every key of its
-//! range, so its own copy (value or tombstone) answers a read. It lacks one
-//! when the range is new to it (a predecessor died or it just joined) or when
-//! the key never existed. Then (and while its view settles, below) it asks
-//! the other holders, and this module decides:
+//! range, so its own live copy answers a read. It asks the other holders when
+//! it has no copy (the range is new to it, or the key never existed), when
+//! its copy is a tombstone (never proof on its own: right after rings merge a
+//! newer write can sit on a node that briefly believed it owned the key), and
+//! while its view settles (below). This module decides:
 //!
 //! * a holder's **value** answers the read (the newest one heard), even if
 //!   other holders were silent: it is real data, never a false absence;
@@ -41,8 +42,9 @@
 //! it asks the holders even when it has a copy ([`HolderPoll::own`]): the
 //! newest version heard is served (its own live copy when the holders are
 //! silent: at worst a stale read, never a false absence), and a tombstone or
-//! an absence is answered "try again". Until a repair round has synced its range with every holder
-//! since the change, a tombstone or an absence is not proof either.
+//! an absence is answered "try again". Until a repair round has synced its
+//! range with every holder since the change, a tombstone or an absence is not
+//! proof either.
 
 use crate::store::Entry;
 

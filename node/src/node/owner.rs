@@ -152,9 +152,10 @@ impl Node {
         lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
-    /// Our copy if we have one and `settling` lets us trust it; otherwise what the other
-    /// holders prove (we may have just taken over the range, or been frozen
-    /// while the ring went on), our own copy counting as one more candidate.
+    /// Our live copy if we have one and `settling` lets us trust it;
+    /// otherwise what the other holders prove (we may have just taken over
+    /// the range, or been frozen while the ring went on; our copy may be a
+    /// tombstone), our own copy counting as one more candidate.
     /// A newer copy found is kept locally as a read repair. See
     /// [`crate::absence`] for when a miss counts as proven.
     async fn newest(&self, key: &str, id: &Id, settling: Settling) -> Verdict {
