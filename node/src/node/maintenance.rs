@@ -39,9 +39,9 @@ impl Node {
                     None
                 }
                 // We were stalled ourselves: as if the request was never sent
-                // (the next tick sends it again), and only half a miss.
+                // (the next tick sends it again), no miss of the peer's.
                 Err(CallError::Stalled(_)) => {
-                    self.with_ring(|ring| ring.suspect_stalled(&out.to.id));
+                    self.with_ring(|ring| ring.on_stalled());
                     continue;
                 }
                 Err(_) => None,
@@ -107,7 +107,7 @@ impl Node {
 
     /// A data-plane call to `peer` failed: forget it at once if nobody listens
     /// there, else count a miss (it is dropped after misses in a few ticks in
-    /// a row; a miss while we were stalled ourselves counts half). A peer
+    /// a row; a miss while we were stalled ourselves does not count). A peer
     /// that answered with something unexpected is alive: nothing changes.
     pub(super) fn peer_failed(&self, peer: &Peer, err: &CallError) {
         tracing::debug!(peer = %peer.addr, error = %err, "peer call failed");
@@ -116,10 +116,8 @@ impl Node {
             CallError::Unreachable(_) => {
                 self.with_ring(|ring| ring.suspect(&peer.id));
             }
-            CallError::Stalled(_) => {
-                self.with_ring(|ring| ring.suspect_stalled(&peer.id));
-            }
-            CallError::Rejected(_) => {}
+            // Stalled: our own fault; rejected: it is alive.
+            CallError::Stalled(_) | CallError::Rejected(_) => {}
         }
     }
 }

@@ -98,7 +98,7 @@
 //! # Implementation caveats
 //! * A peer that is slow in three ticks in a row is dropped like a dead one
 //!   and re-learnt through stabilization when it answers again. Misses seen
-//!   while this node was stalled itself (starved of CPU) count half.
+//!   while this node was stalled itself (starved of CPU) do not count.
 //! * The ring needs a stable base of at least L + 1 members for Zave's proof;
 //!   below that we still converge in practice (tests cover 1, 2 and 3 nodes).
 //! * Node ids are not authenticated beyond the optional cluster key.
