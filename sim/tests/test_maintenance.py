@@ -15,16 +15,22 @@ def test_trimmed_stops_at_self_and_dedupes():
     assert trimmed(node, [5, 6, 7]) == [5, 6]
 
 
-def test_ring_grows_from_one_node_by_joins():
+def grow_by_joins(config, settle_periods):
+    """25 nodes joining one by one through random members (the ring stays
+    correct after each join), then `settle_periods` more rounds: stable."""
     rng = random.Random(7)
-    sim = Sim(rng, "reliable", Config(succ_len=3))
+    sim = Sim(rng, "reliable", config)
     addrs = random_addresses(rng, 25)
     sim.bootstrap(addrs[:1])
     for addr in addrs[1:]:
         sim.join(addr, rng.choice(sim.live))
         sim.run(sim.sched.now + 5, lambda: check_ring(sim))
-    sim.run(sim.sched.now + 20 * sim.config.period, lambda: check_ring(sim))
+    sim.run(sim.sched.now + settle_periods * sim.config.period, lambda: check_ring(sim))
     check_stable(sim)
+
+
+def test_ring_grows_from_one_node_by_joins():
+    grow_by_joins(Config(succ_len=3), 20)
 
 
 def test_two_node_ring_forms():
@@ -69,15 +75,7 @@ def test_rectify_only_accepts_a_closer_predecessor():
 
 def test_one_candidate_per_round_still_builds_the_ring():
     # chase off: the Rust node's stabilize, one closer candidate per round.
-    rng = random.Random(7)
-    sim = Sim(rng, "reliable", Config(succ_len=3, chase=False))
-    addrs = random_addresses(rng, 25)
-    sim.bootstrap(addrs[:1])
-    for addr in addrs[1:]:
-        sim.join(addr, rng.choice(sim.live))
-        sim.run(sim.sched.now + 5, lambda: check_ring(sim))
-    sim.run(sim.sched.now + 30 * sim.config.period, lambda: check_ring(sim))
-    check_stable(sim)
+    grow_by_joins(Config(succ_len=3, chase=False), 30)
 
 
 def side_ok(sim, side):
