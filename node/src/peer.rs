@@ -100,6 +100,9 @@ pub fn stalled(elapsed: Duration, timeout: Duration) -> bool {
     elapsed > timeout + (timeout / 2).max(Duration::from_millis(100))
 }
 
+/// How many call timeouts a routed hand-off or a reply may take in all.
+pub const HEDGE_PATIENCE: u32 = 3;
+
 /// Cheap to clone: the pool is shared.
 #[derive(Clone)]
 pub struct PeerClient {
@@ -145,13 +148,25 @@ impl PeerClient {
 
     /// Hands a routed request to the next hop, which acknowledges with 202
     /// without waiting for the outcome.
+    /// The call may take [`HEDGE_PATIENCE`] times the call timeout: the
+    /// sender suspects a hop silent past the call timeout and tries another
+    /// one meanwhile, but a hop that was only slow may still take the request.
     pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<(), CallError> {
-        self.post(addr, Endpoint::Route, msg).await.map(|_| ())
+        let patient = self.timeout * HEDGE_PATIENCE;
+        self.post(addr, Endpoint::Route, msg, patient)
+            .await
+            .map(|_| ())
     }
 
     /// Sends the owner's direct reply to the entry node.
+    /// Patient like [`PeerClient::route`]: there is no other way to the entry
+    /// node, and a reply dropped after the work is done costs the client a
+    /// request timeout and a retry.
     pub async fn reply(&self, addr: &str, msg: &ReplyMsg) -> Result<(), CallError> {
-        self.post(addr, Endpoint::Reply, msg).await.map(|_| ())
+        let patient = self.timeout * HEDGE_PATIENCE;
+        self.post(addr, Endpoint::Reply, msg, patient)
+            .await
+            .map(|_| ())
     }
 
     async fn call<B: Serialize, R: DeserializeOwned>(
@@ -160,7 +175,7 @@ impl PeerClient {
         to: Endpoint,
         body: &B,
     ) -> Result<R, CallError> {
-        let bytes = self.post(addr, to, body).await?;
+        let bytes = self.post(addr, to, body, self.timeout).await?;
         serde_json::from_slice(&bytes).map_err(|e| CallError::Rejected(format!("bad body: {e}")))
     }
 
@@ -169,6 +184,7 @@ impl PeerClient {
         addr: &str,
         to: Endpoint,
         body: &B,
+        timeout: Duration,
     ) -> Result<bytes::Bytes, CallError> {
         let body = serde_json::to_vec(body).map_err(|e| CallError::Rejected(e.to_string()))?;
         let urls = self.urls_of(addr)?;
@@ -183,13 +199,14 @@ impl PeerClient {
             .http
             .post(url.clone())
             .header("content-type", "application/json")
+            .timeout(timeout)
             .body(body);
         if let Some(auth) = &self.auth {
             req = req.header("authorization", auth);
         }
         let started = std::time::Instant::now();
         let silent = |e: reqwest::Error| {
-            if e.is_timeout() && stalled(started.elapsed(), self.timeout) {
+            if e.is_timeout() && stalled(started.elapsed(), timeout) {
                 CallError::Stalled(e.to_string())
             } else {
                 CallError::Unreachable(e.to_string())

@@ -41,14 +41,16 @@ pub struct RouteView<'a> {
 
 impl RouteView<'_> {
     /// Whether this node owns `key`: `key ∈ (predecessor, me]`. A node alone
-    /// (no successors) owns everything; without a predecessor nothing is known.
+    /// (no successors and no predecessor) owns everything; with successors
+    /// but no predecessor nothing is known. A node that lost every successor
+    /// but still has a predecessor is not alone: the rest of the ring is
+    /// behind that predecessor, and claiming its keys would answer for data
+    /// this node does not hold (a false 404 while a busy machine made every
+    /// successor look dead).
     pub fn owns(&self, key: &Id) -> bool {
-        if self.successors.is_empty() {
-            return true;
-        }
-        match self.predecessor {
-            Some(p) => in_half_open(key, &p.id, &self.me.id),
-            None => false,
+        match (self.predecessor, self.successors.is_empty()) {
+            (Some(p), _) => in_half_open(key, &p.id, &self.me.id),
+            (None, alone) => alone,
         }
     }
 
@@ -97,7 +99,13 @@ impl RouteView<'_> {
             .or_else(|| self.closest_preceding(key, &[]))
         {
             Some(p) => Hop::Forward(p.clone()),
-            None => Hop::Owner(self.successors[0].clone()),
+            None => match (self.successors.first(), self.predecessor) {
+                (Some(s0), _) => Hop::Owner(s0.clone()),
+                // No successor left (`owns` ruled out being alone): back
+                // through the predecessor, whose view reaches further.
+                (None, Some(p)) => Hop::Forward(p.clone()),
+                (None, None) => Hop::Local,
+            },
         }
     }
 
@@ -243,6 +251,27 @@ mod tests {
             fingers: &[],
         };
         assert_eq!(view.next_hop(&key(3), &[]), Hop::Local);
+    }
+
+    #[test]
+    fn without_successors_but_with_a_predecessor_only_its_own_range_is_local() {
+        let (me, pred) = (peer(10), peer(5));
+        let view = RouteView {
+            me: &me,
+            predecessor: Some(&pred),
+            successors: &[],
+            fingers: &[],
+        };
+        assert_eq!(view.next_hop(&key(7), &[]), Hop::Local);
+        assert!(!view.owns(&key(50)));
+        assert_eq!(view.next_hop(&key(50), &[]), Hop::Forward(pred.clone()));
+        // A finger still points the way when there is one.
+        let fingers = [Some(peer(40))];
+        let view = RouteView {
+            fingers: &fingers,
+            ..view
+        };
+        assert_eq!(view.next_hop(&key(50), &[]), Hop::Forward(peer(40)));
     }
 
     #[test]

@@ -39,9 +39,9 @@ def next_hop(t: Table, key: int, shortcut: bool = True):
     n, succs = t.node, t.succs
     if t.pred is not None and in_half_open(key, t.pred, n):
         return None, True
-    if not succs:
-        return None, True
-    if in_half_open(key, n, succs[0]):
+    if not succs and t.pred is None:
+        return None, True  # alone
+    if succs and in_half_open(key, n, succs[0]):
         return succs[0], True
     if shortcut:
         for i in range(len(succs) - 1):
@@ -51,7 +51,8 @@ def next_hop(t: Table, key: int, shortcut: bool = True):
     i = bisect_left(t.dists, d) - 1
     if i >= 0:
         return t.cands[i], False
-    return succs[0], False
+    # No successor left but a predecessor: the rest of the ring is behind it.
+    return (succs[0], False) if succs else (t.pred, False)
 
 
 def route(tables: dict, entry: int, key: int, shortcut: bool = True) -> list:

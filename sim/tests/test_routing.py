@@ -10,9 +10,9 @@ from chordsim.static import build_tables, random_ring
 def literal_next_hop(n, pred, succs, fingers, k, shortcut=True):
     if pred is not None and in_half_open(k, pred, n):
         return None, True
-    if not succs:
+    if not succs and pred is None:
         return None, True
-    if in_half_open(k, n, succs[0]):
+    if succs and in_half_open(k, n, succs[0]):
         return succs[0], True
     if shortcut:
         for i in range(len(succs) - 1):
@@ -23,7 +23,9 @@ def literal_next_hop(n, pred, succs, fingers, k, shortcut=True):
         if c != n and in_open(c, n, k):
             if best is None or (c - n) % SIZE > (best - n) % SIZE:
                 best = c
-    return (best, False) if best is not None else (succs[0], False)
+    if best is not None:
+        return best, False
+    return (succs[0], False) if succs else (pred, False)
 
 
 def test_next_hop_matches_literal_rules_on_messy_tables():

@@ -260,7 +260,11 @@ impl Node {
         let synced_ms = self.inner.synced_ms.load(Ordering::Acquire);
         let (no_predecessor, alone) = {
             let ring = lock(&self.inner.ring);
-            (ring.predecessor().is_none(), ring.successors().is_empty())
+            let no_predecessor = ring.predecessor().is_none();
+            (
+                no_predecessor,
+                no_predecessor && ring.successors().is_empty(),
+            )
         };
         let opts = &self.inner.opts;
         let s = crate::absence::view_settling(crate::absence::ViewClock {

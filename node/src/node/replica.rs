@@ -74,21 +74,14 @@ impl Node {
     /// Takes the offered orphans that lie in our own range (as we see it),
     /// applying the newer ones; answers with the ids we now hold.
     fn take_hand_off(&self, entries: Vec<Entry>) -> DataResponse {
-        let (pred, alone) = {
+        let mine: Vec<Entry> = {
             let ring = lock(&self.inner.ring);
-            (
-                ring.predecessor().map(|p| p.id),
-                ring.successors().is_empty(),
-            )
+            let view = ring.view();
+            entries
+                .into_iter()
+                .filter(|e| view.owns(&Id::hash(e.key.as_bytes())))
+                .collect()
         };
-        let me = self.inner.me.id;
-        let mine: Vec<Entry> = entries
-            .into_iter()
-            .filter(|e| {
-                let id = Id::hash(e.key.as_bytes());
-                alone || pred.is_some_and(|p| crate::id::in_half_open(&id, &p, &me))
-            })
-            .collect();
         let ids: Vec<Id> = mine.iter().map(|e| Id::hash(e.key.as_bytes())).collect();
         self.handle_data(DataRequest::Replicate { entries: mine });
         // What the clock horizon refused is not held: not taken.

@@ -3,6 +3,7 @@
 //! owner's direct reply, the timeout and the one retry on another path.
 
 use super::*;
+use futures_util::StreamExt;
 
 impl Node {
     /// Runs a client operation that arrived at this node (the entry node).
@@ -167,6 +168,15 @@ impl Node {
     /// `Ok(None)` when this node turns out to be the owner; an error when no
     /// candidate took it, or when `msg.hops` (the hop it would become) is over
     /// the `--max-hops` ceiling.
+    ///
+    /// Hedged: a candidate silent for a call timeout is suspected and the next
+    /// one is tried, but the first call stays open (up to
+    /// [`crate::peer::HEDGE_PATIENCE`] timeouts) and whichever candidate takes
+    /// the request first wins. On a busy machine a live hop is often only
+    /// slow, and giving up on it cost requests whose every path was slow
+    /// ("no live next hop" under load). Two hops taking the same request is
+    /// harmless: the owner deduplicates writes by request id, and the entry
+    /// takes the first reply.
     async fn forward(
         &self,
         mut msg: RouteMsg,
@@ -174,43 +184,93 @@ impl Node {
         avoid: Option<&Id>,
         hinted: bool,
     ) -> Result<Option<Peer>, String> {
+        const CANDIDATES: usize = 4;
+        let suspect_after = Duration::from_millis(self.inner.opts.rpc_timeout_ms);
         // Peers this hop passes over in rule 4: the one a retry must not go
-        // through, and every candidate that failed here.
+        // through, and every candidate that failed or went silent here.
         let mut avoid_now: Vec<Id> = avoid.copied().into_iter().collect();
-        for _ in 0..4 {
-            let hop = {
-                let ring = lock(&self.inner.ring);
-                let view = ring.view();
-                if hinted {
-                    view.hinted_hop(id, &avoid_now)
-                } else {
-                    view.next_hop(id, &avoid_now)
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        let mut launched = 0;
+        let mut pick_next = true;
+        // The newest call and when it is suspected, while another may follow.
+        let mut newest: Option<(Peer, tokio::time::Instant)> = None;
+        let mut last_error = "no live next hop towards the key's owner".to_string();
+        loop {
+            if pick_next && launched < CANDIDATES {
+                let hop = {
+                    let ring = lock(&self.inner.ring);
+                    let view = ring.view();
+                    if hinted {
+                        view.hinted_hop(id, &avoid_now)
+                    } else {
+                        view.next_hop(id, &avoid_now)
+                    }
+                };
+                let (to, owner_hint) = match hop {
+                    // Any call still open is dropped: a hop that did take the
+                    // request reaches us again and is deduplicated.
+                    Hop::Local => return Ok(None),
+                    Hop::Owner(p) => (p, true),
+                    Hop::Forward(p) => (p, false),
+                };
+                if msg.hops > self.inner.opts.max_hops {
+                    return Err(format!(
+                        "routing did not converge within {} hops",
+                        self.inner.opts.max_hops
+                    ));
                 }
-            };
-            let (to, owner_hint) = match hop {
-                Hop::Local => return Ok(None),
-                Hop::Owner(p) => (p, true),
-                Hop::Forward(p) => (p, false),
-            };
-            if msg.hops > self.inner.opts.max_hops {
-                return Err(format!(
-                    "routing did not converge within {} hops",
-                    self.inner.opts.max_hops
-                ));
+                // The only way on may be a peer already asked: keep waiting
+                // for it rather than asking twice.
+                newest = None;
+                if !avoid_now.contains(&to.id) || in_flight.is_empty() {
+                    launched += 1;
+                    msg.owner_hint = owner_hint;
+                    let (node, sent) = (self.clone(), msg.clone());
+                    let started = tokio::time::Instant::now();
+                    newest = Some((to.clone(), started + suspect_after));
+                    in_flight.push(async move {
+                        let res = node.inner.peers.route(&to.addr, &sent).await;
+                        (to, res)
+                    });
+                }
             }
-            msg.owner_hint = owner_hint;
-            match self.inner.peers.route(&to.addr, &msg).await {
-                Ok(()) => return Ok(Some(to)),
-                Err(e @ CallError::Refused(_)) => self.peer_failed(&to, &e),
-                Err(e @ (CallError::Unreachable(_) | CallError::Stalled(_))) => {
-                    // Suspect, not known dead: try another path this time.
-                    self.peer_failed(&to, &e);
-                    avoid_now.push(to.id);
+            if in_flight.is_empty() {
+                return Err(last_error);
+            }
+            let suspect_at = newest.as_ref().map(|(_, at)| *at);
+            tokio::select! {
+                Some((to, res)) = in_flight.next() => {
+                    match res {
+                        Ok(()) => return Ok(Some(to)),
+                        Err(e) => {
+                            // Counted at the suspicion already if it was the
+                            // newest call then; a failure now is new news.
+                            self.peer_failed(&to, &e);
+                            last_error = format!("forwarding to {} failed: {e}", to.addr);
+                            avoid_now.push(to.id);
+                        }
+                    }
+                    if newest.as_ref().is_some_and(|(p, _)| p.id == to.id) {
+                        newest = None;
+                    }
+                    pick_next = newest.is_none();
                 }
-                Err(e) => return Err(format!("forwarding to {} failed: {e}", to.addr)),
+                _ = tokio::time::sleep_until(suspect_at.unwrap_or_else(tokio::time::Instant::now)),
+                    if suspect_at.is_some() =>
+                {
+                    let (to, at) = newest.take().expect("armed only with a newest call");
+                    let late = at.elapsed();
+                    // A timer this late means this process did not run: the
+                    // silence says nothing about the peer (see `peer::stalled`).
+                    if !crate::peer::stalled(suspect_after + late, suspect_after) {
+                        let silent = CallError::Unreachable("no answer in time".into());
+                        self.peer_failed(&to, &silent);
+                    }
+                    avoid_now.push(to.id);
+                    pick_next = true;
+                }
             }
         }
-        Err("no live next hop towards the key's owner".to_string())
     }
 
     /// Handles a routed request (its 202 goes out after this task has had two
@@ -276,5 +336,156 @@ impl Node {
     /// Delivers an owner's direct reply to the waiting client, if any.
     pub fn handle_reply(&self, reply: ReplyMsg) -> bool {
         self.inner.pending.resolve(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Forwarding against peers on loopback that answer late or never.
+    use super::*;
+    use crate::ring::RingOptions;
+    use clap::Parser;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const TIMEOUT_MS: u64 = 200;
+
+    fn node_at(id: u8, pred: &Peer, successors: Vec<Peer>, fingers: Vec<Peer>) -> Node {
+        let me = peer(id, "127.0.0.1:1");
+        let timeout = TIMEOUT_MS.to_string();
+        let args = [
+            "chord-node",
+            "--listen",
+            "127.0.0.1:0",
+            "--rpc-timeout-ms",
+            &timeout,
+        ];
+        let n = Node::new(me.clone(), crate::config::Cli::parse_from(args).options);
+        let ring = RingState::with_view(me, Some(pred.clone()), successors, RingOptions::default());
+        n.set_ring(ring.with_fingers(fingers));
+        n
+    }
+
+    fn peer(id: u8, addr: &str) -> Peer {
+        let mut b = [0u8; 20];
+        b[0] = id;
+        Peer {
+            id: Id(b),
+            addr: addr.to_string(),
+        }
+    }
+
+    /// A key whose id's first byte is `first` (found by trying names).
+    fn key_at(first: u8) -> String {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| Id::hash(k.as_bytes()).0[0] == first)
+            .unwrap()
+    }
+
+    /// A peer that takes every routed request, `delay` after reading it.
+    async fn late_peer(delay: Duration) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut got = Vec::new();
+                    // Headers and the JSON body (content-length) are small:
+                    // read until the body's closing brace has arrived.
+                    while !got.ends_with(b"}") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    tokio::time::sleep(delay).await;
+                    let reply = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}";
+                    let _ = conn.write_all(reply).await;
+                    let _ = conn.flush().await;
+                    // Keep the connection open until the client is done.
+                    let _ = conn.read(&mut buf).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// A peer that accepts connections (the kernel does) and never answers.
+    async fn silent_peer() -> (String, tokio::net::TcpListener) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        (listener.local_addr().unwrap().to_string(), listener)
+    }
+
+    fn msg(key: &str) -> RouteMsg {
+        RouteMsg {
+            req: Pending::new_id(),
+            origin: "127.0.0.1:1".into(),
+            key: key.into(),
+            op: Op::Get,
+            hops: 1,
+            owner_hint: false,
+            avoid: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_owner_slower_than_the_call_timeout_still_takes_the_request() {
+        // The only way to the key is its owner, our successor, which takes
+        // one and a half call timeouts to acknowledge (a busy machine). Giving
+        // up on it at the timeout left no path at all.
+        let slow = late_peer(Duration::from_millis(TIMEOUT_MS * 3 / 2)).await;
+        let owner = peer(0x40, &slow);
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![owner.clone()],
+            vec![],
+        );
+        let key = key_at(0x30);
+        let id = Id::hash(key.as_bytes());
+        let took = n.forward(msg(&key), &id, None, false).await;
+        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
+    }
+
+    #[tokio::test]
+    async fn a_silent_hop_is_passed_over_for_the_next_candidate() {
+        let (silent, _keep) = silent_peer().await;
+        let live = late_peer(Duration::ZERO).await;
+        // The key is far ahead: the farthest finger (silent) is tried first,
+        // then the nearer one.
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![peer(0x20, "127.0.0.1:3")],
+            vec![peer(0x40, &live), peer(0x80, &silent)],
+        );
+        let key = key_at(0x90);
+        let id = Id::hash(key.as_bytes());
+        let took = n.forward(msg(&key), &id, None, false).await;
+        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(live)));
+    }
+
+    #[tokio::test]
+    async fn with_every_hop_silent_forwarding_gives_up_in_bounded_time() {
+        let (silent, _keep) = silent_peer().await;
+        let (silent2, _keep2) = silent_peer().await;
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![peer(0x20, &silent2)],
+            vec![peer(0x80, &silent)],
+        );
+        let key = key_at(0x90);
+        let id = Id::hash(key.as_bytes());
+        // Every call ends within its patience, so forwarding ends too; the
+        // outer limit only turns a hang into a failure.
+        let took = tokio::time::timeout(
+            Duration::from_secs(30),
+            n.forward(msg(&key), &id, None, false),
+        )
+        .await
+        .expect("forwarding to silent hops never ended");
+        assert!(took.is_err(), "{took:?}");
     }
 }

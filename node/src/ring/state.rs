@@ -236,6 +236,19 @@ impl RingState {
         s
     }
 
+    /// Fills the finger table from `known` alone, as if they were the whole
+    /// ring (driver tests that need rule-4 candidates).
+    #[cfg(test)]
+    pub fn with_fingers(mut self, mut known: Vec<Peer>) -> RingState {
+        known.sort_by_key(|p| p.id);
+        let ids: Vec<Id> = known.iter().map(|p| p.id).collect();
+        for (i, f) in self.fingers.iter_mut().enumerate() {
+            let start = self.me.id.finger_start(i);
+            *f = crate::routing::successor_of(&ids, &start).map(|k| known[k].clone());
+        }
+        self
+    }
+
     /// This node.
     pub fn me(&self) -> &Peer {
         &self.me
@@ -856,7 +869,9 @@ impl RingState {
     /// successor span, else `Next` towards it.
     fn find_successor_step(&self, id: &Id) -> Response {
         let view = self.view();
-        if self.successors.is_empty() {
+        // Alone: every id is ours. Without successors but with a
+        // predecessor, `next_hop` sends the lookup back through it.
+        if self.successors.is_empty() && self.predecessor.is_none() {
             return Response::Found {
                 peer: self.me.clone(),
             };
