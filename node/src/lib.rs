@@ -26,6 +26,7 @@ pub mod absence;
 pub mod config;
 pub mod dedup;
 pub mod id;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod pending;

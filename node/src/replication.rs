@@ -84,7 +84,7 @@ pub fn batches(entries: Vec<Entry>, max_bytes: usize) -> Vec<Vec<Entry>> {
     let mut cur = Vec::new();
     let mut size = 0;
     for e in entries {
-        let n = e.key.len() + e.value.as_ref().map_or(0, |v| v.get().len()) + 64;
+        let n = e.wire_bytes();
         if !cur.is_empty() && size + n > max_bytes {
             out.push(std::mem::take(&mut cur));
             size = 0;

@@ -90,6 +90,14 @@ pub struct Entry {
     pub version: Version,
 }
 
+impl Entry {
+    /// About what this entry costs on the wire: key, value and a fixed
+    /// overhead for the version and the JSON around them.
+    pub fn wire_bytes(&self) -> usize {
+        self.key.len() + self.value.as_ref().map_or(0, |v| v.get().len()) + 64
+    }
+}
+
 impl PartialEq for Entry {
     fn eq(&self, other: &Entry) -> bool {
         self.key == other.key

@@ -213,3 +213,106 @@ async fn health_readiness_and_healthcheck_command() {
     assert!(st["predecessor"].is_null());
     assert_eq!(st["successors"], json!([]));
 }
+
+/// The value of the sample `name` (with its labels, as exported) in a
+/// Prometheus text exposition, if present.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_ring_did() {
+    let c = Cluster::start(FAST, 3, true).await;
+    let entry = c.nodes[0].addr.clone();
+    for i in 0..30 {
+        let (status, _, _) = c.put(&entry, &format!("m-{i}"), &json!(i)).await;
+        assert_eq!(status, 200);
+    }
+    for i in 0..10 {
+        let (status, _, _, _) = c.get(&entry, &format!("m-{i}")).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _, _, _) = c.get(&entry, "never-written").await;
+    assert_eq!(status, 404);
+    let mut owned = 0.0;
+    let mut applied = 0.0;
+    for (i, n) in c.nodes.iter().enumerate() {
+        let r = c
+            .http
+            .get(format!("http://{}/metrics", n.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let ctype = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+        let text = r.text().await.unwrap();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        // Every node knows the ring has three members.
+        assert_eq!(
+            sample(&text, "chord_ring_size_estimate"),
+            Some(3.0),
+            "{text}"
+        );
+        if i == 0 {
+            // The entry node answered every client request.
+            let put = r#"chord_requests_total{op="put",status="200"}"#;
+            let get = r#"chord_requests_total{op="get",status="200"}"#;
+            let missing = r#"chord_requests_total{op="get",status="404"}"#;
+            assert_eq!(sample(&text, put), Some(30.0), "{text}");
+            assert_eq!(sample(&text, get), Some(10.0), "{text}");
+            assert_eq!(sample(&text, missing), Some(1.0), "{text}");
+            assert_eq!(
+                sample(&text, "chord_request_hops_count"),
+                Some(41.0),
+                "{text}"
+            );
+        }
+        owned += sample(&text, r#"chord_keys{kind="owned"}"#).unwrap_or(0.0);
+        applied += sample(&text, r#"chord_replica_writes_total{kind="applied"}"#).unwrap_or(0.0);
+    }
+    // Each key has exactly one owner, and each write reached at least the
+    // write quorum's other holder.
+    assert_eq!(owned, 30.0);
+    assert!(applied >= 30.0, "replica writes applied: {applied}");
+    let r = c
+        .http
+        .post(format!("http://{entry}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_sent_in_full_first_still_gets_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Like Python's urllib: the whole body goes out before the answer is
+    // read. Closing on unread data would reset the connection instead.
+    let c = Cluster::start(FAST, 1, true).await;
+    let addr = c.nodes[0].addr.clone();
+    for size in [(1 << 20) + 1, 16 << 20] {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "PUT /kv/big HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+             content-length: {size}\r\n\r\n"
+        );
+        let mut body = vec![b' '; size];
+        body[0] = b'"';
+        body[size - 1] = b'"';
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(&body)
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: the body could not be sent: {e}"));
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer)
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: no answer: {e}"));
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{size} bytes: {answer}");
+    }
+    // Nothing was stored, and the node still serves.
+    let (status, _, _, _) = c.get(&addr, "big").await;
+    assert_eq!(status, 404);
+}

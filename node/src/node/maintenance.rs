@@ -90,10 +90,12 @@ impl Node {
             tracing::info!(successor = ?succ, "joined the ring");
         }
         if before.0 != after.0 {
+            Metrics::count(&self.inner.metrics.ring_changes, "predecessor");
             tracing::info!(predecessor = ?pred, "predecessor changed");
             self.inner.repair_now.notify_one();
         }
         if before.1 != after.1 {
+            Metrics::count(&self.inner.metrics.ring_changes, "successor");
             tracing::info!(successor = ?succ, "successor changed");
             self.inner.repair_now.notify_one();
         }

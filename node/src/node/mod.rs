@@ -15,6 +15,7 @@ use crate::absence::Settling;
 use crate::config::Options;
 use crate::dedup::{Begin, InFlight, Recent};
 use crate::id::Id;
+use crate::metrics::Metrics;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
 use crate::replication::{batches, diff, replica_targets, split_range, Digest, Leases};
@@ -133,6 +134,8 @@ struct Shared {
     /// When the last repair round that synced our range with every holder
     /// began, in ms (see [`Node::view_settling`]).
     synced_ms: AtomicU64,
+    /// What `GET /metrics` exports.
+    metrics: Metrics,
 }
 
 /// A running node's handle; cheap to clone.
@@ -210,6 +213,7 @@ impl Node {
                 view_changed_ms: AtomicU64::new(0),
                 last_tick_ms: AtomicU64::new(0),
                 synced_ms: AtomicU64::new(0),
+                metrics: Metrics::new(),
                 route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
                 opts,
             }),
@@ -308,23 +312,7 @@ impl Node {
             )
         };
         let me = &self.inner.me;
-        let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
-        {
-            let data = lock(&self.inner.data);
-            for (id, e) in data.store.iter() {
-                if e.is_tombstone() {
-                    tombstones += 1;
-                } else if pred.is_none() && !succs.is_empty() {
-                    replica += 1;
-                } else if succs.is_empty()
-                    || crate::id::in_half_open(id, &pred.as_ref().map_or(me.id, |p| p.id), &me.id)
-                {
-                    owned += 1;
-                } else {
-                    replica += 1;
-                }
-            }
-        }
+        let (owned, replica, tombstones) = self.key_counts(pred.as_ref(), &succs);
         Status {
             id: me.id,
             addr: me.addr.clone(),
@@ -340,6 +328,69 @@ impl Node {
             write_quorum: self.inner.opts.write_quorum(),
             ready,
         }
+    }
+
+    /// Live keys owned, live keys held as a replica, and tombstones, with
+    /// ownership as `owns` decides it for this view.
+    fn key_counts(&self, pred: Option<&Peer>, succs: &[Peer]) -> (usize, usize, usize) {
+        let view = crate::routing::RouteView {
+            me: &self.inner.me,
+            predecessor: pred,
+            successors: succs,
+            fingers: &[],
+        };
+        let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
+        let data = lock(&self.inner.data);
+        for (id, e) in data.store.iter() {
+            if e.is_tombstone() {
+                tombstones += 1;
+            } else if view.owns(id) {
+                owned += 1;
+            } else {
+                replica += 1;
+            }
+        }
+        (owned, replica, tombstones)
+    }
+
+    /// This node's metrics, to count into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The Prometheus text exposition of this node's metrics, now.
+    pub fn render_metrics(&self) -> String {
+        let (pred, succs, counters) = {
+            let ring = lock(&self.inner.ring);
+            (
+                ring.predecessor().cloned(),
+                ring.successors().to_vec(),
+                ring.counters(),
+            )
+        };
+        let (owned, replica, tombstones) = self.key_counts(pred.as_ref(), &succs);
+        // The share of the id circle the successor list spans.
+        let span = succs.last().map_or(0.0, |last| {
+            self.inner.me.id.distance_to(&last.id).prefix_u64() as f64 / 2f64.powi(64)
+        });
+        let snapshot = crate::metrics::Snapshot {
+            owned,
+            replica,
+            tombstones,
+            ring_size: crate::metrics::estimate_ring_size(
+                1 + succs.len(),
+                succs.len() >= self.inner.opts.successors as usize,
+                span,
+            ),
+            routed_in_flight: MAX_ROUTED_IN_FLIGHT
+                - self
+                    .inner
+                    .route_slots
+                    .available_permits()
+                    .min(MAX_ROUTED_IN_FLIGHT),
+            ring: counters,
+        };
+        self.inner.metrics.render(&snapshot)
     }
 
     /// Every entry held, tombstones included (for placement checks).

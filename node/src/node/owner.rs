@@ -306,10 +306,18 @@ impl Node {
         let mut acks = 0;
         let mut superseded = None;
         while acks < need && superseded.is_none() {
+            let replica_writes = &self.inner.metrics.replica_writes;
             match calls.next().await {
-                Some((_, Ok(DataResponse::Applied(_)))) => acks += 1,
-                Some((_, Ok(DataResponse::Newer(v)))) => superseded = Some(v),
+                Some((_, Ok(DataResponse::Applied(_)))) => {
+                    Metrics::count(replica_writes, "applied");
+                    acks += 1
+                }
+                Some((_, Ok(DataResponse::Newer(v)))) => {
+                    Metrics::count(replica_writes, "newer");
+                    superseded = Some(v)
+                }
                 Some((p, other)) => {
+                    Metrics::count(replica_writes, "failed");
                     let err = match other {
                         Err(e) => e,
                         Ok(r) => CallError::Rejected(format!("unexpected {r:?}")),

@@ -109,6 +109,7 @@ impl Node {
 
     /// One anti-entropy round; returns how many entries moved either way.
     pub async fn repair_round(&self) -> usize {
+        self.inner.metrics.repair_rounds.inc();
         // Before the view is read: a change after this instant is not
         // covered by this round's syncs.
         let round_start = now_ms();
@@ -367,6 +368,7 @@ impl Node {
                 return Err(CallError::Rejected("unexpected answer to SyncList".into()));
             };
             moved += newer.len();
+            self.count_repaired(&newer);
             self.handle_data(DataRequest::Replicate { entries: newer });
             let entries: Vec<Entry> = {
                 let data = lock(&self.inner.data);
@@ -375,6 +377,7 @@ impl Node {
                     .collect()
             };
             moved += entries.len();
+            self.count_repaired(&entries);
             self.send_entries(holder, entries).await?;
         }
         Ok(moved)
@@ -403,6 +406,14 @@ impl Node {
     }
 
     /// Sends `entries` to `holder` in replicate messages of bounded size.
+    /// Counts entries repair moved (either way) into the metrics.
+    fn count_repaired(&self, entries: &[Entry]) {
+        let m = &self.inner.metrics;
+        m.repair_keys.inc_by(entries.len() as u64);
+        let bytes: usize = entries.iter().map(Entry::wire_bytes).sum();
+        m.repair_bytes.inc_by(bytes as u64);
+    }
+
     async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
         for batch in batches(entries, BATCH_BYTES) {
             let req = DataRequest::Replicate { entries: batch };

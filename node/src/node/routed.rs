@@ -123,10 +123,14 @@ impl Node {
                         Ok(Err(e)) => return self.local_failure(503, &e),
                         Err(_) => return self.local_failure(503, "forwarding task ended"),
                     },
-                    _ = &mut deadline, if first_hop.is_some() => break,
+                    _ = &mut deadline, if first_hop.is_some() => {
+                        Metrics::count(&self.inner.metrics.timeouts, "reply");
+                        break;
+                    }
                 }
             }
             if attempt == 0 {
+                self.inner.metrics.retries.inc();
                 tracing::debug!(
                     via = ?first_hop.as_ref().map(|h| &h.addr),
                     failed = failed.is_some(),
@@ -259,6 +263,7 @@ impl Node {
                     if suspect_at.is_some() =>
                 {
                     let (to, at) = newest.take().expect("armed only with a newest call");
+                    Metrics::count(&self.inner.metrics.timeouts, "hop");
                     let late = at.elapsed();
                     // A timer this late means this process did not run: the
                     // silence says nothing about the peer (see `peer::stalled`).

@@ -110,4 +110,4 @@ pub mod passive;
 pub mod state;
 
 pub use message::{Peer, Request, Response};
-pub use state::{Outbound, Purpose, RingOptions, RingState};
+pub use state::{Outbound, Purpose, RingCounters, RingOptions, RingState};

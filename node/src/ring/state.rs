@@ -121,6 +121,18 @@ struct Misses {
     last_tick: u64,
 }
 
+/// What the ring state has seen since start, for metrics: monotonic counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingCounters {
+    /// Misses counted against peers (at most one per peer and tick).
+    pub suspected: u64,
+    /// Peers forgotten as dead (refused, or too many misses) that some
+    /// pointer (predecessor, successor or finger) still named.
+    pub dropped: u64,
+    /// Merge lookups that found a node of another ring (a split being healed).
+    pub merges: u64,
+}
+
 /// One node's view of the ring.
 #[derive(Clone, Debug)]
 pub struct RingState {
@@ -162,6 +174,8 @@ pub struct RingState {
     ring: u64,
     /// Set until the first join: the ring we join gives us its nonce.
     takes_ring_nonce: bool,
+    /// Monotonic counts for metrics.
+    counters: RingCounters,
 }
 
 /// At most this many `Consider` requests wait for the next tick; more are dropped.
@@ -184,6 +198,7 @@ impl RingState {
             found_at_tick: None,
             join_refused: None,
             misses: BTreeMap::new(),
+            counters: RingCounters::default(),
             remembered: Vec::new(),
             next_remembered: 0,
             join_pull: None,
@@ -247,6 +262,11 @@ impl RingState {
             *f = crate::routing::successor_of(&ids, &start).map(|k| known[k].clone());
         }
         self
+    }
+
+    /// What this state has seen since start (see [`RingCounters`]).
+    pub fn counters(&self) -> RingCounters {
+        self.counters
     }
 
     /// This node.
@@ -445,6 +465,7 @@ impl RingState {
             self.passive.quiet(&x.id, until);
             return Vec::new();
         }
+        self.counters.merges += 1;
         let mut out = Vec::new();
         if x.id != self.me.id {
             let req = Request::Consider {
@@ -687,6 +708,7 @@ impl RingState {
         if misses.last_tick != now {
             misses.ticks += 1;
             misses.last_tick = now;
+            self.counters.suspected += 1;
         }
         if misses.ticks >= self.opts.suspect_after {
             self.on_unreachable(id);
@@ -728,15 +750,20 @@ impl RingState {
             self.join_refused = Some(*id);
         }
         self.misses.remove(id);
+        let named = self.successors.len();
         self.successors.retain(|p| p.id != *id);
+        let mut dropped = named != self.successors.len();
         for f in self.fingers.iter_mut() {
             if f.as_ref().is_some_and(|p| p.id == *id) {
                 *f = None;
+                dropped = true;
             }
         }
         if self.predecessor.as_ref().is_some_and(|p| p.id == *id) {
             self.predecessor = None;
+            dropped = true;
         }
+        self.counters.dropped += u64::from(dropped);
     }
 
     /// Announcements to send before leaving gracefully.

@@ -80,6 +80,7 @@ pub async fn dispatch(node: Node, req: Req) -> Reply {
     }
     match path {
         "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
+        "/metrics" => public::metrics(&node, &req),
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
 }
@@ -104,6 +105,33 @@ where
         }
     }
     Ok(buf.freeze())
+}
+
+/// Bytes of an oversized body read and thrown away before the 413 goes out.
+const DRAIN_MAX_BYTES: usize = 64 << 20;
+/// How long draining an oversized body may take.
+const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and discards what is left of a refused body, up to a bound. A
+/// client that writes its whole body before reading the answer (Python's
+/// urllib, many simple clients) would otherwise see the connection reset
+/// and never the 413: closing a socket with unread data makes the kernel
+/// send RST. This is nginx's lingering close, bounded in bytes and time.
+async fn drain<S, B>(mut stream: S)
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: warp::Buf,
+{
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(DRAIN_MAX, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.remaining();
+            if seen > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Serves `node` on `listener` until `shutdown` completes.
@@ -138,15 +166,18 @@ pub async fn serve(
                             r
                         }
                     };
+                    let mut body = std::pin::pin!(body);
                     if len.is_some_and(|l| l > limit as u64) {
+                        drain(body).await;
                         return Ok::<_, Infallible>(refuse("request body over the size limit"));
                     }
                     // Only PUT and POST carry a body we use; others skip the read.
                     let body = if method == Method::PUT || method == Method::POST {
-                        match read_body(std::pin::pin!(body), limit).await {
+                        match read_body(&mut body, limit).await {
                             Ok(b) => b,
                             Err(()) => {
-                                return Ok(refuse("request body over the size limit or unreadable"))
+                                drain(body).await;
+                                return Ok(refuse("request body over the size limit or unreadable"));
                             }
                         }
                     } else {

@@ -1,6 +1,7 @@
-//! Public API: `/kv/{key}`, `/status`, `/healthz`, `/readyz`.
+//! Public API: `/kv/{key}`, `/status`, `/healthz`, `/readyz`, `/metrics`.
 
 use super::{error, json, wrong_method, Reply, Req};
+use crate::metrics::OpLabel;
 use crate::node::{ClientReply, Node};
 use crate::wire::{Op, Outcome};
 use bytes::Bytes;
@@ -103,6 +104,7 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         }
         Err(KeyError::Invalid(msg)) => return tag(error(StatusCode::BAD_REQUEST, msg), me, 0),
     };
+    let started = std::time::Instant::now();
     let op = match req.method {
         Method::GET => Op::Get,
         Method::DELETE => Op::Delete,
@@ -116,6 +118,11 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
             }
         },
         _ => return tag(wrong_method("GET, PUT, DELETE"), me, 0),
+    };
+    let label = match op {
+        Op::Get => OpLabel::get,
+        Op::Put { .. } => OpLabel::put,
+        Op::Delete => OpLabel::delete,
     };
     let ClientReply {
         outcome,
@@ -152,7 +159,25 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
             error(code, &e)
         }
     };
+    // Only operations that were carried out (or tried) are counted: a
+    // request refused for its key or body never became one.
+    let seconds = started.elapsed().as_secs_f64();
+    node.metrics()
+        .request(label, r.status().as_u16(), seconds, hops);
     tag(r, &owner_header, hops)
+}
+
+/// `GET /metrics`: the Prometheus (OpenMetrics) text exposition.
+pub fn metrics(node: &Node, req: &Req) -> Reply {
+    if req.method != Method::GET && req.method != Method::HEAD {
+        return wrong_method("GET, HEAD");
+    }
+    let mut r = Reply::new(Bytes::from(node.render_metrics()));
+    r.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
 }
 
 /// `GET /status`, `/healthz`, `/readyz`.

@@ -1,0 +1,339 @@
+//! Prometheus metrics (`GET /metrics`): counters and histograms the data
+//! path bumps as it goes, and gauges filled in when a scrape asks.
+//!
+//! Counts the pure ring state keeps itself ([`crate::ring::RingCounters`])
+//! are copied in at scrape time rather than bumped from the driver, so the
+//! state machine stays free of I/O and the two can never disagree.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// A client operation, as a label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)] // label values are lower case on the wire
+pub enum OpLabel {
+    /// `GET /kv/{key}`.
+    get,
+    /// `PUT /kv/{key}`.
+    put,
+    /// `DELETE /kv/{key}`.
+    delete,
+}
+
+/// Labels of `chord_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The operation.
+    pub op: OpLabel,
+    /// The HTTP status answered.
+    pub status: u16,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    /// The operation.
+    pub op: OpLabel,
+}
+
+/// A label with one free-form lower-case value (`kind`, `result`, `what`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The value.
+    pub kind: &'static str,
+}
+
+/// Every metric this node exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Client requests answered at this node (the entry), by operation and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Client request latency at the entry node, in seconds.
+    pub latency: Family<OpLabels, Histogram>,
+    /// Hops a client request travelled after the entry node.
+    pub hops: Histogram,
+    /// Entry-node retries (a lost reply, a node that gave up, an inconclusive answer).
+    pub retries: Counter,
+    /// Timeouts, by kind: `hop` (a next hop silent past the call timeout),
+    /// `reply` (no owner reply within the request timeout).
+    pub timeouts: Family<KindLabels, Counter>,
+    /// Replica writes sent by this node as owner, by result
+    /// (`applied`, `newer`: the holder had a newer version, `failed`).
+    pub replica_writes: Family<KindLabels, Counter>,
+    /// Anti-entropy repair rounds run.
+    pub repair_rounds: Counter,
+    /// Entries moved by repair, either way.
+    pub repair_keys: Counter,
+    /// Bytes of entries moved by repair, either way (keys, values and a
+    /// fixed per-entry overhead).
+    pub repair_bytes: Counter,
+    /// Ring changes seen here, by `kind`: `successor`, `predecessor`.
+    pub ring_changes: Family<KindLabels, Counter>,
+    merges: Counter,
+    suspected: Counter,
+    dropped: Counter,
+    routed_in_flight: Gauge,
+    keys: Family<KindLabels, Gauge>,
+    ring_size: Gauge,
+}
+
+/// What a scrape reads from the node at that moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Snapshot {
+    /// Live keys in this node's range.
+    pub owned: usize,
+    /// Live keys held for other owners.
+    pub replica: usize,
+    /// Tombstones held.
+    pub tombstones: usize,
+    /// The ring's size as this node estimates it.
+    pub ring_size: u64,
+    /// Routed requests being handled now.
+    pub routed_in_flight: usize,
+    /// The ring state's own counts.
+    pub ring: crate::ring::RingCounters,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric at zero, registered under the `chord_` prefix.
+    pub fn new() -> Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("chord"),
+            requests: Family::default(),
+            // 0.5 ms to ~16 s: loopback hops to a request that waited out
+            // timeouts and a retry.
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            }),
+            hops: Histogram::new((0..=12).map(f64::from)),
+            retries: Counter::default(),
+            timeouts: Family::default(),
+            replica_writes: Family::default(),
+            repair_rounds: Counter::default(),
+            repair_keys: Counter::default(),
+            repair_bytes: Counter::default(),
+            ring_changes: Family::default(),
+            merges: Counter::default(),
+            suspected: Counter::default(),
+            dropped: Counter::default(),
+            routed_in_flight: Gauge::default(),
+            keys: Family::default(),
+            ring_size: Gauge::default(),
+        };
+        let r = &mut m.registry;
+        r.register(
+            "requests",
+            "Client requests answered by this node as entry, by operation and HTTP status",
+            m.requests.clone(),
+        );
+        r.register(
+            "request_duration_seconds",
+            "Client request latency at the entry node",
+            m.latency.clone(),
+        );
+        r.register(
+            "request_hops",
+            "Hops a client request travelled after the entry node",
+            m.hops.clone(),
+        );
+        r.register(
+            "routed_in_flight",
+            "Routed requests this node is handling now",
+            m.routed_in_flight.clone(),
+        );
+        r.register(
+            "retries",
+            "Entry-node retries of a client request",
+            m.retries.clone(),
+        );
+        r.register(
+            "timeouts",
+            "Timeouts by kind: hop (a next hop silent past the call timeout), reply (no owner reply in time)",
+            m.timeouts.clone(),
+        );
+        r.register(
+            "replica_writes",
+            "Replica writes sent as owner, by result (applied, newer, failed)",
+            m.replica_writes.clone(),
+        );
+        r.register(
+            "repair_rounds",
+            "Anti-entropy repair rounds run",
+            m.repair_rounds.clone(),
+        );
+        r.register(
+            "repair_keys_moved",
+            "Entries moved by repair, either way",
+            m.repair_keys.clone(),
+        );
+        r.register(
+            "repair_bytes_moved",
+            "Bytes of entries moved by repair, either way",
+            m.repair_bytes.clone(),
+        );
+        r.register(
+            "ring_changes",
+            "Changes of this node's successor or predecessor",
+            m.ring_changes.clone(),
+        );
+        r.register(
+            "ring_merges",
+            "Merge lookups that found a node of another ring (a split being healed)",
+            m.merges.clone(),
+        );
+        r.register(
+            "peers_suspected",
+            "Misses counted against peers (at most one per peer and maintenance tick)",
+            m.suspected.clone(),
+        );
+        r.register(
+            "peers_dropped",
+            "Peers forgotten as dead",
+            m.dropped.clone(),
+        );
+        r.register(
+            "keys",
+            "Keys held here, by kind: owned, replica, tombstone",
+            m.keys.clone(),
+        );
+        r.register(
+            "ring_size_estimate",
+            "The ring's size as this node estimates it from its successor list",
+            m.ring_size.clone(),
+        );
+        m
+    }
+
+    /// Counts one answered client request.
+    pub fn request(&self, op: OpLabel, status: u16, seconds: f64, hops: u32) {
+        self.requests
+            .get_or_create(&RequestLabels { op, status })
+            .inc();
+        self.latency
+            .get_or_create(&OpLabels { op })
+            .observe(seconds);
+        self.hops.observe(f64::from(hops));
+    }
+
+    /// Bumps a counter of a `kind`-labelled family.
+    pub fn count(family: &Family<KindLabels, Counter>, kind: &'static str) {
+        family.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// The text exposition, with the gauges and ring counts set from `now`.
+    pub fn render(&self, now: &Snapshot) -> String {
+        let gauge = |kind, v: usize| {
+            self.keys
+                .get_or_create(&KindLabels { kind })
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        };
+        gauge("owned", now.owned);
+        gauge("replica", now.replica);
+        gauge("tombstone", now.tombstones);
+        self.ring_size
+            .set(i64::try_from(now.ring_size).unwrap_or(i64::MAX));
+        self.routed_in_flight
+            .set(i64::try_from(now.routed_in_flight).unwrap_or(i64::MAX));
+        // Counters only go up: catch up to the ring state's counts.
+        let catch_up = |c: &Counter, to: u64| {
+            let have = c.get();
+            if to > have {
+                c.inc_by(to - have);
+            }
+        };
+        catch_up(&self.merges, now.ring.merges);
+        catch_up(&self.suspected, now.ring.suspected);
+        catch_up(&self.dropped, now.ring.dropped);
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The ring's size estimated from a successor list: `k` successors spread
+/// over `span` of the id circle means about `k · 2^160 / span` nodes
+/// (uniform SHA-1 ids). At least the nodes actually known; exactly them
+/// when the list is not full (it then holds the whole ring).
+pub fn estimate_ring_size(known: usize, list_full: bool, span_fraction: f64) -> u64 {
+    let known = known as u64;
+    if !list_full || known <= 1 || span_fraction <= 0.0 {
+        return known.max(1);
+    }
+    // `known` counts this node too: k successors cover k gaps.
+    let est = ((known - 1) as f64 / span_fraction).round() as u64;
+    est.max(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrape_shows_counts_and_gauges() {
+        let m = Metrics::new();
+        m.request(OpLabel::get, 404, 0.002, 1);
+        m.request(OpLabel::get, 404, 0.004, 2);
+        m.request(OpLabel::put, 200, 0.010, 0);
+        Metrics::count(&m.timeouts, "hop");
+        let ring = crate::ring::RingCounters {
+            suspected: 3,
+            dropped: 1,
+            merges: 2,
+        };
+        let snap = Snapshot {
+            owned: 5,
+            replica: 7,
+            tombstones: 1,
+            ring_size: 16,
+            routed_in_flight: 2,
+            ring,
+        };
+        let text = m.render(&snap);
+        for line in [
+            r#"chord_requests_total{op="get",status="404"} 2"#,
+            r#"chord_requests_total{op="put",status="200"} 1"#,
+            r#"chord_request_duration_seconds_count{op="get"} 2"#,
+            "chord_request_hops_sum 3.0",
+            r#"chord_timeouts_total{kind="hop"} 1"#,
+            r#"chord_keys{kind="owned"} 5"#,
+            r#"chord_keys{kind="replica"} 7"#,
+            r#"chord_keys{kind="tombstone"} 1"#,
+            "chord_ring_size_estimate 16",
+            "chord_routed_in_flight 2",
+            "chord_peers_suspected_total 3",
+            "chord_peers_dropped_total 1",
+            "chord_ring_merges_total 2",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        // A second scrape does not count the ring's totals twice.
+        let again = m.render(&snap);
+        assert!(again.lines().any(|l| l == "chord_peers_suspected_total 3"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn ring_size_estimates() {
+        // 3 successors spread over a quarter of the circle: ~12 nodes.
+        assert_eq!(estimate_ring_size(4, true, 0.25), 12);
+        // A list that is not full is the whole ring.
+        assert_eq!(estimate_ring_size(4, false, 0.25), 4);
+        // Never fewer than known; a lone node is one.
+        assert_eq!(estimate_ring_size(4, true, 1.0), 4);
+        assert_eq!(estimate_ring_size(1, false, 0.0), 1);
+    }
+}
