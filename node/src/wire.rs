@@ -44,6 +44,12 @@ pub struct RouteMsg {
     /// found in a successor list is still used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avoid: Option<Id>,
+    /// When the entry node stops waiting for this attempt (its wall clock,
+    /// ms since the epoch): a copy still on its way after that (held up at
+    /// a frozen hop, say) is dropped instead of executed. Clocks of the
+    /// nodes are assumed within a second of each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// The outcome of an operation at the owner.

@@ -184,7 +184,9 @@ impl Node {
                 }
             }
         }
-        if all_synced {
+        // No holder to sync with proves nothing: with a predecessor this
+        // node is not alone, it only lost its successors for now.
+        if all_synced && !targets.is_empty() {
             // Our copies are now at least as new as every holder's, as of
             // this round's start (see `view_settling`).
             self.inner

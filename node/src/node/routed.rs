@@ -5,6 +5,10 @@
 use super::*;
 use futures_util::StreamExt;
 
+/// Added to a routed request's deadline for clock differences between nodes
+/// and the time the entry takes to notice its own deadline.
+const DEADLINE_SLACK_MS: u64 = 1000;
+
 impl Node {
     /// Runs a client operation that arrived at this node (the entry node).
     pub async fn client_op(&self, key: String, op: Op) -> ClientReply {
@@ -22,6 +26,11 @@ impl Node {
             };
         }
         let req = Pending::new_id();
+        // The longest one attempt waits: the first hand-off (see `forward`),
+        // then the owner's reply.
+        let attempt_ms = self.inner.opts.rpc_timeout_ms
+            * u64::from(crate::peer::HEDGE_PATIENCE + 1)
+            + self.inner.opts.request_timeout_ms;
         let mut avoid: Option<Id> = None;
         // The first attempt's 503 from a hop that could not pass the request
         // on; the client gets it if the retry brings no answer either.
@@ -34,7 +43,7 @@ impl Node {
             // the owner's reply alone: the hop's 202 is not on the request's
             // path, and the owner often replies before that 202 even arrives.
             // The task ends when the hop acknowledges or every candidate has
-            // failed (each bounded by the RPC timeout), so it does not outlive
+            // failed (bounded in all, see `forward`), so it does not outlive
             // this attempt; it does outlive a client that goes away, like a
             // request already on the wire would.
             let (sent_tx, mut sent) = oneshot::channel();
@@ -46,6 +55,7 @@ impl Node {
                 hops: 1,
                 owner_hint: false,
                 avoid,
+                deadline_ms: Some(now_ms() + attempt_ms + DEADLINE_SLACK_MS),
             };
             let node = self.clone();
             tokio::spawn(async move {
@@ -178,9 +188,16 @@ impl Node {
     /// [`crate::peer::HEDGE_PATIENCE`] timeouts) and whichever candidate takes
     /// the request first wins. On a busy machine a live hop is often only
     /// slow, and giving up on it cost requests whose every path was slow
-    /// ("no live next hop" under load). Two hops taking the same request is
-    /// harmless: the owner deduplicates writes by request id, and the entry
-    /// takes the first reply.
+    /// ("no live next hop" under load). No peer is asked twice, and the
+    /// whole hand-off ends after `HEDGE_PATIENCE + 1` call timeouts.
+    ///
+    /// Two hops may take the same request, as a timed-out hand-off that did
+    /// arrive always could: the entry takes the first reply, an owner that
+    /// sees a write twice applies it once (request ids), and a copy that
+    /// arrives after the entry's deadline is not executed at all
+    /// ([`RouteMsg::deadline_ms`]). Two nodes that both believe they own the
+    /// key while the ring changes could each apply one copy of a write
+    /// within that deadline (see the README's known limits).
     async fn forward(
         &self,
         mut msg: RouteMsg,
@@ -190,17 +207,24 @@ impl Node {
     ) -> Result<Option<Peer>, String> {
         const CANDIDATES: usize = 4;
         let suspect_after = Duration::from_millis(self.inner.opts.rpc_timeout_ms);
+        // However the calls overlap, the hand-off ends by then: a request
+        // nobody took in that time is better answered with a 503 than kept.
+        let give_up_at =
+            tokio::time::Instant::now() + suspect_after * (crate::peer::HEDGE_PATIENCE + 1);
         // Peers this hop passes over in rule 4: the one a retry must not go
         // through, and every candidate that failed or went silent here.
         let mut avoid_now: Vec<Id> = avoid.copied().into_iter().collect();
+        // Peers asked in this hand-off: never asked twice, and a miss is
+        // counted against each at most once.
+        let mut asked: Vec<Id> = Vec::new();
+        let mut suspected: Vec<Id> = Vec::new();
         let mut in_flight = futures_util::stream::FuturesUnordered::new();
-        let mut launched = 0;
         let mut pick_next = true;
         // The newest call and when it is suspected, while another may follow.
         let mut newest: Option<(Peer, tokio::time::Instant)> = None;
         let mut last_error = "no live next hop towards the key's owner".to_string();
         loop {
-            if pick_next && launched < CANDIDATES {
+            if pick_next && asked.len() < CANDIDATES {
                 let hop = {
                     let ring = lock(&self.inner.ring);
                     let view = ring.view();
@@ -211,8 +235,8 @@ impl Node {
                     }
                 };
                 let (to, owner_hint) = match hop {
-                    // Any call still open is dropped: a hop that did take the
-                    // request reaches us again and is deduplicated.
+                    // Any call still open is dropped; a hop that did take
+                    // the request may still pass it on (see the doc above).
                     Hop::Local => return Ok(None),
                     Hop::Owner(p) => (p, true),
                     Hop::Forward(p) => (p, false),
@@ -223,11 +247,11 @@ impl Node {
                         self.inner.opts.max_hops
                     ));
                 }
-                // The only way on may be a peer already asked: keep waiting
-                // for it rather than asking twice.
+                // The only way on may be a peer already asked (an owner is
+                // used even when avoided): wait for that call, never repeat it.
                 newest = None;
-                if !avoid_now.contains(&to.id) || in_flight.is_empty() {
-                    launched += 1;
+                if !asked.contains(&to.id) {
+                    asked.push(to.id);
                     msg.owner_hint = owner_hint;
                     let (node, sent) = (self.clone(), msg.clone());
                     let started = tokio::time::Instant::now();
@@ -247,9 +271,13 @@ impl Node {
                     match res {
                         Ok(()) => return Ok(Some(to)),
                         Err(e) => {
-                            // Counted at the suspicion already if it was the
-                            // newest call then; a failure now is new news.
-                            self.peer_failed(&to, &e);
+                            // A silence already counted at the suspicion is
+                            // not counted again when the call runs out.
+                            let counted = suspected.contains(&to.id)
+                                && matches!(e, CallError::Unreachable(_) | CallError::Stalled(_));
+                            if !counted {
+                                self.peer_failed(&to, &e);
+                            }
                             last_error = format!("forwarding to {} failed: {e}", to.addr);
                             avoid_now.push(to.id);
                         }
@@ -259,9 +287,7 @@ impl Node {
                     }
                     pick_next = newest.is_none();
                 }
-                _ = tokio::time::sleep_until(suspect_at.unwrap_or_else(tokio::time::Instant::now)),
-                    if suspect_at.is_some() =>
-                {
+                _ = tokio::time::sleep_until(suspect_at.unwrap_or(give_up_at)), if suspect_at.is_some() => {
                     let (to, at) = newest.take().expect("armed only with a newest call");
                     Metrics::count(&self.inner.metrics.timeouts, "hop");
                     let late = at.elapsed();
@@ -270,10 +296,13 @@ impl Node {
                     if !crate::peer::stalled(suspect_after + late, suspect_after) {
                         let silent = CallError::Unreachable("no answer in time".into());
                         self.peer_failed(&to, &silent);
+                        suspected.push(to.id);
                     }
+                    last_error = format!("forwarding to {} failed: no answer in time", to.addr);
                     avoid_now.push(to.id);
                     pick_next = true;
                 }
+                _ = tokio::time::sleep_until(give_up_at) => return Err(last_error),
             }
         }
     }
@@ -281,6 +310,13 @@ impl Node {
     /// Handles a routed request (its 202 goes out after this task has had two
     /// scheduler turns): execute here or pass it on.
     pub async fn handle_route(&self, mut msg: RouteMsg) {
+        if msg.deadline_ms.is_some_and(|d| now_ms() > d) {
+            // The entry has given up on this attempt: executing a write now
+            // could apply it after the client went on (and on a node that
+            // did not see the first copy, twice).
+            tracing::debug!(req = %msg.req, "routed request past its deadline dropped");
+            return;
+        }
         let id = Id::hash(msg.key.as_bytes());
         if !self.is_ready() {
             let out = Outcome::Failed {
@@ -389,10 +425,20 @@ mod tests {
 
     /// A peer that takes every routed request, `delay` after reading it.
     async fn late_peer(delay: Duration) -> String {
+        counting_peer(delay).await.0
+    }
+
+    /// [`late_peer`], and how many requests it has read so far.
+    async fn counting_peer(
+        delay: Duration,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
         tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
+                let count = count.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
                     let mut got = Vec::new();
@@ -404,6 +450,7 @@ mod tests {
                             Ok(n) => got.extend_from_slice(&buf[..n]),
                         }
                     }
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(delay).await;
                     let reply = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}";
                     let _ = conn.write_all(reply).await;
@@ -413,7 +460,7 @@ mod tests {
                 });
             }
         });
-        addr
+        (addr, seen)
     }
 
     /// A peer that accepts connections (the kernel does) and never answers.
@@ -431,6 +478,7 @@ mod tests {
             hops: 1,
             owner_hint: false,
             avoid: None,
+            deadline_ms: None,
         }
     }
 
@@ -454,11 +502,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_slow_hop_still_takes_the_request_while_the_next_one_is_silent() {
+        // Rule 4: the farthest finger is slow but alive, the next one is
+        // silent. Abandoning the slow one at the call timeout left only the
+        // silent one, and then nothing.
+        let slow = late_peer(Duration::from_millis(TIMEOUT_MS * 3 / 2)).await;
+        let (silent, _keep) = silent_peer().await;
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![peer(0x20, "127.0.0.1:3")],
+            vec![peer(0x40, &silent), peer(0x80, &slow)],
+        );
+        let key = key_at(0x90);
+        let id = Id::hash(key.as_bytes());
+        let took = n.forward(msg(&key), &id, None, false).await;
+        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
+    }
+
+    #[tokio::test]
     async fn a_silent_hop_is_passed_over_for_the_next_candidate() {
         let (silent, _keep) = silent_peer().await;
         let live = late_peer(Duration::ZERO).await;
-        // The key is far ahead: the farthest finger (silent) is tried first,
-        // then the nearer one.
         let n = node_at(
             0x10,
             &peer(0x05, "127.0.0.1:2"),
@@ -469,6 +534,33 @@ mod tests {
         let id = Id::hash(key.as_bytes());
         let took = n.forward(msg(&key), &id, None, false).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(live)));
+    }
+
+    #[tokio::test]
+    async fn a_routed_request_past_its_deadline_is_dropped() {
+        // Held up (at a frozen hop, say) until the entry gave up: passing it
+        // on could apply a write after the client went on.
+        let (next, seen) = counting_peer(Duration::ZERO).await;
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![peer(0x40, &next)],
+            vec![],
+        );
+        let key = key_at(0x30);
+        let late = RouteMsg {
+            deadline_ms: Some(now_ms() - 1),
+            ..msg(&key)
+        };
+        n.handle_route(late).await;
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // The same request in time is passed on.
+        let on_time = RouteMsg {
+            deadline_ms: Some(now_ms() + 60_000),
+            ..msg(&key)
+        };
+        n.handle_route(on_time).await;
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
@@ -483,8 +575,9 @@ mod tests {
         );
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
-        // Every call ends within its patience, so forwarding ends too; the
-        // outer limit only turns a hang into a failure.
+        // The hand-off gives up after HEDGE_PATIENCE + 1 call timeouts,
+        // asking each silent peer once (the outer limit only turns a hang
+        // into a failure).
         let took = tokio::time::timeout(
             Duration::from_secs(30),
             n.forward(msg(&key), &id, None, false),
@@ -492,5 +585,9 @@ mod tests {
         .await
         .expect("forwarding to silent hops never ended");
         assert!(took.is_err(), "{took:?}");
+        // One miss each, at the suspicion: not a second one when the call
+        // itself runs out.
+        let ring = lock(&n.inner.ring);
+        assert_eq!(ring.counters().suspected, 2, "{took:?}");
     }
 }

@@ -896,9 +896,12 @@ impl RingState {
     /// successor span, else `Next` towards it.
     fn find_successor_step(&self, id: &Id) -> Response {
         let view = self.view();
-        // Alone: every id is ours. Without successors but with a
-        // predecessor, `next_hop` sends the lookup back through it.
-        if self.successors.is_empty() && self.predecessor.is_none() {
+        // Without successors, answer for every id (alone, or for the tick
+        // it takes a new ring's founder to learn its successor). Routing
+        // data (`RouteView::next_hop`) goes back through a predecessor
+        // instead; a lookup that bounced that way would only fail the join
+        // or finger refresh of that tick.
+        if self.successors.is_empty() {
             return Response::Found {
                 peer: self.me.clone(),
             };
