@@ -81,6 +81,7 @@ pub async fn dispatch(node: Node, req: Req) -> Reply {
     match path {
         "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
         "/metrics" => public::metrics(&node, &req),
+        "/openapi.json" => public::openapi(&req),
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
 }
@@ -177,7 +178,9 @@ pub async fn serve(
                             Ok(b) => b,
                             Err(()) => {
                                 drain(body).await;
-                                return Ok(refuse("request body over the size limit or unreadable"));
+                                return Ok(refuse(
+                                    "request body over the size limit or unreadable",
+                                ));
                             }
                         }
                     } else {

@@ -1,4 +1,5 @@
-//! Public API: `/kv/{key}`, `/status`, `/healthz`, `/readyz`, `/metrics`.
+//! Public API: `/kv/{key}`, `/status`, `/healthz`, `/readyz`, `/metrics`,
+//! `/openapi.json` (the contract of all of them: `node/openapi.json`).
 
 use super::{error, json, wrong_method, Reply, Req};
 use crate::metrics::OpLabel;
@@ -165,6 +166,17 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     node.metrics()
         .request(label, r.status().as_u16(), seconds, hops);
     tag(r, &owner_header, hops)
+}
+
+/// The OpenAPI document of this API, as committed beside the code.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /openapi.json`.
+pub fn openapi(req: &Req) -> Reply {
+    if req.method != Method::GET && req.method != Method::HEAD {
+        return wrong_method("GET, HEAD");
+    }
+    json(StatusCode::OK, OPENAPI.as_bytes().to_vec())
 }
 
 /// `GET /metrics`: the Prometheus (OpenMetrics) text exposition.
