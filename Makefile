@@ -6,7 +6,7 @@ NODE_STATIC := target/$(STATIC_TARGET)/release/chord-node
 CHORDCTL := target/release/chordctl
 export CHORDCTL_NODE_BIN := $(CURDIR)/$(NODE_STATIC)
 
-.PHONY: help build up down test test-rust test-sim test-deploy bench
+.PHONY: help build up down test test-rust test-sim test-deploy test-api bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ up: build ## build, then start an N-node ring in containers (N=16)
 down: ## remove the ring's containers and network
 	$(CHORDCTL) down
 
-test: test-rust test-sim test-deploy ## every test suite (what CI runs after its installs)
+test: test-rust test-sim test-deploy test-api ## every test suite (what CI runs after its installs)
 
 test-rust: ## Rust unit, cluster, replication, chordctl (process + docker) and compose tests
 	RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target $(STATIC_TARGET) -p chord-node
@@ -32,6 +32,9 @@ test-sim: ## the simulator's pytest suite
 
 test-deploy: ## Kubernetes manifests: schemas (offline) and invariants against the node's source
 	cd deploy && python3 -m pytest -q tests
+
+test-api: ## schemathesis against a live 3-node ring (needs the builds of test-rust)
+	api/fuzz.sh
 
 bench: ## side-by-side benchmark (installs wrk and Redis from Debian)
 	bench/run.sh

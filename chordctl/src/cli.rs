@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+use crate::duration::DurationArg;
 use crate::exit;
 
 /// Longest key the nodes accept, in bytes of UTF-8.
@@ -60,6 +61,20 @@ pub struct Cli {
     )]
     pub compose: Option<String>,
 
+    /// Act on a ring deployed on Docker Swarm (compose/stack.yaml), found by
+    /// its stack label; STACK defaults to the only such stack. Overrides
+    /// --runtime and --cluster. Nodes: the seed is 0, a node task its slot.
+    #[arg(
+        long,
+        global = true,
+        value_name = "STACK",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        conflicts_with = "compose"
+    )]
+    pub swarm: Option<String>,
+
     /// Path of the chord-node executable (static build for the image).
     #[arg(long, global = true, env = "CHORDCTL_NODE_BIN", value_name = "PATH")]
     pub node_bin: Option<PathBuf>,
@@ -83,6 +98,9 @@ pub enum RuntimeKind {
     /// Containers of a Docker Compose project (chosen with `--compose`).
     #[value(skip)]
     Compose,
+    /// Task containers of a Docker Swarm stack (chosen with `--swarm`).
+    #[value(skip)]
+    Swarm,
 }
 
 /// How data is printed.
@@ -149,9 +167,10 @@ pub struct UpArgs {
     /// Image to run (built from the chord-node binary if missing or older). Docker only.
     #[arg(long)]
     pub image: Option<String>,
-    /// Seconds to wait for the whole cluster; a half-made cluster is removed after that.
-    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
+    /// How long to wait for the whole cluster (e.g. 90s, 5m; a bare number is
+    /// seconds); a half-made cluster is removed after that.
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = DurationArg::secs(1, 86_400))]
+    pub timeout: Duration,
 }
 
 /// Arguments of `put`.
@@ -206,9 +225,10 @@ pub struct PartitionArgs {
 pub struct RestartArgs {
     /// Node to restart, by name or index.
     pub node: String,
-    /// Seconds to wait for the node to be back in the ring.
-    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
+    /// How long to wait for the node to be back in the ring (e.g. 30s, 2m;
+    /// a bare number is seconds).
+    #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = DurationArg::secs(1, 86_400))]
+    pub timeout: Duration,
 }
 
 /// Arguments of `add`.
@@ -217,9 +237,10 @@ pub struct AddArgs {
     /// Number of nodes to add (at most 1000).
     #[arg(value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub nodes: u32,
-    /// Seconds to wait for the new nodes to be in the ring.
-    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
+    /// How long to wait for the new nodes to be in the ring (e.g. 90s, 5m;
+    /// a bare number is seconds).
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = DurationArg::secs(1, 86_400))]
+    pub timeout: Duration,
 }
 
 /// Arguments of `logs`.
@@ -238,9 +259,10 @@ pub struct LogsArgs {
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Re-check until clean or until SECS have passed (useful right after a kill).
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub wait: Option<u64>,
+    /// Re-check until clean or until this long has passed (e.g. 60s, 2m,
+    /// 500ms; a bare number is seconds). Useful right after a kill.
+    #[arg(long, value_name = "DURATION", value_parser = DurationArg::secs(0, 86_400).sub_second())]
+    pub wait: Option<Duration>,
 }
 
 /// Arguments of `completion`.
@@ -375,11 +397,13 @@ impl Cli {
     /// Checks everything that can be checked without the cluster and turns
     /// the arguments into a [`Plan`]. Errors carry exit code 2.
     pub fn into_plan(self) -> anyhow::Result<Plan> {
-        let (runtime, cluster) = match self.compose {
-            Some(project) => (RuntimeKind::Compose, project),
-            None => (self.runtime, self.cluster),
+        let (runtime, cluster) = match (self.compose, self.swarm) {
+            (Some(project), _) => (RuntimeKind::Compose, project),
+            (None, Some(stack)) => (RuntimeKind::Swarm, stack),
+            (None, None) => (self.runtime, self.cluster),
         };
-        if runtime != RuntimeKind::Compose || !cluster.is_empty() {
+        let found_later = matches!(runtime, RuntimeKind::Compose | RuntimeKind::Swarm);
+        if !found_later || !cluster.is_empty() {
             validate_cluster_name(&cluster)?;
         }
         let action = match self.command {
@@ -390,9 +414,6 @@ impl Cli {
                 if args.replicas == 0 {
                     return Err(exit::usage("up: --replicas must be at least 1"));
                 }
-                if args.timeout == 0 {
-                    return Err(exit::usage("up: --timeout must be at least 1 second"));
-                }
                 if args.image.is_some() && runtime == RuntimeKind::Process {
                     return Err(exit::usage("up: --image only applies to --runtime docker"));
                 }
@@ -400,7 +421,7 @@ impl Cli {
                     nodes: args.nodes,
                     replicas: args.replicas,
                     image: args.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
-                    timeout: Duration::from_secs(args.timeout),
+                    timeout: args.timeout,
                 }
             }
             Command::Down => Action::Down,
@@ -438,7 +459,7 @@ impl Cli {
             Command::Heal => Action::Heal,
             Command::Restart(args) => Action::Restart {
                 node: args.node,
-                timeout: Duration::from_secs(args.timeout.max(1)),
+                timeout: args.timeout,
             },
             Command::Add(args) => {
                 if args.nodes == 0 {
@@ -446,7 +467,7 @@ impl Cli {
                 }
                 Action::Add {
                     nodes: args.nodes,
-                    timeout: Duration::from_secs(args.timeout.max(1)),
+                    timeout: args.timeout,
                 }
             }
             Command::Logs(args) => Action::Logs {
@@ -454,15 +475,16 @@ impl Cli {
                 follow: args.follow,
                 tail: args.tail,
             },
-            Command::Check(args) => Action::Check {
-                wait: args.wait.map(Duration::from_secs),
-            },
+            Command::Check(args) => Action::Check { wait: args.wait },
             Command::Bench(args) => Action::Bench(args.into_plan()?),
             Command::Chaos(args) => Action::Chaos(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
         if runtime == RuntimeKind::Compose {
             check_compose(&action)?;
+        }
+        if runtime == RuntimeKind::Swarm {
+            check_swarm(&action)?;
         }
         Ok(Plan {
             runtime,
@@ -488,6 +510,22 @@ fn check_compose(action: &Action) -> anyhow::Result<()> {
         "`{verb}` does not apply to a Compose-started ring: run `docker compose up -d`, \
          `docker compose up -d --scale node=N`, `docker compose restart` or \
          `docker compose down` in compose/ (`docker-compose` with Compose 1.x)"
+    )))
+}
+
+/// Commands that create or remove nodes are Swarm's job on a stack's ring.
+fn check_swarm(action: &Action) -> anyhow::Result<()> {
+    let verb = match action {
+        Action::Up { .. } => "up",
+        Action::Down => "down",
+        Action::Add { .. } => "add",
+        Action::Restart { .. } => "restart",
+        _ => return Ok(()),
+    };
+    Err(exit::usage(format!(
+        "`{verb}` does not apply to a ring on Docker Swarm: run `docker stack deploy -c \
+         compose/stack.yaml STACK`, `docker service scale STACK_node=N`, `docker service \
+         update --force STACK_node` or `docker stack rm STACK`"
     )))
 }
 
@@ -650,6 +688,59 @@ mod tests {
         );
         let err = plan(&["--runtime", "process", "up", "3", "--image", "x"]).unwrap_err();
         assert_eq!(code_of(&err), 2);
+    }
+
+    #[test]
+    fn time_flags_take_human_durations_and_bare_seconds() {
+        let secs = Duration::from_secs;
+        let timeout = |args: &[&str]| match plan(args).unwrap().action {
+            Action::Up { timeout, .. }
+            | Action::Add { timeout, .. }
+            | Action::Restart { timeout, .. } => timeout,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(timeout(&["up", "3"]), secs(120));
+        assert_eq!(timeout(&["up", "3", "--timeout", "90"]), secs(90));
+        assert_eq!(timeout(&["up", "3", "--timeout", "1m30s"]), secs(90));
+        assert_eq!(timeout(&["add", "2", "--timeout", "5m"]), secs(300));
+        assert_eq!(timeout(&["restart", "1"]), secs(60));
+        assert_eq!(timeout(&["restart", "1", "--timeout", "45s"]), secs(45));
+        let wait = |args: &[&str]| match plan(args).unwrap().action {
+            Action::Check { wait } => wait,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(wait(&["check"]), None);
+        assert_eq!(wait(&["check", "--wait", "60"]), Some(secs(60)));
+        assert_eq!(wait(&["check", "--wait", "2m"]), Some(secs(120)));
+        assert_eq!(
+            wait(&["check", "--wait", "500ms"]),
+            Some(Duration::from_millis(500))
+        );
+        match plan(&["chaos", "--duration", "3m", "--interval", "10"])
+            .unwrap()
+            .action
+        {
+            Action::Chaos(c) => assert_eq!((c.duration, c.interval), (secs(180), secs(10))),
+            other => panic!("unexpected {other:?}"),
+        }
+        for bad in [
+            &["up", "3", "--timeout", "0"][..],
+            &["up", "3", "--timeout", "soon"],
+            &["up", "3", "--timeout", "500ms"],
+            &["add", "1", "--timeout", "2d"],
+            &["check", "--wait", "-1"],
+            &["check", "--wait", "1x"],
+            &["chaos", "--interval", "2h"],
+        ] {
+            let argv = std::iter::once("chordctl").chain(bad.iter().copied());
+            let Err(err) = Cli::try_parse_from(argv) else {
+                panic!("{bad:?} accepted")
+            };
+            assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");
+        }
+        let err = plan(&["chaos", "--duration", "10s", "--interval", "1m"]).unwrap_err();
+        assert_eq!(code_of(&err), 2);
+        assert!(format!("{err}").contains("--interval 1m"), "{err}");
     }
 
     #[test]

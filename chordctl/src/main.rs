@@ -11,6 +11,7 @@
 //! - [`bench`]: the `bench` command: workload, measurement, report
 //! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
+//! - [`duration`]: human durations (`10s`, `2m`) for the time flags
 //! - [`exit`]: the documented exit codes
 //!
 //! `main` only parses, runs, and prints the error chain once.
@@ -21,6 +22,7 @@ mod check;
 mod cli;
 mod client;
 mod commands;
+mod duration;
 mod exit;
 mod image;
 mod output;

@@ -117,3 +117,36 @@ fn unreachable_engine_is_one_line_pointing_to_process_runtime() {
     );
     assert!(run.stderr.contains("--runtime process"), "{}", run.stderr);
 }
+
+#[test]
+fn bad_durations_are_code_2_and_say_what_would_do() {
+    for (args, flag) in [
+        (&["up", "3", "--timeout", "soon"][..], "--timeout"),
+        (&["check", "--wait", "1x"], "--wait"),
+        (&["bench", "--duration", "ten"], "--duration"),
+        (&["chaos", "--interval", "5 parsecs"], "--interval"),
+    ] {
+        let run = ctl().run(args).expect_code(2, &format!("{args:?}"));
+        assert!(run.stderr.contains(flag), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("1m30s") && run.stderr.contains("bare number"),
+            "{args:?}: the message shows the accepted forms: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+    // Out of range, in the flag's own bounds.
+    let run = ctl()
+        .run(&["bench", "--duration", "2h"])
+        .expect_code(2, "bench --duration 2h");
+    assert!(run.stderr.contains("use 1s to 1h"), "{}", run.stderr);
+    // Seconds-only flags refuse fractions of a second.
+    let run = ctl()
+        .run(&["up", "3", "--timeout", "1500ms"])
+        .expect_code(2, "up --timeout 1500ms");
+    assert!(
+        run.stderr.contains("whole number of seconds"),
+        "{}",
+        run.stderr
+    );
+}

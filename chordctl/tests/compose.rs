@@ -1,16 +1,23 @@
 //! The Compose setup (`compose/compose.yaml`) end to end, through the real
-//! `docker compose` (v2) or `docker-compose` (1.x) command:
+//! commands, once under Compose v2 (`docker compose`, the CLI plugin) and
+//! once under Compose 1.x (`docker-compose`):
 //!
-//! build the image under a test-only tag, `up -d` (seed + 4 nodes) under a
-//! unique project name with the seed on a free host port, wait for healthy
-//! containers and a correct ring, put and get through the published ports,
-//! read the ring with `chordctl --compose=PROJECT`, scale to 7 nodes, stop
-//! (every node must exit 0 after its SIGTERM hand-off), `down`, and check
-//! that no container, network, volume or image of the test is left.
+//! - the ring: build the image under a test-only tag, `up -d` (seed + 4
+//!   nodes) under a unique project name with the seed on a free host port,
+//!   wait for healthy containers and a correct ring, put and get through the
+//!   published ports, read the ring with `chordctl --compose=PROJECT` (whose
+//!   rows carry each version's container names), scale to 7 nodes, stop
+//!   (every node must exit 0 after its SIGTERM hand-off), `down`, and check
+//!   that no container, network, volume or image of the test is left;
+//! - a fresh clone: `up` where no binary was built fails within seconds and
+//!   names `make build`.
 //!
-//! Needs the static chord-node (the Dockerfile copies it):
-//! `target/x86_64-unknown-linux-gnu/release/chord-node`. Skips, saying why,
-//! only when no Docker engine can be reached.
+//! The ring needs the static chord-node (the Dockerfile copies it):
+//! `target/x86_64-unknown-linux-gnu/release/chord-node` (`make build`).
+//! Skips, saying why, when no Docker engine can be reached, when
+//! `docker-compose` 1.x is not installed (its tests only), and when v2 is
+//! missing, unless `CHORDCTL_REQUIRE_COMPOSE_V2=1` (set by `.ci/run`) or
+//! `CI=true`: then a missing v2 fails.
 
 mod common;
 
@@ -29,14 +36,17 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use common::{block_on, engine, target_dir, unique, Ctl};
 
-const BUILD_HINT: &str = "RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
---target x86_64-unknown-linux-gnu -p chord-node";
+const BUILD_HINT: &str = "make build";
 
 /// Poll interval of every wait (each wait also has a deadline).
 const POLL: Duration = Duration::from_millis(250);
 
+fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn compose_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose")
+    repo_dir().join("compose")
 }
 
 /// Output of a command that finished in time.
@@ -88,16 +98,91 @@ fn run_with_deadline(mut cmd: Command, timeout: Duration) -> Result<Out, String>
     })
 }
 
-/// `docker compose` if it answers, else `docker-compose`, else `None`.
-fn compose_tool() -> Option<Vec<String>> {
-    for tool in [&["docker", "compose"][..], &["docker-compose"][..]] {
-        let mut cmd = Command::new(tool[0]);
-        cmd.args(&tool[1..]).arg("version");
-        if run_with_deadline(cmd, Duration::from_secs(30)).is_ok_and(|o| o.ok) {
-            return Some(tool.iter().map(|s| s.to_string()).collect());
+/// A Compose implementation the tests run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// Compose v2: `docker compose`, containers `project-service-1`.
+    V2,
+    /// Compose 1.x: `docker-compose`, containers `project_service_1`.
+    V1,
+}
+
+impl Flavor {
+    /// The command line that runs it.
+    fn command(self) -> Vec<String> {
+        let words: &[&str] = match self {
+            Flavor::V2 => &["docker", "compose"],
+            Flavor::V1 => &["docker-compose"],
+        };
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The separator in its container names.
+    fn separator(self) -> char {
+        match self {
+            Flavor::V2 => '-',
+            Flavor::V1 => '_',
         }
     }
-    None
+
+    /// The command if it answers `version --short` with this major
+    /// version, else why not.
+    fn find(self) -> Result<Vec<String>, String> {
+        let tool = self.command();
+        let mut cmd = Command::new(&tool[0]);
+        cmd.args(&tool[1..]).args(["version", "--short"]);
+        let out = run_with_deadline(cmd, Duration::from_secs(30))?;
+        let version = out.stdout.trim().trim_start_matches('v').to_string();
+        let major = match self {
+            Flavor::V2 => "2.",
+            Flavor::V1 => "1.",
+        };
+        if out.ok && version.starts_with(major) {
+            Ok(tool)
+        } else {
+            Err(format!(
+                "`{} version --short` answered {:?} {}",
+                tool.join(" "),
+                version,
+                out.stderr.trim()
+            ))
+        }
+    }
+}
+
+/// Whether a missing Compose v2 must fail the tests (in CI) instead of
+/// skipping them.
+fn v2_required() -> bool {
+    let set = |var: &str, values: &[&str]| {
+        std::env::var(var).is_ok_and(|v| values.contains(&v.to_ascii_lowercase().as_str()))
+    };
+    set("CHORDCTL_REQUIRE_COMPOSE_V2", &["1", "true"]) || set("CI", &["1", "true"])
+}
+
+/// The engine and the command of `flavor`, or `None` after saying why the
+/// test skips. Panics when v2 is required and missing.
+fn engine_and_tool(flavor: Flavor) -> Option<(Docker, Vec<String>)> {
+    let docker = match engine() {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!("SKIPPED: no Docker engine reachable ({reason})");
+            return None;
+        }
+    };
+    match flavor.find() {
+        Ok(tool) => {
+            eprintln!("using `{}`", tool.join(" "));
+            Some((docker, tool))
+        }
+        Err(why) if flavor == Flavor::V2 && v2_required() => panic!(
+            "Compose v2 is required here (CI / CHORDCTL_REQUIRE_COMPOSE_V2) but missing: {why}; \
+             .ci/run installs it as the docker CLI plugin"
+        ),
+        Err(why) => {
+            eprintln!("SKIPPED: no Compose {flavor:?} ({why})");
+            None
+        }
+    }
 }
 
 /// A free port on 127.0.0.1 (free when asked; the seed binds it right after).
@@ -108,21 +193,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One Compose project of the test: the tool, its name and its environment.
+/// One Compose project of the test: the tool, its name, the folder of its
+/// compose.yaml and its environment.
 struct Project {
     tool: Vec<String>,
     name: String,
+    dir: PathBuf,
     env: Vec<(String, String)>,
 }
 
 impl Project {
-    /// Runs `<compose> -p NAME -f compose.yaml ARGS` in compose/.
+    /// Runs `<compose> -p NAME -f compose.yaml ARGS` in the project's folder.
     fn compose(&self, args: &[&str], timeout: Duration) -> Result<Out, String> {
         let mut cmd = Command::new(&self.tool[0]);
         cmd.args(&self.tool[1..])
             .args(["-p", &self.name, "-f", "compose.yaml"])
             .args(args)
-            .current_dir(compose_dir());
+            .current_dir(&self.dir);
         // The user's Compose settings must not leak in.
         for var in ["COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES"] {
             cmd.env_remove(var);
@@ -215,12 +302,48 @@ fn image_exists(docker: &Docker, image: &str) -> bool {
     block_on(docker.inspect_image(image)).is_ok()
 }
 
+/// Images the classic builder (Compose 1.x) committed in a build whose
+/// output is `text`: the ` ---> ID` after each step, except the ones it
+/// took from its cache (those were there before).
+fn committed_images(text: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cached = false;
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("---> ") else {
+            continue;
+        };
+        let rest = rest.trim();
+        if rest == "Using cache" {
+            cached = true;
+        } else if rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !cached {
+                ids.push(rest.to_string());
+            }
+            cached = false;
+        }
+    }
+    ids
+}
+
 /// On drop (also when the test fails): `down`, then removal through the
-/// engine of anything of the project still there, and of the test image.
+/// engine of anything of the project still there, of the test image, of
+/// the images the classic builder committed for it (`built`) and of the
+/// project's scratch folder, if any.
 struct Guard {
     project: Project,
     docker: Docker,
     image: String,
+    built: std::cell::RefCell<Vec<String>>,
+    scratch: Option<PathBuf>,
+}
+
+impl Guard {
+    /// Remembers the images the classic builder committed in this output.
+    fn built_by(&self, out: &Out) {
+        let mut built = self.built.borrow_mut();
+        built.extend(committed_images(&out.stdout));
+        built.extend(committed_images(&out.stderr));
+    }
 }
 
 impl Drop for Guard {
@@ -235,6 +358,7 @@ impl Drop for Guard {
             .filter_map(|c| c.id)
             .collect();
         let docker = &self.docker;
+        let built = self.built.take();
         block_on(async {
             let force = RemoveContainerOptionsBuilder::default()
                 .force(true)
@@ -278,7 +402,17 @@ impl Drop for Guard {
             let _ = docker
                 .remove_image(&self.image, None::<RemoveImageOptions>, None)
                 .await;
+            // Then the other stage's images, which no tag holds (the final
+            // stage's went with the tag; those fail harmlessly).
+            for id in &built {
+                let _ = docker
+                    .remove_image(id, None::<RemoveImageOptions>, None)
+                    .await;
+            }
         });
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -514,13 +648,90 @@ fn chordctl_refuses_to_manage_compose_nodes() {
 }
 
 #[test]
-fn compose_ring_forms_scales_and_goes_away() {
-    let docker = match engine() {
-        Ok(d) => d,
-        Err(reason) => {
-            eprintln!("SKIPPED: no Docker engine reachable ({reason})");
-            return;
-        }
+fn compose_v2_ring_forms_scales_and_goes_away() {
+    ring_forms_scales_and_goes_away(Flavor::V2);
+}
+
+#[test]
+fn compose_v1_ring_forms_scales_and_goes_away() {
+    ring_forms_scales_and_goes_away(Flavor::V1);
+}
+
+#[test]
+fn compose_v2_up_on_a_fresh_clone_fails_fast_naming_make_build() {
+    fresh_clone_fails_fast(Flavor::V2);
+}
+
+#[test]
+fn compose_v1_up_on_a_fresh_clone_fails_fast_naming_make_build() {
+    fresh_clone_fails_fast(Flavor::V1);
+}
+
+/// `up` where no chord-node was built (a fresh clone: the Dockerfile, the
+/// .dockerignore and compose/, no target/) fails within seconds, names
+/// `make build`, and starts nothing.
+fn fresh_clone_fails_fast(flavor: Flavor) {
+    let Some((docker, tool)) = engine_and_tool(flavor) else {
+        return;
+    };
+    let name = unique(&format!("chordfresh{flavor:?}")).to_ascii_lowercase();
+    let scratch = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(scratch.join("compose")).expect("scratch folder");
+    for file in [
+        "Dockerfile",
+        ".dockerignore",
+        "compose/compose.yaml",
+        "compose/.env",
+    ] {
+        std::fs::copy(repo_dir().join(file), scratch.join(file))
+            .unwrap_or_else(|e| panic!("copying {file}: {e}"));
+    }
+    let image = format!("chord-node:test-{name}");
+    let guard = Guard {
+        project: Project {
+            tool,
+            name: name.clone(),
+            dir: scratch.join("compose"),
+            env: vec![
+                ("CHORD_IMAGE".into(), image.clone()),
+                ("CHORD_HOST_PORT".into(), free_port().to_string()),
+            ],
+        },
+        docker: docker.clone(),
+        image: image.clone(),
+        built: Default::default(),
+        scratch: Some(scratch),
+    };
+
+    let started = Instant::now();
+    let out = guard
+        .project
+        .compose(&["up", "--detach"], Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("`up` on a fresh clone: {e}"));
+    let took = started.elapsed();
+    guard.built_by(&out);
+    let said = format!("{}\n{}", out.stdout, out.stderr);
+    eprintln!("`up` on a fresh clone, after {took:.1?}:\n{said}");
+    assert!(!out.ok, "`up` without a built binary succeeded:\n{said}");
+    assert!(
+        said.contains("run `make build` first"),
+        "the failure should name `make build`:\n{said}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "`up` took {took:?} to fail; it should fail within seconds"
+    );
+    assert!(!image_exists(&docker, &image), "{image} was built");
+    assert!(
+        containers(&docker, &name).is_empty(),
+        "containers were created"
+    );
+}
+
+/// The ring under `flavor`, from build to `down`.
+fn ring_forms_scales_and_goes_away(flavor: Flavor) {
+    let Some((docker, tool)) = engine_and_tool(flavor) else {
+        return;
     };
     let binary = target_dir().join("x86_64-unknown-linux-gnu/release/chord-node");
     assert!(
@@ -528,19 +739,18 @@ fn compose_ring_forms_scales_and_goes_away() {
         "the Compose build copies the static chord-node from {}; build it with:\n  {BUILD_HINT}",
         binary.display()
     );
-    let tool = compose_tool()
-        .expect("a Docker engine answers, but neither `docker compose` nor `docker-compose` does");
-    eprintln!("using `{}`", tool.join(" "));
     let started = Instant::now();
 
     // Lower case only: Compose 1.x drops other characters from project names.
-    let name = unique("chordcompose").to_ascii_lowercase();
+    let name = unique(&format!("chordcompose{flavor:?}")).to_ascii_lowercase();
+    let sep = flavor.separator();
     let port = free_port();
     let image = format!("chord-node:test-{name}");
     let key = format!("test-key-{name}");
     let project = Project {
         tool,
         name: name.clone(),
+        dir: compose_dir(),
         env: vec![
             ("CHORD_IMAGE".into(), image.clone()),
             ("CHORD_HOST_PORT".into(), port.to_string()),
@@ -552,13 +762,16 @@ fn compose_ring_forms_scales_and_goes_away() {
         project,
         docker: docker.clone(),
         image: image.clone(),
+        built: Default::default(),
+        scratch: None,
     };
     let project = &guard.project;
     let seed = format!("127.0.0.1:{port}");
     let ctl = Ctl::new(&[&format!("--compose={name}")], &[]);
 
     project.compose_ok(&["config", "--quiet"], Duration::from_secs(60));
-    project.compose_ok(&["build"], Duration::from_secs(300));
+    let build = project.compose_ok(&["build"], Duration::from_secs(300));
+    guard.built_by(&build);
     assert!(image_exists(&docker, &image), "{image} was not built");
 
     // Seed + 4 nodes (the file's default), the seed on our port.
@@ -593,6 +806,23 @@ fn compose_ring_forms_scales_and_goes_away() {
     assert_eq!(status["nodes"][0]["index"], 0);
     assert_eq!(status["nodes"][0]["address"], seed.as_str());
     assert_eq!(status["nodes"][0]["advertise"], "seed:7000");
+    // Container names as this Compose version makes them; chordctl takes
+    // them (and indexes) as node names.
+    let seed_name = format!("{name}{sep}seed{sep}1");
+    assert_eq!(status["nodes"][0]["name"], seed_name.as_str());
+    for i in 1..=4 {
+        assert_eq!(
+            status["nodes"][i]["name"],
+            format!("{name}{sep}node{sep}{i}").as_str(),
+            "{status:#}"
+        );
+    }
+    for node in [seed_name.as_str(), "2"] {
+        let logs = ctl
+            .run(&["logs", node, "--tail", "20"])
+            .ok(&format!("logs {node}"));
+        assert!(!logs.stdout.is_empty() || !logs.stderr.is_empty(), "no log");
+    }
 
     // Put and get through the seed's published port, as curl would.
     let (code, body) = http(&seed, "PUT", "/kv/compose%3Aada", Some(r#"{"name":"Ada"}"#))

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::duration::DurationArg;
 use crate::exit;
 
 /// Longest run: an hour. Every loop of the benchmark ends by itself, and
@@ -72,7 +73,7 @@ Results:
 Examples:
   chordctl bench --duration 30
   chordctl bench --ops get --dist zipf --zipf-s 1.1 --concurrency 64
-  chordctl bench --rate 2000 --duration 60 -o json
+  chordctl bench --rate 2000 --duration 1m -o json
   chordctl bench --target 127.0.0.1:7000 --ops put --value-size 1024";
 
 /// Which operations a run sends.
@@ -119,9 +120,10 @@ pub struct BenchArgs {
     /// Requests in flight at once (number of workers).
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: u32,
-    /// Seconds to measure, at most 3600 (the preload comes before).
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
-    pub duration: u64,
+    /// How long to measure, at most 1h (e.g. 30s, 2m, 1m30s; a bare number
+    /// is seconds). The preload comes before.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = DurationArg::secs(1, MAX_DURATION_SECS))]
+    pub duration: Duration,
     /// Open loop: requests per second on a fixed schedule (default: closed loop).
     #[arg(long, value_name = "PER_SEC")]
     pub rate: Option<f64>,
@@ -131,9 +133,10 @@ pub struct BenchArgs {
     /// Do not write the keys first (default with --ops put).
     #[arg(long, overrides_with = "preload")]
     pub no_preload: bool,
-    /// Per-request timeout in milliseconds.
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
-    pub request_timeout: u64,
+    /// Per-request timeout, at most 1m (e.g. 2s, 250ms; a bare number is
+    /// milliseconds).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = DurationArg::millis(1, MAX_REQUEST_TIMEOUT_MS))]
+    pub request_timeout: Duration,
     /// Seed of the key, operation and entry-node choices [default: random, shown in the report].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -219,13 +222,6 @@ impl BenchArgs {
             1,
             MAX_CONCURRENCY.into(),
         )?;
-        check_range("--duration", self.duration, 1, MAX_DURATION_SECS)?;
-        check_range(
-            "--request-timeout",
-            self.request_timeout,
-            1,
-            MAX_REQUEST_TIMEOUT_MS,
-        )?;
         if let Some(rate) = self.rate {
             if !(rate > 0.0 && rate <= MAX_RATE) {
                 return Err(usage(format!(
@@ -252,10 +248,10 @@ impl BenchArgs {
             value_size: self.value_size,
             dist,
             concurrency: self.concurrency,
-            duration: Duration::from_secs(self.duration),
+            duration: self.duration,
             rate: self.rate,
             preload,
-            request_timeout: Duration::from_millis(self.request_timeout),
+            request_timeout: self.request_timeout,
             seed: self.seed.unwrap_or_else(rand::random),
             targets,
         })
@@ -352,11 +348,8 @@ mod tests {
             &["--value-size", "1"],
             &["--value-size", "2000000"],
             &["--concurrency", "0"],
-            &["--duration", "0"],
-            &["--duration", "3601"],
             &["--rate", "0"],
             &["--rate=-5"],
-            &["--request-timeout", "0"],
             &["--target", "localhost"],
             &["--target", "http://127.0.0.1:7000"],
             &["--target", "127.0.0.1:0"],
@@ -364,6 +357,37 @@ mod tests {
         for args in cases {
             let err = plan(args).unwrap_err();
             assert_eq!(code_of(&err), 2, "{args:?}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn durations_are_human_or_bare_in_the_old_unit() {
+        let p = plan(&["--duration", "1m30s", "--request-timeout", "250ms"]).unwrap();
+        assert_eq!(p.duration, Duration::from_secs(90));
+        assert_eq!(p.request_timeout, Duration::from_millis(250));
+        let p = plan(&["--duration", "30", "--request-timeout", "2000"]).unwrap();
+        assert_eq!(p.duration, Duration::from_secs(30));
+        assert_eq!(p.request_timeout, Duration::from_secs(2));
+        let p = plan(&[]).unwrap();
+        assert_eq!(
+            (p.duration, p.request_timeout),
+            (Duration::from_secs(10), Duration::from_secs(5))
+        );
+        // Out of range or not a duration: clap's usage error (exit code 2).
+        for args in [
+            &["--duration", "0"][..],
+            &["--duration", "3601"],
+            &["--duration", "61m"],
+            &["--duration", "1500ms"],
+            &["--duration", "ten"],
+            &["--request-timeout", "0"],
+            &["--request-timeout", "2m"],
+        ] {
+            let argv = std::iter::once("bench").chain(args.iter().copied());
+            let Err(err) = Wrap::try_parse_from(argv) else {
+                panic!("{args:?} accepted")
+            };
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
         }
     }
 

@@ -26,6 +26,7 @@ use clap::{Args, ValueEnum};
 
 pub use run::run;
 
+use crate::duration::{show, DurationArg};
 use crate::exit;
 
 /// The fault kinds the nemesis draws from.
@@ -49,18 +50,20 @@ pub enum Nemesis {
 /// Arguments of `chaos`.
 #[derive(Debug, Args)]
 pub struct ChaosArgs {
-    /// Seconds of workload under faults.
-    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub duration: u64,
+    /// How long the workload runs under faults (e.g. 60s, 3m, 1m30s; a bare
+    /// number is seconds).
+    #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = DurationArg::secs(1, 86_400))]
+    pub duration: Duration,
     /// Concurrent clients.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub clients: u32,
     /// Seed of the fault schedule and the clients' choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Seconds between faults; each lasts about this long.
-    #[arg(long, default_value_t = 8, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
-    pub interval: u64,
+    /// Time between faults; each lasts about this long (e.g. 8s, 1m; a bare
+    /// number is seconds).
+    #[arg(long, default_value = "8s", value_name = "DURATION", value_parser = DurationArg::secs(1, 3_600))]
+    pub interval: Duration,
     /// Fault kinds to draw from.
     #[arg(
         long,
@@ -113,14 +116,15 @@ impl ChaosArgs {
         if self.interval > self.duration {
             return Err(exit::usage(format!(
                 "chaos: --interval {} is longer than --duration {}: no fault would happen",
-                self.interval, self.duration
+                show(self.interval),
+                show(self.duration)
             )));
         }
         Ok(ChaosPlan {
-            duration: Duration::from_secs(self.duration),
+            duration: self.duration,
             clients: self.clients,
             seed: self.seed,
-            interval: Duration::from_secs(self.interval),
+            interval: self.interval,
             nemesis,
             keys: self.keys,
             allow_unsafe: self.allow_unsafe,

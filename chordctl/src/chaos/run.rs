@@ -29,11 +29,16 @@ const CLEAN_AFTER_HEAL: Duration = Duration::from_secs(180);
 /// `chaos`: runs `plan` against the existing cluster of `ctx`.
 pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
     match ctx.rt.kind() {
-        "compose" => {
-            return Err(exit::usage(
-                "chaos restarts and adds nodes, which is Compose's job on a Compose ring: \
-                 start the ring with `chordctl up N` instead",
-            ))
+        kind @ ("compose" | "swarm") => {
+            let owner = if kind == "compose" {
+                "Compose's job on a Compose ring"
+            } else {
+                "Swarm's job on a stack's ring"
+            };
+            return Err(exit::usage(format!(
+                "chaos restarts and adds nodes, which is {owner}: start the ring with \
+                 `chordctl up N` instead"
+            )));
         }
         "process" if plan.nemesis.contains(&Nemesis::Partition) => {
             return Err(exit::usage(format!(

@@ -23,6 +23,7 @@ use crate::cli::{Action, Cli, OutputFormat, Plan, RuntimeKind};
 use crate::runtime::compose::ComposeRuntime;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::process::ProcessRuntime;
+use crate::runtime::swarm::SwarmRuntime;
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 
 /// What every command needs besides its own arguments.
@@ -44,6 +45,7 @@ impl<R: Runtime> Ctx<'_, R> {
         let start = match self.rt.kind() {
             "process" => format!("`chordctl --runtime process --cluster {c} up N`"),
             "compose" => format!("`docker compose -p {c} up -d` in compose/"),
+            "swarm" => format!("`docker stack deploy -c compose/stack.yaml {c}`"),
             _ => format!("`chordctl --cluster {c} up N`"),
         };
         self.rt.find(c).await?.ok_or_else(|| {
@@ -85,6 +87,11 @@ pub async fn run(plan: Plan) -> Result<()> {
         RuntimeKind::Compose => {
             let rt = ComposeRuntime::connect().await?;
             let cluster = rt.resolve_project(&plan.cluster).await?;
+            dispatch(&rt, Plan { cluster, ..plan }).await
+        }
+        RuntimeKind::Swarm => {
+            let rt = SwarmRuntime::connect().await?;
+            let cluster = rt.resolve_stack(&plan.cluster).await?;
             dispatch(&rt, Plan { cluster, ..plan }).await
         }
     }

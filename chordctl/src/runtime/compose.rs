@@ -62,7 +62,7 @@ struct Member {
 }
 
 /// The value of `name` in a `NAME=value` environment list.
-fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
     env.iter().find_map(|kv| {
         kv.strip_prefix(name)
             .and_then(|rest| rest.strip_prefix('='))
@@ -71,7 +71,7 @@ fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
 
 /// The 127.0.0.1 endpoint of container port 7000, if Docker published it
 /// (on loopback or on all interfaces; IPv6 entries are skipped).
-fn loopback_endpoint(summary: &ContainerSummary) -> Option<String> {
+pub(crate) fn loopback_endpoint(summary: &ContainerSummary) -> Option<String> {
     summary.ports.as_deref()?.iter().find_map(|p| {
         let ipv4 = p.ip.as_deref().is_none_or(|ip| !ip.contains(':'));
         (p.private_port == NODE_PORT && ipv4)
@@ -82,7 +82,7 @@ fn loopback_endpoint(summary: &ContainerSummary) -> Option<String> {
 }
 
 /// The container's name without the leading `/`.
-fn container_name(summary: &ContainerSummary) -> String {
+pub(crate) fn container_name(summary: &ContainerSummary) -> String {
     summary
         .names
         .as_ref()

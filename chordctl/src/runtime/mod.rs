@@ -2,7 +2,8 @@
 //! need; [`docker::DockerRuntime`] keeps nodes in containers (state in
 //! container labels), [`process::ProcessRuntime`] keeps them as local
 //! processes (state in a JSON file per cluster), and
-//! [`compose::ComposeRuntime`] reads a ring that Docker Compose started.
+//! [`compose::ComposeRuntime`] reads a ring that Docker Compose started, and
+//! [`swarm::SwarmRuntime`] one that `docker stack deploy` put on Docker Swarm.
 //!
 //! Neither runtime knows anything about Chord beyond the node's command-line
 //! contract: waiting for the ring and checking it live in the commands.
@@ -10,6 +11,7 @@
 pub mod compose;
 pub mod docker;
 pub mod process;
+pub mod swarm;
 
 use std::path::PathBuf;
 
