@@ -480,11 +480,22 @@ impl Cli {
             Command::Chaos(args) => Action::Chaos(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
-        if runtime == RuntimeKind::Compose {
-            check_compose(&action)?;
-        }
-        if runtime == RuntimeKind::Swarm {
-            check_swarm(&action)?;
+        match runtime {
+            RuntimeKind::Compose => refuse_lifecycle(
+                &action,
+                "a Compose-started ring",
+                "`docker compose up -d`, `docker compose up -d --scale node=N`, \
+                 `docker compose restart` or `docker compose down` in compose/ \
+                 (`docker-compose` with Compose 1.x)",
+            )?,
+            RuntimeKind::Swarm => refuse_lifecycle(
+                &action,
+                "a ring on Docker Swarm",
+                "`docker stack deploy -c compose/stack.yaml STACK`, `docker service scale \
+                 STACK_node=N`, `docker service update --force STACK_node` or \
+                 `docker stack rm STACK`",
+            )?,
+            RuntimeKind::Docker | RuntimeKind::Process => {}
         }
         Ok(Plan {
             runtime,
@@ -497,8 +508,9 @@ impl Cli {
     }
 }
 
-/// Commands that create or remove nodes are Compose's job on a Compose ring.
-fn check_compose(action: &Action) -> anyhow::Result<()> {
+/// Commands that create or remove nodes are the orchestrator's job on a
+/// ring it owns: a usage error naming `ring` and what to `run` instead.
+fn refuse_lifecycle(action: &Action, ring: &str, run: &str) -> anyhow::Result<()> {
     let verb = match action {
         Action::Up { .. } => "up",
         Action::Down => "down",
@@ -507,25 +519,7 @@ fn check_compose(action: &Action) -> anyhow::Result<()> {
         _ => return Ok(()),
     };
     Err(exit::usage(format!(
-        "`{verb}` does not apply to a Compose-started ring: run `docker compose up -d`, \
-         `docker compose up -d --scale node=N`, `docker compose restart` or \
-         `docker compose down` in compose/ (`docker-compose` with Compose 1.x)"
-    )))
-}
-
-/// Commands that create or remove nodes are Swarm's job on a stack's ring.
-fn check_swarm(action: &Action) -> anyhow::Result<()> {
-    let verb = match action {
-        Action::Up { .. } => "up",
-        Action::Down => "down",
-        Action::Add { .. } => "add",
-        Action::Restart { .. } => "restart",
-        _ => return Ok(()),
-    };
-    Err(exit::usage(format!(
-        "`{verb}` does not apply to a ring on Docker Swarm: run `docker stack deploy -c \
-         compose/stack.yaml STACK`, `docker service scale STACK_node=N`, `docker service \
-         update --force STACK_node` or `docker stack rm STACK`"
+        "`{verb}` does not apply to {ring}: run {run}"
     )))
 }
 

@@ -21,81 +21,22 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerSummary, HealthStatusEnum};
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptions,
-};
+use bollard::models::ContainerSummary;
+use bollard::query_parameters::{ListVolumesOptionsBuilder, RemoveImageOptions};
 use bollard::Docker;
-use common::{block_on, engine, target_dir, unique, Ctl};
-
-const BUILD_HINT: &str = "make build";
-
-/// Poll interval of every wait (each wait also has a deadline).
-const POLL: Duration = Duration::from_millis(250);
-
-fn repo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::deadline::{run_with_deadline, wait_until, Out};
+use common::docker::{image_exists, inspect_healthy, label_filter};
+use common::net::{free_port, http, json};
+use common::ring::{check_clean, chordctl_status, in_ring_order, place};
+use common::{block_on, engine, repo_dir, require_static_node, unique, Ctl};
 
 fn compose_dir() -> PathBuf {
     repo_dir().join("compose")
-}
-
-/// Output of a command that finished in time.
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd`, killing it if it is still running at `timeout`.
-fn run_with_deadline(mut cmd: Command, timeout: Duration) -> Result<Out, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    // Readers on threads, so a full pipe never blocks the child.
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL / 5),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{shown} did not finish within {timeout:?}"));
-            }
-            Err(e) => return Err(format!("waiting for {shown}: {e}")),
-        }
-    };
-    Ok(Out {
-        ok: status.success(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
 }
 
 /// A Compose implementation the tests run under.
@@ -185,14 +126,6 @@ fn engine_and_tool(flavor: Flavor) -> Option<(Docker, Vec<String>)> {
     }
 }
 
-/// A free port on 127.0.0.1 (free when asked; the seed binds it right after).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding a free port")
-        .port()
-}
-
 /// One Compose project of the test: the tool, its name, the folder of its
 /// compose.yaml and its environment.
 struct Project {
@@ -238,68 +171,44 @@ impl Project {
     }
 }
 
-fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([(
-        "label".to_string(),
-        vec![format!("com.docker.compose.project={project}")],
-    )])
+/// The label on every container, network and volume of `project`.
+fn project_label(project: &str) -> String {
+    format!("com.docker.compose.project={project}")
 }
 
 /// Every container of the project, stopped ones included.
 fn containers(docker: &Docker, project: &str) -> Vec<ContainerSummary> {
-    block_on(
-        docker.list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&project_filter(project))
+    common::docker::containers(docker, &project_label(project), true).expect("listing containers")
+}
+
+/// Names of the project's volumes.
+fn volumes(docker: &Docker, project: &str) -> Vec<String> {
+    let volumes = block_on(
+        docker.list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&label_filter(&project_label(project)))
                 .build(),
         )),
     )
-    .expect("listing containers")
+    .expect("listing volumes");
+    volumes
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect()
 }
 
 /// Names of the project's containers, networks and volumes.
 fn leftovers(docker: &Docker, project: &str) -> Vec<String> {
-    let mut left: Vec<String> = containers(docker, project)
-        .into_iter()
-        .filter_map(|c| c.id.map(|id| format!("container {id}")))
-        .collect();
-    block_on(async {
-        let filters = project_filter(project);
-        let networks = docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .expect("listing networks");
-        left.extend(
-            networks
-                .into_iter()
-                .filter_map(|n| n.name.map(|n| format!("network {n}"))),
-        );
-        let volumes = docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .expect("listing volumes");
-        left.extend(
-            volumes
-                .volumes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| format!("volume {}", v.name)),
-        );
-    });
+    let mut left =
+        common::docker::leftovers(docker, &project_label(project)).expect("listing leftovers");
+    left.extend(
+        volumes(docker, project)
+            .into_iter()
+            .map(|v| format!("volume {v}")),
+    );
     left
-}
-
-fn image_exists(docker: &Docker, image: &str) -> bool {
-    block_on(docker.inspect_image(image)).is_ok()
 }
 
 /// Images the classic builder (Compose 1.x) committed in a build whose
@@ -352,152 +261,26 @@ impl Drop for Guard {
             &["down", "--volumes", "--remove-orphans", "--timeout", "30"],
             Duration::from_secs(120),
         );
-        let name = &self.project.name;
-        let ids: Vec<String> = containers(&self.docker, name)
-            .into_iter()
-            .filter_map(|c| c.id)
-            .collect();
         let docker = &self.docker;
-        let built = self.built.take();
-        block_on(async {
-            let force = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            for id in ids {
-                let _ = docker.remove_container(&id, Some(force.clone())).await;
-            }
-            let filters = project_filter(name);
-            if let Ok(networks) = docker
-                .list_networks(Some(
-                    ListNetworksOptionsBuilder::default()
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-            {
-                for n in networks.into_iter().filter_map(|n| n.name) {
-                    let _ = docker.remove_network(&n).await;
-                }
-            }
-            if let Ok(volumes) = docker
-                .list_volumes(Some(
-                    ListVolumesOptionsBuilder::default()
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-            {
-                for v in volumes.volumes.unwrap_or_default() {
-                    let _ = docker
-                        .remove_volume(
-                            &v.name,
-                            None::<bollard::query_parameters::RemoveVolumeOptions>,
-                        )
-                        .await;
-                }
-            }
-            // Removes the test tag; the image itself only if nothing else
-            // (such as chord-node:latest) still names it.
-            let _ = docker
-                .remove_image(&self.image, None::<RemoveImageOptions>, None)
-                .await;
-            // Then the other stage's images, which no tag holds (the final
-            // stage's went with the tag; those fail harmlessly).
-            for id in &built {
-                let _ = docker
-                    .remove_image(id, None::<RemoveImageOptions>, None)
-                    .await;
-            }
-        });
+        let name = &self.project.name;
+        common::docker::force_remove(docker, &project_label(name));
+        for v in volumes(docker, name) {
+            let _ = block_on(
+                docker.remove_volume(&v, None::<bollard::query_parameters::RemoveVolumeOptions>),
+            );
+        }
+        // Removes the test tag; the image itself only if nothing else
+        // (such as chord-node:latest) still names it.
+        let _ = block_on(docker.remove_image(&self.image, None::<RemoveImageOptions>, None));
+        // Then the other stage's images, which no tag holds (the final
+        // stage's went with the tag; those fail harmlessly).
+        for id in &self.built.take() {
+            let _ = block_on(docker.remove_image(id, None::<RemoveImageOptions>, None));
+        }
         if let Some(dir) = &self.scratch {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-}
-
-/// Polls `probe` until it gives `Ok`, panicking with its last complaint at
-/// the deadline.
-fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let started = Instant::now();
-    loop {
-        match probe() {
-            Ok(v) => {
-                eprintln!("{what}: after {:.1}s", started.elapsed().as_secs_f64());
-                return v;
-            }
-            Err(why) if started.elapsed() >= timeout => {
-                panic!("{what}: still not the case after {timeout:?}: {why}")
-            }
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 exchange (what `curl` would do), on loopback only.
-fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let sock: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(2))
-        .map_err(|e| format!("connecting to {addr}: {e}"))?;
-    let io_timeout = Some(Duration::from_secs(10));
-    stream
-        .set_read_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("sending to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("reading from {addr}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP header from {addr}: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}: {head:?}"))?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    Ok((status, body))
-}
-
-/// Decodes a chunked HTTP body.
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// What the test knows about one running node container.
@@ -533,15 +316,7 @@ fn healthy_nodes(docker: &Docker, project: &str, nodes: usize) -> Result<Vec<Nod
     let mut out = Vec::new();
     for c in list {
         let id = c.id.clone().unwrap_or_default();
-        let info = block_on(docker.inspect_container(&id, None)).map_err(|e| e.to_string())?;
-        let health = info
-            .state
-            .as_ref()
-            .and_then(|s| s.health.as_ref())
-            .and_then(|h| h.status);
-        if health != Some(HealthStatusEnum::HEALTHY) {
-            return Err(format!("container {id} is {health:?}"));
-        }
+        let info = inspect_healthy(docker, &id)?;
         let endpoint = c
             .ports
             .unwrap_or_default()
@@ -567,51 +342,35 @@ fn healthy_nodes(docker: &Docker, project: &str, nodes: usize) -> Result<Vec<Nod
 /// advertised addresses are distinct, and every successor and predecessor
 /// is the neighbour in sorted id order. Returns the advertised addresses.
 fn ring_correct(nodes: &[NodeBox]) -> Result<Vec<String>, String> {
-    let mut seen = Vec::new();
-    for n in nodes {
-        let (code, body) = http(&n.endpoint, "GET", "/status", None)?;
-        if code != 200 {
-            return Err(format!("{}: /status answered {code}", n.endpoint));
-        }
-        let s = json(&body);
-        let id = s["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-        let pred = s["predecessor"]["id"].as_str().map(str::to_ascii_lowercase);
-        let succ = s["successors"][0]["id"]
-            .as_str()
-            .map(str::to_ascii_lowercase);
-        if s["ready"] != true {
-            return Err(format!("{} has not joined", n.endpoint));
-        }
-        let addr = s["addr"].as_str().unwrap_or_default().to_string();
-        seen.push((id, pred, succ, addr));
-    }
-    let addrs: BTreeSet<&String> = seen.iter().map(|s| &s.3).collect();
-    if addrs.len() != seen.len() {
+    let mut places = nodes
+        .iter()
+        .map(|n| place(&n.endpoint, &n.endpoint))
+        .collect::<Result<Vec<_>, _>>()?;
+    let addrs: BTreeSet<&String> = places.iter().map(|p| &p.addr).collect();
+    if addrs.len() != places.len() {
         return Err(format!("advertised addresses repeat: {addrs:?}"));
     }
-    seen.sort();
-    let n = seen.len();
-    for (i, (id, pred, succ, addr)) in seen.iter().enumerate() {
-        let want_succ = &seen[(i + 1) % n].0;
-        let want_pred = &seen[(i + n - 1) % n].0;
-        if succ.as_ref() != Some(want_succ) || pred.as_ref() != Some(want_pred) {
-            return Err(format!(
-                "{addr} ({id:.8}): successor {succ:?} predecessor {pred:?}, \
-                 expected {want_succ:.8} and {want_pred:.8}"
-            ));
-        }
-    }
-    Ok(seen.into_iter().map(|s| s.3).collect())
+    in_ring_order(&mut places)?;
+    Ok(places.into_iter().map(|p| p.addr).collect())
+}
+
+/// Waits for `seed` + `nodes` healthy replicas in a correct ring.
+fn wait_for_ring(docker: &Docker, project: &str, nodes: usize) -> Vec<NodeBox> {
+    wait_until(
+        &format!("{} healthy containers, ring correct", nodes + 1),
+        Duration::from_secs(120),
+        || {
+            let boxes = healthy_nodes(docker, project, nodes)?;
+            ring_correct(&boxes)?;
+            Ok(boxes)
+        },
+    )
 }
 
 /// `chordctl --compose=PROJECT status -o json` once it reports a healthy
 /// ring of `nodes` nodes.
 fn chordctl_healthy(ctl: &Ctl, nodes: usize) -> Result<serde_json::Value, String> {
-    let run = ctl.run(&["status", "-o", "json"]);
-    if run.code != 0 {
-        return Err(format!("status exit {}: {}", run.code, run.stderr.trim()));
-    }
-    let status = run.json();
+    let status = chordctl_status(ctl)?;
     let rows = status["nodes"].as_array().map_or(0, Vec::len);
     if rows != nodes || status["healthy"] != true {
         return Err(format!("{rows} nodes, healthy {}", status["healthy"]));
@@ -632,16 +391,7 @@ fn compose_file_has_no_version_key_and_publishes_only_loopback() {
 
 #[test]
 fn chordctl_refuses_to_manage_compose_nodes() {
-    let ctl = Ctl::new(&["--compose"], &[]);
-    for args in [
-        &["up", "3"][..],
-        &["down"],
-        &["add", "1"],
-        &["restart", "1"],
-    ] {
-        let run = ctl.run(args).expect_code(2, &format!("--compose {args:?}"));
-        assert!(run.stderr.contains("docker compose"), "{}", run.stderr);
-    }
+    common::refuses_lifecycle("--compose", "docker compose");
     Ctl::new(&["--compose=No/Such"], &[])
         .run(&["status"])
         .expect_code(2, "invalid project name");
@@ -694,7 +444,7 @@ fn fresh_clone_fails_fast(flavor: Flavor) {
             dir: scratch.join("compose"),
             env: vec![
                 ("CHORD_IMAGE".into(), image.clone()),
-                ("CHORD_HOST_PORT".into(), free_port().to_string()),
+                ("CHORD_HOST_PORT".into(), free_port("127.0.0.1").to_string()),
             ],
         },
         docker: docker.clone(),
@@ -733,18 +483,13 @@ fn ring_forms_scales_and_goes_away(flavor: Flavor) {
     let Some((docker, tool)) = engine_and_tool(flavor) else {
         return;
     };
-    let binary = target_dir().join("x86_64-unknown-linux-gnu/release/chord-node");
-    assert!(
-        binary.is_file(),
-        "the Compose build copies the static chord-node from {}; build it with:\n  {BUILD_HINT}",
-        binary.display()
-    );
+    require_static_node();
     let started = Instant::now();
 
     // Lower case only: Compose 1.x drops other characters from project names.
     let name = unique(&format!("chordcompose{flavor:?}")).to_ascii_lowercase();
     let sep = flavor.separator();
-    let port = free_port();
+    let port = free_port("127.0.0.1");
     let image = format!("chord-node:test-{name}");
     let key = format!("test-key-{name}");
     let project = Project {
@@ -776,15 +521,7 @@ fn ring_forms_scales_and_goes_away(flavor: Flavor) {
 
     // Seed + 4 nodes (the file's default), the seed on our port.
     project.compose_ok(&["up", "--detach"], Duration::from_secs(180));
-    let nodes = wait_until(
-        "5 healthy containers, ring correct",
-        Duration::from_secs(120),
-        || {
-            let nodes = healthy_nodes(&docker, &name, 4)?;
-            ring_correct(&nodes)?;
-            Ok(nodes)
-        },
-    );
+    let nodes = wait_for_ring(&docker, &name, 4);
     let seed_box = nodes.iter().find(|n| n.service == "seed").expect("seed");
     assert_eq!(seed_box.endpoint, seed, "seed published on the chosen port");
     let advertised = ring_correct(&nodes).expect("ring");
@@ -844,11 +581,7 @@ fn ring_forms_scales_and_goes_away(flavor: Flavor) {
     common::get_all(&ctl, &pairs);
     // `check` reads every node's /chord/keys with the key from the
     // containers' environment: a wrong key would fail it.
-    let check = ctl
-        .run(&["check", "--wait", "60", "-o", "json"])
-        .ok("check")
-        .json();
-    assert_eq!(check["data"]["keys"], 21, "{check:#}");
+    check_clean(&ctl, 21);
 
     // Scale to 7 nodes: two more replicas join, nobody is recreated.
     let before: BTreeSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
@@ -856,15 +589,7 @@ fn ring_forms_scales_and_goes_away(flavor: Flavor) {
         &["up", "--detach", "--scale", "node=6"],
         Duration::from_secs(180),
     );
-    let nodes = wait_until(
-        "7 healthy containers, ring correct",
-        Duration::from_secs(120),
-        || {
-            let nodes = healthy_nodes(&docker, &name, 6)?;
-            ring_correct(&nodes)?;
-            Ok(nodes)
-        },
-    );
+    let nodes = wait_for_ring(&docker, &name, 6);
     let after: BTreeSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
     assert!(after.is_superset(&before), "scaling recreated containers");
     wait_until(
@@ -872,11 +597,7 @@ fn ring_forms_scales_and_goes_away(flavor: Flavor) {
         Duration::from_secs(30),
         || chordctl_healthy(&ctl, 7),
     );
-    let check = ctl
-        .run(&["check", "--wait", "60", "-o", "json"])
-        .ok("check after scaling")
-        .json();
-    assert_eq!(check["data"]["keys"], 21, "{check:#}");
+    check_clean(&ctl, 21);
     common::get_all(&ctl, &pairs);
 
     // Stop: every node leaves on SIGTERM and exits 0 within the grace

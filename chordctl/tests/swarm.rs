@@ -18,33 +18,26 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerSummary, HealthStatusEnum, LocalNodeState};
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptions,
-};
+use bollard::models::{ContainerSummary, LocalNodeState};
+use bollard::query_parameters::RemoveImageOptions;
 use bollard::Docker;
-use common::{block_on, engine, target_dir, unique, Ctl};
+use common::deadline::{poll_until, run_with_deadline, wait_until, Out};
+use common::docker::{image_exists, inspect_healthy};
+use common::net::{free_port, http, json};
+use common::ring::{check_clean, chordctl_status, in_ring_order, place};
+use common::{block_on, engine, repo_dir, require_static_node, unique, Ctl};
 
-/// Poll interval of every wait (each wait also has a deadline).
-const POLL: Duration = Duration::from_millis(250);
 /// The label Swarm puts on every container and network of a stack.
 const STACK_LABEL: &str = "com.docker.stack.namespace";
 /// The bridge through which the host reaches its tasks' containers.
 const GATEWAY_BRIDGE: &str = "docker_gwbridge";
 /// Keys put before scaling, besides `user:1`.
 const KEYS: usize = 100;
-
-fn repo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn stack_file() -> PathBuf {
     repo_dir().join("compose/stack.yaml")
@@ -61,55 +54,6 @@ fn skip_unless_ci(why: &str) {
         panic!("CI is set, so the Swarm test must run, but {why}");
     }
     eprintln!("SKIPPED: {why}");
-}
-
-/// Output of a command that finished in time.
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd`, killing it if it is still running at `timeout`.
-fn run_with_deadline(mut cmd: Command, timeout: Duration) -> Result<Out, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    // Readers on threads, so a full pipe never blocks the child.
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL / 5),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{shown} did not finish within {timeout:?}"));
-            }
-            Err(e) => return Err(format!("waiting for {shown}: {e}")),
-        }
-    };
-    Ok(Out {
-        ok: status.success(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
 }
 
 /// `docker ARGS` with `env`, within `timeout`.
@@ -147,86 +91,24 @@ fn swarm_state(docker: &Docker) -> (LocalNodeState, bool) {
     )
 }
 
-/// Polls `probe` until it gives `Ok`, returning its last complaint at the
-/// deadline.
-fn poll_until<T>(
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> Result<T, String> {
-    let started = Instant::now();
-    loop {
-        match probe() {
-            Ok(v) => {
-                eprintln!("{what}: after {:.1}s", started.elapsed().as_secs_f64());
-                return Ok(v);
-            }
-            Err(why) if started.elapsed() >= timeout => {
-                return Err(format!(
-                    "{what}: still not the case after {timeout:?}: {why}"
-                ))
-            }
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
-}
-
-/// [`poll_until`], panicking at the deadline.
-fn wait_until<T>(what: &str, timeout: Duration, probe: impl FnMut() -> Result<T, String>) -> T {
-    poll_until(what, timeout, probe).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn stack_filter(stack: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{STACK_LABEL}={stack}")])])
+/// The label on every container and network of `stack`.
+fn stack_label(stack: &str) -> String {
+    format!("{STACK_LABEL}={stack}")
 }
 
 /// Containers of the stack's tasks: running ones, or with `all` also the
 /// stopped ones Swarm keeps as task history.
 fn containers(docker: &Docker, stack: &str, all: bool) -> Result<Vec<ContainerSummary>, String> {
-    block_on(
-        docker.list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(all)
-                .filters(&stack_filter(stack))
-                .build(),
-        )),
-    )
-    .map_err(|e| format!("listing containers: {e}"))
-}
-
-/// Names of the stack's networks.
-fn networks(docker: &Docker, stack: &str) -> Result<Vec<String>, String> {
-    let nets = block_on(
-        docker.list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&stack_filter(stack))
-                .build(),
-        )),
-    )
-    .map_err(|e| format!("listing networks: {e}"))?;
-    Ok(nets.into_iter().filter_map(|n| n.name).collect())
+    common::docker::containers(docker, &stack_label(stack), all)
 }
 
 /// Containers and networks of the stack still there.
 fn leftovers(docker: &Docker, stack: &str) -> Result<Vec<String>, String> {
-    let mut left: Vec<String> = containers(docker, stack, true)?
-        .into_iter()
-        .filter_map(|c| c.id.map(|id| format!("container {id:.12}")))
-        .collect();
-    left.extend(
-        networks(docker, stack)?
-            .into_iter()
-            .map(|n| format!("network {n}")),
-    );
-    Ok(left)
+    common::docker::leftovers(docker, &stack_label(stack))
 }
 
 fn network_exists(docker: &Docker, name: &str) -> bool {
     block_on(docker.inspect_network(name, None)).is_ok()
-}
-
-fn image_exists(docker: &Docker, image: &str) -> bool {
-    block_on(docker.inspect_image(image)).is_ok()
 }
 
 /// What the test created, undone on drop (also when the test fails): the
@@ -265,22 +147,7 @@ impl Guard {
 
     /// Force-removes whatever of the stack survived `remove_stack`.
     fn force_remove_stack(&self) {
-        let docker = &self.docker;
-        let ids: Vec<String> = containers(docker, &self.stack, true)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|c| c.id)
-            .collect();
-        let force = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        for id in ids {
-            let _ = block_on(docker.remove_container(&id, Some(force.clone())));
-        }
-        for net in networks(docker, &self.stack).unwrap_or_default() {
-            let _ = block_on(docker.remove_network(&net));
-        }
+        common::docker::force_remove(&self.docker, &stack_label(&self.stack));
     }
 
     /// Leaves the swarm and waits (bounded) until the engine says so.
@@ -322,80 +189,6 @@ impl Drop for Guard {
             }
         }
     }
-}
-
-/// A free TCP port on every interface (Swarm publishes on all of them).
-fn free_port() -> u16 {
-    TcpListener::bind("0.0.0.0:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding a free port")
-        .port()
-}
-
-/// A minimal HTTP/1.1 exchange (what `curl` would do).
-fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let sock: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(2))
-        .map_err(|e| format!("connecting to {addr}: {e}"))?;
-    let io_timeout = Some(Duration::from_secs(10));
-    stream
-        .set_read_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("sending to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("reading from {addr}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP header from {addr}: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}: {head:?}"))?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    Ok((status, body))
-}
-
-/// Decodes a chunked HTTP body.
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// What the test knows about one running task container.
@@ -441,15 +234,7 @@ fn healthy_tasks(
     let mut out = Vec::new();
     for c in list {
         let id = c.id.clone().unwrap_or_default();
-        let info = block_on(docker.inspect_container(&id, None)).map_err(|e| e.to_string())?;
-        let health = info
-            .state
-            .as_ref()
-            .and_then(|s| s.health.as_ref())
-            .and_then(|h| h.status);
-        if health != Some(HealthStatusEnum::HEALTHY) {
-            return Err(format!("container {id:.12} is {health:?}"));
-        }
+        let info = inspect_healthy(docker, &id)?;
         let name = info
             .name
             .unwrap_or_default()
@@ -474,40 +259,15 @@ fn healthy_tasks(
 /// advertises its task name, and every successor and predecessor is the
 /// neighbour in sorted id order.
 fn ring_correct(tasks: &[Task]) -> Result<(), String> {
-    let mut seen = Vec::new();
+    let mut places = Vec::new();
     for t in tasks {
-        let (code, body) = http(&t.endpoint, "GET", "/status", None)?;
-        if code != 200 {
-            return Err(format!("{}: /status answered {code}", t.name));
+        let place = place(&t.endpoint, &t.name)?;
+        if place.addr != format!("{}:7000", t.name) {
+            return Err(format!("{} advertises {:?}", t.name, place.addr));
         }
-        let s = json(&body);
-        if s["ready"] != true {
-            return Err(format!("{} has not joined", t.name));
-        }
-        let addr = s["addr"].as_str().unwrap_or_default();
-        if addr != format!("{}:7000", t.name) {
-            return Err(format!("{} advertises {addr:?}", t.name));
-        }
-        let id = s["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-        let pred = s["predecessor"]["id"].as_str().map(str::to_ascii_lowercase);
-        let succ = s["successors"][0]["id"]
-            .as_str()
-            .map(str::to_ascii_lowercase);
-        seen.push((id, pred, succ, t.name.clone()));
+        places.push(place);
     }
-    seen.sort();
-    let n = seen.len();
-    for (i, (id, pred, succ, name)) in seen.iter().enumerate() {
-        let want_succ = &seen[(i + 1) % n].0;
-        let want_pred = &seen[(i + n - 1) % n].0;
-        if succ.as_ref() != Some(want_succ) || pred.as_ref() != Some(want_pred) {
-            return Err(format!(
-                "{name} ({id:.8}): successor {succ:?} predecessor {pred:?}, \
-                 expected {want_succ:.8} and {want_pred:.8}"
-            ));
-        }
-    }
-    Ok(())
+    in_ring_order(&mut places)
 }
 
 /// Waits for `nodes` healthy node tasks besides the seed and a correct ring.
@@ -526,11 +286,7 @@ fn wait_for_ring(docker: &Docker, stack: &str, nodes: usize, port: u16) -> Vec<T
 /// `chordctl --swarm=STACK status -o json` once it reports a healthy ring
 /// of exactly these tasks.
 fn chordctl_sees(ctl: &Ctl, tasks: &[Task]) -> Result<serde_json::Value, String> {
-    let run = ctl.run(&["status", "-o", "json"]);
-    if run.code != 0 {
-        return Err(format!("status exit {}: {}", run.code, run.stderr.trim()));
-    }
-    let status = run.json();
+    let status = chordctl_status(ctl)?;
     let names: BTreeSet<&str> = status["nodes"]
         .as_array()
         .into_iter()
@@ -545,20 +301,6 @@ fn chordctl_sees(ctl: &Ctl, tasks: &[Task]) -> Result<serde_json::Value, String>
         ));
     }
     Ok(status)
-}
-
-/// `chordctl check` finds every key on exactly R holders.
-fn check_clean(ctl: &Ctl, keys: u64) {
-    let check = ctl
-        .run(&["check", "--wait", "60", "-o", "json"])
-        .ok("chordctl --swarm check")
-        .json();
-    assert_eq!(check["data"]["keys"].as_u64(), Some(keys), "{check:#}");
-    assert_eq!(
-        check["data"]["lost"].as_array().map(Vec::len),
-        Some(0),
-        "{check:#}"
-    );
 }
 
 /// Every key put so far reads back through the published port.
@@ -615,16 +357,7 @@ fn stack_file_keeps_the_ring_safe() {
 
 #[test]
 fn chordctl_refuses_to_manage_swarm_nodes() {
-    let ctl = Ctl::new(&["--swarm"], &[]);
-    for args in [
-        &["up", "3"][..],
-        &["down"],
-        &["add", "1"],
-        &["restart", "1"],
-    ] {
-        let run = ctl.run(args).expect_code(2, &format!("--swarm {args:?}"));
-        assert!(run.stderr.contains("docker stack"), "{}", run.stderr);
-    }
+    common::refuses_lifecycle("--swarm", "docker stack");
     Ctl::new(&["--swarm=No/Such"], &[])
         .run(&["status"])
         .expect_code(2, "invalid stack name");
@@ -648,18 +381,13 @@ fn swarm_stack_forms_scales_and_goes_away() {
         }
         Err(e) => return skip_unless_ci(&format!("no docker CLI: {e}")),
     }
-    let binary = target_dir().join("x86_64-unknown-linux-gnu/release/chord-node");
-    assert!(
-        binary.is_file(),
-        "the image copies the static chord-node from {}; build it with `make build`",
-        binary.display()
-    );
+    require_static_node();
     let started = Instant::now();
 
     // Lower case: stack names become parts of DNS names.
     let stack = unique("chordswarm").to_ascii_lowercase();
     let image = format!("chord-node:test-{stack}");
-    let port = free_port();
+    let port = free_port("0.0.0.0"); // Swarm publishes on every interface.
     let mut guard = Guard {
         docker: docker.clone(),
         stack: stack.clone(),
@@ -761,31 +489,32 @@ fn swarm_stack_forms_scales_and_goes_away() {
     let got = ctl.run(&["get", "user:1"]).ok("chordctl --swarm get");
     assert_eq!(json(got.stdout.trim()), json(r#"{"name":"Ada"}"#));
 
+    // Scales the node service, then checks the ring, chordctl's view of it
+    // and every key.
+    let scale_to = |nodes: usize| {
+        docker_ok(
+            &[
+                "service",
+                "scale",
+                "--detach",
+                &format!("{stack}_node={nodes}"),
+            ],
+            &[],
+            Duration::from_secs(60),
+        );
+        let tasks = wait_for_ring(&docker, &stack, nodes, port);
+        wait_until(
+            &format!("chordctl sees {} nodes", nodes + 1),
+            Duration::from_secs(60),
+            || chordctl_sees(&ctl, &tasks),
+        );
+        check_clean(&ctl, pairs.len() as u64);
+        read_back(&seed, &pairs);
+    };
     // Grow: the new tasks join through the seed.
-    docker_ok(
-        &["service", "scale", "--detach", &format!("{stack}_node=6")],
-        &[],
-        Duration::from_secs(60),
-    );
-    let tasks = wait_for_ring(&docker, &stack, 6, port);
-    wait_until("chordctl sees 7 nodes", Duration::from_secs(60), || {
-        chordctl_sees(&ctl, &tasks)
-    });
-    check_clean(&ctl, pairs.len() as u64);
-    read_back(&seed, &pairs);
-
+    scale_to(6);
     // Shrink by R - 1 = 2 at once: the stopped tasks hand their keys over.
-    docker_ok(
-        &["service", "scale", "--detach", &format!("{stack}_node=4")],
-        &[],
-        Duration::from_secs(60),
-    );
-    let tasks = wait_for_ring(&docker, &stack, 4, port);
-    wait_until("chordctl sees 5 nodes", Duration::from_secs(60), || {
-        chordctl_sees(&ctl, &tasks)
-    });
-    check_clean(&ctl, pairs.len() as u64);
-    read_back(&seed, &pairs);
+    scale_to(4);
 
     // Remove the stack: every task stops (after its hand-off), then its
     // containers and the network go.

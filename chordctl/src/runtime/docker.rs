@@ -118,7 +118,7 @@ impl DockerRuntime {
     }
 
     /// The engine connection, for runtimes that find nodes another way
-    /// (see [`super::compose`]).
+    /// (see [`super::orchestrated`]).
     pub fn engine(&self) -> &Docker {
         &self.docker
     }

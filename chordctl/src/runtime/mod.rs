@@ -3,13 +3,16 @@
 //! container labels), [`process::ProcessRuntime`] keeps them as local
 //! processes (state in a JSON file per cluster), and
 //! [`compose::ComposeRuntime`] reads a ring that Docker Compose started, and
-//! [`swarm::SwarmRuntime`] one that `docker stack deploy` put on Docker Swarm.
+//! [`swarm::SwarmRuntime`] one that `docker stack deploy` put on Docker Swarm
+//! (what those two share, reading through the engine and refusing what the
+//! orchestrator manages, is in [`orchestrated`]).
 //!
 //! Neither runtime knows anything about Chord beyond the node's command-line
 //! contract: waiting for the ring and checking it live in the commands.
 
 pub mod compose;
 pub mod docker;
+pub mod orchestrated;
 pub mod process;
 pub mod swarm;
 

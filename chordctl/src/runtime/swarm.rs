@@ -22,20 +22,18 @@
 //!
 //! Swarm owns the tasks' lifecycle, so starting and removing nodes is
 //! refused here; killing (Swarm then starts a replacement), pausing and
-//! logs work as for `docker`.
+//! logs work as for `docker` (both through [`super::orchestrated`], shared
+//! with Compose).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use futures_util::future::join_all;
+use bollard::models::ContainerSummary;
 
-use super::compose::{container_name, env_value, loopback_endpoint, IMAGE_LABEL};
 use super::docker::DockerRuntime;
-use super::{Cluster, ClusterSpec, NodeInfo, Removed, Runtime, NODE_PORT};
-use crate::output::Progress;
+use super::orchestrated::{self, loopback_endpoint, Member, Orchestrated};
+use super::{Cluster, NODE_PORT};
 
 /// The stack's name on every container of its tasks.
 pub const LABEL_STACK: &str = "com.docker.stack.namespace";
@@ -50,25 +48,14 @@ pub const NODE_SERVICE: &str = "node";
 /// The bridge through which the host reaches its tasks' containers.
 pub const GATEWAY_BRIDGE: &str = "docker_gwbridge";
 
-/// Replication factor of a node whose environment does not set one (the
-/// node's own default).
-const DEFAULT_REPLICAS: u32 = 3;
-
-/// Where to go instead for what Swarm manages.
-const MANAGED_BY_SWARM: &str = "this ring is managed by Docker Swarm: use `docker stack \
-deploy -c compose/stack.yaml STACK`, `docker service scale STACK_node=N` or `docker stack rm \
-STACK`";
+/// What to do when no stack runs a ring.
+const NO_RING: &str = "no Chord ring deployed on Docker Swarm found (no running container of \
+the chord-node image belongs to a stack); deploy one with `docker stack deploy -c \
+compose/stack.yaml chord`";
 
 /// A stack-deployed ring, through the Docker engine.
 pub struct SwarmRuntime {
     docker: DockerRuntime,
-}
-
-/// One running chord-node task container of a stack.
-struct Member {
-    summary: ContainerSummary,
-    index: u32,
-    seed: bool,
 }
 
 /// Whether a container is a seed or node task of its stack, and its index.
@@ -117,24 +104,13 @@ impl SwarmRuntime {
     /// Running seed and node task containers of `stack`, or of every stack
     /// when `None`.
     async fn members(&self, stack: Option<&str>) -> Result<Vec<Member>> {
-        let stack_filter = match stack {
+        let label = match stack {
             Some(s) => format!("{LABEL_STACK}={s}"),
             None => LABEL_STACK.to_string(),
         };
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![stack_filter, IMAGE_LABEL.to_string()],
-        )]);
-        let options = ListContainersOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        let containers = self
-            .docker
-            .engine()
-            .list_containers(Some(options))
-            .await
-            .context("listing containers")?;
-        Ok(containers.into_iter().filter_map(member).collect())
+        // Running ones only: a stopped task's container is history, its
+        // replacement (another name) is the member (see the module doc).
+        orchestrated::members(&self.docker, label, false, member).await
     }
 
     /// Container id → `ip:7000` on the host's gateway bridge (empty when
@@ -165,161 +141,44 @@ impl SwarmRuntime {
         if !wanted.is_empty() {
             return Ok(wanted.to_string());
         }
-        let stacks: BTreeSet<String> = self
-            .members(None)
-            .await?
-            .into_iter()
-            .filter_map(|m| m.summary.labels?.remove(LABEL_STACK))
-            .collect();
-        let mut iter = stacks.iter();
-        match (iter.next(), iter.next()) {
-            (Some(only), None) => Ok(only.clone()),
-            (None, _) => bail!(
-                "no Chord ring deployed on Docker Swarm found (no running container of the \
-                 chord-node image belongs to a stack); deploy one with \
-                 `docker stack deploy -c compose/stack.yaml chord`"
-            ),
-            (Some(_), Some(_)) => {
-                let list: Vec<&str> = stacks.iter().map(String::as_str).collect();
-                Err(crate::exit::usage(format!(
-                    "several stacks run a Chord ring ({}); pick one with --swarm=STACK",
-                    list.join(", ")
-                )))
-            }
-        }
+        orchestrated::only_ring(self.members(None).await?, LABEL_STACK, NO_RING, |list| {
+            format!("several stacks run a Chord ring ({list}); pick one with --swarm=STACK")
+        })
     }
 }
 
-impl Runtime for SwarmRuntime {
-    fn kind(&self) -> &'static str {
-        "swarm"
+impl Orchestrated for SwarmRuntime {
+    const KIND: &'static str = "swarm";
+    const MANAGED_BY: &'static str = "this ring is managed by Docker Swarm: use `docker stack \
+deploy -c compose/stack.yaml STACK`, `docker service scale STACK_node=N` or `docker stack rm \
+STACK`";
+    const NO_PARTITION: &'static str = "partitions of a ring on Docker Swarm are not \
+supported; start the ring with `chordctl up N` to cut its network";
+
+    fn docker(&self) -> &DockerRuntime {
+        &self.docker
     }
 
-    async fn find(&self, stack: &str) -> Result<Option<Cluster>> {
+    async fn read_ring(&self, stack: &str) -> Result<Option<Cluster>> {
         let members = self.members(Some(stack)).await?;
         if members.is_empty() {
             return Ok(None);
         }
         let gateway = self.gateway_endpoints().await?;
-        let engine = self.docker.engine();
-        // The environment is only in the full inspection.
-        let inspected = join_all(members.iter().map(|m| async move {
-            let id = m.summary.id.as_deref().unwrap_or_default();
-            engine.inspect_container(id, None).await
-        }))
-        .await;
-        let mut nodes = Vec::new();
-        // (is seed, key, replicas) of each container, to pick the spec from.
-        let mut settings = Vec::new();
-        for (m, info) in members.iter().zip(inspected) {
-            let name = container_name(&m.summary);
-            let config = match info {
-                Ok(info) => info.config.unwrap_or_default(),
-                // Removed since the listing (scaled down, replaced): gone.
-                Err(DockerError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => continue,
-                Err(e) => return Err(e).with_context(|| format!("inspecting container {name}")),
-            };
-            let env = config.env.unwrap_or_default();
-            let advertise = env_value(&env, "CHORD_ADVERTISE")
-                .map(str::to_string)
-                .or_else(|| config.hostname.map(|h| format!("{h}:{NODE_PORT}")))
-                .unwrap_or_else(|| format!("{name}:{NODE_PORT}"));
-            settings.push((
-                m.seed,
-                env_value(&env, "CHORD_CLUSTER_KEY").map(str::to_string),
-                env_value(&env, "CHORD_REPLICAS").and_then(|r| r.parse::<u32>().ok()),
-            ));
-            let id = m.summary.id.as_deref().unwrap_or_default();
-            nodes.push(NodeInfo {
-                endpoint: loopback_endpoint(&m.summary).or_else(|| gateway.get(id).cloned()),
-                running: m.summary.state == Some(ContainerSummaryStateEnum::RUNNING),
-                name,
-                index: m.index,
-                advertise,
-            });
+        let endpoint = |summary: &ContainerSummary| {
+            let id = summary.id.as_deref().unwrap_or_default();
+            loopback_endpoint(summary).or_else(|| gateway.get(id).cloned())
+        };
+        let mut cluster =
+            orchestrated::read_cluster(&self.docker, stack, members, endpoint).await?;
+        // A slot can have two tasks for a moment while Swarm replaces one:
+        // by name then, so that the order does not depend on the listing.
+        if let Some(cluster) = &mut cluster {
+            cluster
+                .nodes
+                .sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
         }
-        nodes.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
-        // The seed's settings first: every node should carry the same.
-        settings.sort_by_key(|(seed, _, _)| !*seed);
-        let key = settings.iter().find_map(|(_, k, _)| k.clone());
-        let replicas = settings.iter().find_map(|(_, _, r)| *r);
-        let program = members
-            .iter()
-            .find_map(|m| m.summary.image.clone())
-            .unwrap_or_default();
-        Ok(Some(Cluster {
-            spec: ClusterSpec {
-                name: stack.to_string(),
-                key: key.unwrap_or_default(),
-                replicas: replicas.unwrap_or(DEFAULT_REPLICAS),
-                program,
-            },
-            nodes,
-        }))
-    }
-
-    async fn prepare(&self, _spec: &mut ClusterSpec, _progress: &Progress) -> Result<()> {
-        Err(anyhow!(MANAGED_BY_SWARM))
-    }
-
-    async fn start_node(
-        &self,
-        _spec: &ClusterSpec,
-        _index: u32,
-        _join: Option<&str>,
-    ) -> Result<NodeInfo> {
-        Err(anyhow!(MANAGED_BY_SWARM))
-    }
-
-    async fn kill(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
-        self.docker.kill(cluster, node).await
-    }
-
-    async fn pause(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
-        self.docker.pause(cluster, node).await
-    }
-
-    async fn resume(&self, cluster: &str, node: &NodeInfo) -> Result<()> {
-        self.docker.resume(cluster, node).await
-    }
-
-    async fn partition(&self, _cluster: &str, _groups: &[Vec<NodeInfo>]) -> Result<()> {
-        Err(anyhow!(
-            "partitions of a ring on Docker Swarm are not supported; start the ring \
-             with `chordctl up N` to cut its network"
-        ))
-    }
-
-    async fn heal(&self, _cluster: &str) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
-    async fn remove_node(&self, _cluster: &str, _node: &NodeInfo) -> Result<()> {
-        Err(anyhow!(MANAGED_BY_SWARM))
-    }
-
-    async fn is_running(&self, cluster: &str, node: &NodeInfo) -> Result<bool> {
-        self.docker.is_running(cluster, node).await
-    }
-
-    async fn logs(
-        &self,
-        cluster: &str,
-        node: &NodeInfo,
-        follow: bool,
-        tail: Option<u32>,
-    ) -> Result<()> {
-        self.docker.logs(cluster, node, follow, tail).await
-    }
-
-    async fn log_tail(&self, cluster: &str, node: &NodeInfo, lines: u32) -> Result<String> {
-        self.docker.log_tail(cluster, node, lines).await
-    }
-
-    async fn remove_cluster(&self, _cluster: &str) -> Result<Removed> {
-        Err(anyhow!(MANAGED_BY_SWARM))
+        Ok(cluster)
     }
 }
 

@@ -4,6 +4,11 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod deadline;
+pub mod docker;
+pub mod net;
+pub mod ring;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -89,6 +94,39 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// `up`, `down`, `add` and `restart` under `flag` (`--compose`, `--swarm`)
+/// are usage errors, found before any engine is asked, whose message names
+/// `tool`, the orchestrator's command to use instead.
+pub fn refuses_lifecycle(flag: &str, tool: &str) {
+    let ctl = Ctl::new(&[flag], &[]);
+    for args in [
+        &["up", "3"][..],
+        &["down"],
+        &["add", "1"],
+        &["restart", "1"],
+    ] {
+        let run = ctl.run(args).expect_code(2, &format!("{flag} {args:?}"));
+        assert!(run.stderr.contains(tool), "{}", run.stderr);
+    }
+}
+
+/// The workspace's root folder.
+pub fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The static chord-node that the image copies (the Dockerfile's input),
+/// panicking with how to build it when it is missing.
+pub fn require_static_node() -> PathBuf {
+    let binary = target_dir().join("x86_64-unknown-linux-gnu/release/chord-node");
+    assert!(
+        binary.is_file(),
+        "the chord-node image copies the static chord-node from {}; build it with `make build`",
+        binary.display()
+    );
+    binary
 }
 
 /// The chord-node binary for the process runtime: `CHORDCTL_NODE_BIN`, or the
