@@ -9,6 +9,9 @@
 # The ring runs as local processes (chordctl's process runtime) on 127.0.0.1
 # and is removed on exit, also on failure.
 set -euo pipefail
+# Paths the caller gave are relative to where they ran this from.
+case "${CHORDCTL:-}" in ""|/*) ;; *) CHORDCTL="$PWD/$CHORDCTL" ;; esac
+case "${CHORDCTL_NODE_BIN:-}" in ""|/*) ;; *) CHORDCTL_NODE_BIN="$PWD/$CHORDCTL_NODE_BIN" ;; esac
 cd "$(dirname "$0")/.."
 # Either build of chordctl will do (`cargo test --workspace` leaves the debug one).
 if [ -z "${CHORDCTL:-}" ]; then
@@ -49,6 +52,9 @@ while True:
             break
         if e.code != 503 or time.monotonic() > deadline:
             sys.exit(f"{sys.argv[1]}: {e.code} {e.read()!r}")
+    except OSError as e:  # refused or reset while the node starts: ask again
+        if time.monotonic() > deadline:
+            sys.exit(f"{sys.argv[1]}: {e}")
     time.sleep(0.2)  # a client's back-off between polls of the condition
 PY
 done

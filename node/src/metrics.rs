@@ -59,7 +59,8 @@ pub struct Metrics {
     /// Entry-node retries (a lost reply, a node that gave up, an inconclusive answer).
     pub retries: Counter,
     /// Timeouts, by kind: `hop` (a next hop silent past the call timeout),
-    /// `reply` (no owner reply within the request timeout).
+    /// `reply` (no owner reply within the request timeout), `expired` (a
+    /// routed request dropped because it arrived after the entry's deadline).
     pub timeouts: Family<KindLabels, Counter>,
     /// Replica writes sent by this node as owner, by result
     /// (`applied`, `newer`: the holder had a newer version, `failed`).
@@ -158,7 +159,7 @@ impl Metrics {
         );
         r.register(
             "timeouts",
-            "Timeouts by kind: hop (a next hop silent past the call timeout), reply (no owner reply in time)",
+            "Timeouts by kind: hop (a next hop silent past the call timeout), reply (no owner reply in time), expired (a routed request that arrived after the entry's deadline, dropped)",
             m.timeouts.clone(),
         );
         r.register(
@@ -244,12 +245,11 @@ impl Metrics {
             .set(i64::try_from(now.ring_size).unwrap_or(i64::MAX));
         self.routed_in_flight
             .set(i64::try_from(now.routed_in_flight).unwrap_or(i64::MAX));
-        // Counters only go up: catch up to the ring state's counts.
+        // Counters only go up: catch up to the ring state's counts (a max,
+        // so two scrapes at once cannot both add the difference).
         let catch_up = |c: &Counter, to: u64| {
-            let have = c.get();
-            if to > have {
-                c.inc_by(to - have);
-            }
+            c.inner()
+                .fetch_max(to, std::sync::atomic::Ordering::Relaxed);
         };
         catch_up(&self.merges, now.ring.merges);
         catch_up(&self.suspected, now.ring.suspected);

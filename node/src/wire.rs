@@ -46,8 +46,9 @@ pub struct RouteMsg {
     pub avoid: Option<Id>,
     /// When the entry node stops waiting for this attempt (its wall clock,
     /// ms since the epoch): a copy still on its way after that (held up at
-    /// a frozen hop, say) is dropped instead of executed. Clocks of the
-    /// nodes are assumed within a second of each other.
+    /// a frozen hop, say) is dropped instead of executed. The deadline has
+    /// 1 s of slack; a node whose clock runs ahead of the entry's by more
+    /// drops requests early, one that runs behind keeps them longer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
 }

@@ -326,9 +326,45 @@ async fn an_oversized_body_sent_in_full_first_still_gets_413() {
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 413"), "{size} bytes: {answer}");
     }
+    // A client that waits for `100 Continue` is told at once, without
+    // sending its body.
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "PUT /kv/big HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         expect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        16 << 20
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Nothing was stored, and the node still serves.
     let (status, _, _, _) = c.get(&addr, "big").await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_replica_a_miss_is_still_proven() {
+    // R = 1: the owner has no other holder to sync with, and its own
+    // range is all the proof there is; a miss must not answer 503 for ever.
+    let args = [FAST, &["--replicas", "1"]].concat();
+    let c = Cluster::start(&args, 3, true).await;
+    let asked = std::time::Instant::now();
+    for n in &c.nodes {
+        loop {
+            let (status, body, _, _) = c.get(&n.addr, "never-written").await;
+            if status == 404 {
+                break;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(
+                asked.elapsed() < Duration::from_secs(20),
+                "still {status} {body} after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,22 @@
 
 use super::*;
 
+/// How much a repair step moved, for the metrics.
+#[derive(Clone, Copy)]
+struct Moved {
+    keys: u64,
+    bytes: u64,
+}
+
+impl Moved {
+    fn of(entries: &[Entry]) -> Moved {
+        Moved {
+            keys: entries.len() as u64,
+            bytes: entries.iter().map(|e| e.wire_bytes() as u64).sum(),
+        }
+    }
+}
+
 impl Node {
     /// Answers a replica request from a peer.
     pub fn handle_data(&self, req: DataRequest) -> DataResponse {
@@ -109,7 +125,6 @@ impl Node {
 
     /// One anti-entropy round; returns how many entries moved either way.
     pub async fn repair_round(&self) -> usize {
-        self.inner.metrics.repair_rounds.inc();
         // Before the view is read: a change after this instant is not
         // covered by this round's syncs.
         let round_start = now_ms();
@@ -129,6 +144,7 @@ impl Node {
         if !joined {
             return 0;
         }
+        self.inner.metrics.repair_rounds.inc();
         let me = self.inner.me.id;
         let now = now_ms();
         let lease = self.inner.opts.lease_ms();
@@ -184,9 +200,10 @@ impl Node {
                 }
             }
         }
-        // No holder to sync with proves nothing: with a predecessor this
-        // node is not alone, it only lost its successors for now.
-        if all_synced && !targets.is_empty() {
+        // No holder to sync with proves nothing when there should be some:
+        // with a predecessor this node is not alone, it only lost its
+        // successors for now. With R = 1 there are none to ask.
+        if all_synced && (self.inner.opts.replicas <= 1 || !targets.is_empty()) {
             // Our copies are now at least as new as every holder's, as of
             // this round's start (see `view_settling`).
             self.inner
@@ -370,7 +387,7 @@ impl Node {
                 return Err(CallError::Rejected("unexpected answer to SyncList".into()));
             };
             moved += newer.len();
-            self.count_repaired(&newer);
+            self.count_repaired(Moved::of(&newer));
             self.handle_data(DataRequest::Replicate { entries: newer });
             let entries: Vec<Entry> = {
                 let data = lock(&self.inner.data);
@@ -379,8 +396,9 @@ impl Node {
                     .collect()
             };
             moved += entries.len();
-            self.count_repaired(&entries);
+            let sent = Moved::of(&entries);
             self.send_entries(holder, entries).await?;
+            self.count_repaired(sent);
         }
         Ok(moved)
     }
@@ -407,15 +425,14 @@ impl Node {
         }
     }
 
-    /// Sends `entries` to `holder` in replicate messages of bounded size.
     /// Counts entries repair moved (either way) into the metrics.
-    fn count_repaired(&self, entries: &[Entry]) {
+    fn count_repaired(&self, moved: Moved) {
         let m = &self.inner.metrics;
-        m.repair_keys.inc_by(entries.len() as u64);
-        let bytes: usize = entries.iter().map(Entry::wire_bytes).sum();
-        m.repair_bytes.inc_by(bytes as u64);
+        m.repair_keys.inc_by(moved.keys);
+        m.repair_bytes.inc_by(moved.bytes);
     }
 
+    /// Sends `entries` to `holder` in replicate messages of bounded size.
     async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
         for batch in batches(entries, BATCH_BYTES) {
             let req = DataRequest::Replicate { entries: batch };

@@ -58,6 +58,18 @@ fn too_large(msg: &str) -> Reply {
     r
 }
 
+/// 408: the body did not arrive within [`BODY_READ_MAX`]; the connection
+/// closes.
+fn too_slow() -> Reply {
+    let mut r = error(
+        StatusCode::REQUEST_TIMEOUT,
+        "the request body did not arrive in time",
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 /// 405 with the methods the route allows.
 pub fn wrong_method(allow: &'static str) -> Reply {
     let mut r = error(
@@ -110,6 +122,8 @@ where
 
 /// Bytes of an oversized body read and thrown away before the 413 goes out.
 const DRAIN_MAX_BYTES: usize = 64 << 20;
+/// How long reading a request's body may take.
+const BODY_READ_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long draining an oversized body may take.
 const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -149,9 +163,15 @@ pub async fn serve(
         .and(warp::path::full())
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("expect"))
         .and(warp::body::stream())
         .then(
-            move |method, path: warp::path::FullPath, len: Option<u64>, auth, body| {
+            move |method,
+                  path: warp::path::FullPath,
+                  len: Option<u64>,
+                  auth,
+                  expect: Option<String>,
+                  body| {
                 let node = node.clone();
                 async move {
                     let limit = if path.as_str().starts_with("/chord/") {
@@ -159,29 +179,44 @@ pub async fn serve(
                     } else {
                         limit
                     };
-                    let refuse = |msg: &str| {
-                        let r = too_large(msg);
+                    // Answers made before dispatch carry the `/kv` headers too.
+                    let tag = |r: Reply| {
                         if path.as_str().starts_with("/kv/") {
                             public::tag_self(&node, r)
                         } else {
                             r
                         }
                     };
+                    let refuse = |msg: &str| tag(too_large(msg));
+                    // Draining helps only a client that sends its body
+                    // unasked and whose body fits the bound: one that waits
+                    // for `100 Continue` gets the 413 at once instead.
+                    let waits = expect.is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
+                    let drainable =
+                        !waits && len.is_none_or(|l| l <= (limit + DRAIN_MAX_BYTES) as u64);
                     let mut body = std::pin::pin!(body);
                     if len.is_some_and(|l| l > limit as u64) {
-                        drain(body).await;
+                        if drainable {
+                            drain(body).await;
+                        }
                         return Ok::<_, Infallible>(refuse("request body over the size limit"));
                     }
                     // Only PUT and POST carry a body we use; others skip the read.
                     let body = if method == Method::PUT || method == Method::POST {
-                        match read_body(&mut body, limit).await {
-                            Ok(b) => b,
-                            Err(()) => {
-                                drain(body).await;
+                        match tokio::time::timeout(BODY_READ_MAX, read_body(&mut body, limit)).await
+                        {
+                            Ok(Ok(b)) => b,
+                            Ok(Err(())) => {
+                                if drainable {
+                                    drain(body).await;
+                                }
                                 return Ok(refuse(
                                     "request body over the size limit or unreadable",
                                 ));
                             }
+                            // A body that trickles in (or stops) must not
+                            // hold this task and connection for ever.
+                            Err(_) => return Ok(tag(too_slow())),
                         }
                     } else {
                         Bytes::new()

@@ -156,6 +156,35 @@ impl Cluster {
                 .status()
                 .is_ok_and(|s| s.success());
             assert!(ok, "could not SIGSTOP node {}", self.nodes[i].addr);
+            // SIGSTOP takes effect when a thread of the process next runs
+            // and takes the signal; until then its other threads keep
+            // serving. On a busy machine that lasts long enough for a
+            // request sent "after the freeze" to be answered by the node, so
+            // wait until every thread is really stopped.
+            let task_dir = format!("/proc/{}/task", c.id());
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let all_stopped = std::fs::read_dir(&task_dir)
+                    .map(|tasks| {
+                        tasks.flatten().all(|t| {
+                            std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+                                // The state follows the parenthesised name.
+                                stat.rsplit_once(") ")
+                                    .is_some_and(|(_, rest)| rest.starts_with('T'))
+                            })
+                        })
+                    })
+                    .unwrap_or(false);
+                if all_stopped {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "node {} not stopped 10 s after SIGSTOP",
+                    self.nodes[i].addr
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
     }
 
