@@ -5,7 +5,8 @@
 //! the next id clockwise and its predecessor the previous one.
 //!
 //! Data rule: the expected holders of a key are its owner (the first live
-//! node clockwise from the key's id, inclusive) and the next R−1 live nodes.
+//! node clockwise from the key's id, inclusive) and the next R−1 live nodes,
+//! as the node's own placement function (`chord_proto::placement`) says.
 //! For each key seen on any live node, whose newest copy is not a tombstone:
 //! - lost: no expected holder has any copy;
 //! - under-replicated: fewer expected holders than min(R, live nodes) have
@@ -20,21 +21,24 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::client::KeyEntry;
+use chord_proto::api::KeyEntry;
+use chord_proto::entry::Version;
+use chord_proto::id::{ring_fraction, Id};
+use chord_proto::placement::holders_of;
 
-/// A live node's ring pointers, as ids (lowercase hex).
+/// A live node's ring pointers, as ids.
 #[derive(Debug, Clone)]
 pub struct RingInput {
     /// Node name.
     pub name: String,
     /// Ring id.
-    pub id: String,
+    pub id: Id,
     /// Whether the node says it has joined.
     pub ready: bool,
     /// Predecessor id.
-    pub predecessor: Option<String>,
+    pub predecessor: Option<Id>,
     /// First successor id.
-    pub successor: Option<String>,
+    pub successor: Option<Id>,
 }
 
 /// One node in ring order.
@@ -43,7 +47,7 @@ pub struct RingRow {
     /// Node name.
     pub name: String,
     /// Ring id.
-    pub id: String,
+    pub id: Id,
     /// Percentage of the key space it owns: (predecessor, id].
     pub share: f64,
     /// Its successor pointer: a node name, a short id, or `none`.
@@ -72,7 +76,7 @@ pub struct RingReport {
 /// Checks the ring pointers of the live nodes.
 pub fn ring(nodes: &[RingInput]) -> RingReport {
     let mut sorted: Vec<&RingInput> = nodes.iter().collect();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    sorted.sort_by_key(|a| a.id);
     let mut problems = Vec::new();
     for pair in sorted.windows(2) {
         if pair[0].id == pair[1].id {
@@ -82,13 +86,13 @@ pub fn ring(nodes: &[RingInput]) -> RingReport {
             ));
         }
     }
-    let name_of = |id: &Option<String>| -> String {
+    let name_of = |id: &Option<Id>| -> String {
         match id {
             None => "none".to_string(),
             Some(id) => sorted
                 .iter()
                 .find(|n| &n.id == id)
-                .map_or_else(|| short_id(id).to_string(), |n| n.name.clone()),
+                .map_or_else(|| id.short(), |n| n.name.clone()),
         }
     };
     let n = sorted.len();
@@ -96,10 +100,10 @@ pub fn ring(nodes: &[RingInput]) -> RingReport {
     for (i, node) in sorted.iter().enumerate() {
         let next = sorted[(i + 1) % n];
         let prev = sorted[(i + n - 1) % n];
-        let successor_ok = node.successor.as_deref() == Some(next.id.as_str());
+        let successor_ok = node.successor == Some(next.id);
         // A lone node may not have learnt that it is its own predecessor.
-        let predecessor_ok = node.predecessor.as_deref() == Some(prev.id.as_str())
-            || (n == 1 && node.predecessor.is_none());
+        let predecessor_ok =
+            node.predecessor == Some(prev.id) || (n == 1 && node.predecessor.is_none());
         if !node.ready {
             problems.push(format!("{} has not joined (not ready)", node.name));
         }
@@ -121,7 +125,7 @@ pub fn ring(nodes: &[RingInput]) -> RingReport {
         }
         rows.push(RingRow {
             name: node.name.clone(),
-            id: node.id.clone(),
+            id: node.id,
             share: if n == 1 {
                 100.0
             } else {
@@ -138,48 +142,9 @@ pub fn ring(nodes: &[RingInput]) -> RingReport {
     RingReport { rows, problems }
 }
 
-/// The first 8 hex digits of an id, for tables.
-pub fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
-/// Parses 40 hex digits into 20 big-endian bytes (missing digits count as 0).
-fn id_bytes(id: &str) -> [u8; 20] {
-    let mut out = [0u8; 20];
-    let digits: Vec<u8> = id
-        .bytes()
-        .filter_map(|c| (c as char).to_digit(16).map(|d| d as u8))
-        .collect();
-    for (i, pair) in digits.chunks(2).take(20).enumerate() {
-        out[i] = pair[0] << 4 | pair.get(1).copied().unwrap_or(0);
-    }
-    out
-}
-
 /// Percentage of the 160-bit ring in the interval (from, to].
-pub fn share(from: &str, to: &str) -> f64 {
-    let (a, b) = (id_bytes(from), id_bytes(to));
-    // (b - a) mod 2^160, byte by byte from the least significant end.
-    let mut diff = [0u8; 20];
-    let mut borrow = 0i16;
-    for i in (0..20).rev() {
-        let mut d = i16::from(b[i]) - i16::from(a[i]) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        diff[i] = d as u8;
-    }
-    if diff == [0u8; 20] {
-        // from == to: a single node owns everything.
-        return 100.0;
-    }
-    let fraction: f64 = diff
-        .iter()
-        .enumerate()
-        .map(|(i, &byte)| f64::from(byte) * 256f64.powi(-(i as i32 + 1)))
-        .sum();
-    fraction * 100.0
+pub fn share(from: &Id, to: &Id) -> f64 {
+    ring_fraction(from, to) * 100.0
 }
 
 /// What one live node holds.
@@ -188,7 +153,7 @@ pub struct Holdings {
     /// Node name.
     pub name: String,
     /// Ring id.
-    pub id: String,
+    pub id: Id,
     /// Its entries, tombstones included.
     pub entries: Vec<KeyEntry>,
 }
@@ -199,7 +164,7 @@ pub struct KeyProblem {
     /// The key.
     pub key: String,
     /// Newest version seen anywhere.
-    pub version: String,
+    pub version: Version,
     /// Nodes that should hold it, owner first.
     pub expected: Vec<String>,
     /// Expected holders with the newest version.
@@ -234,42 +199,40 @@ impl DataReport {
 
 /// Checks where every key lives against where it should live.
 pub fn data(nodes: &[Holdings], replicas: u32) -> DataReport {
-    let mut ring: Vec<(&str, &str)> = nodes
-        .iter()
-        .map(|n| (n.id.as_str(), n.name.as_str()))
-        .collect();
+    let mut ring: Vec<(Id, &str)> = nodes.iter().map(|n| (n.id, n.name.as_str())).collect();
     ring.sort();
-    let want = (replicas as usize).min(ring.len());
+    let ids: Vec<Id> = ring.iter().map(|(id, _)| *id).collect();
 
     // key -> (key id, node name -> (version, deleted))
-    type Copies<'a> = BTreeMap<&'a str, (&'a str, bool)>;
-    let mut keys: BTreeMap<&str, (&str, Copies)> = BTreeMap::new();
+    type Copies<'a> = BTreeMap<&'a str, (Version, bool)>;
+    let mut keys: BTreeMap<&str, (Id, Copies)> = BTreeMap::new();
     for node in nodes {
         for e in &node.entries {
             let slot = keys
                 .entry(e.key.as_str())
-                .or_insert((e.id.as_str(), BTreeMap::new()));
-            slot.1
-                .insert(node.name.as_str(), (e.version.as_str(), e.deleted));
+                .or_insert((e.id, BTreeMap::new()));
+            slot.1.insert(node.name.as_str(), (e.version, e.deleted));
         }
     }
 
     let mut report = DataReport::default();
     for (key, (key_id, copies)) in keys {
-        let (newest, newest_deleted) = copies
-            .values()
-            .max_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)))
-            .copied()
-            .unwrap_or(("", false));
+        let Some((newest, newest_deleted)) = copies.values().max().copied() else {
+            continue;
+        };
         if newest_deleted {
             report.deleted += 1;
             continue;
         }
         report.keys += 1;
-        let expected = expected_holders(&ring, key_id, want);
+        let expected: Vec<&str> = holders_of(&ids, &key_id, replicas as usize)
+            .into_iter()
+            .map(|i| ring[i].1)
+            .collect();
+        let want = expected.len();
         let mut problem = KeyProblem {
             key: key.to_string(),
-            version: newest.to_string(),
+            version: newest,
             expected: expected.iter().map(|s| s.to_string()).collect(),
             current: Vec::new(),
             stale: Vec::new(),
@@ -299,33 +262,24 @@ pub fn data(nodes: &[Holdings], replicas: u32) -> DataReport {
     report
 }
 
-/// Owner (first id clockwise from `key_id`, inclusive) and the next
-/// `count - 1` nodes of `ring` (sorted by id), as names.
-pub fn expected_holders<'a>(ring: &[(&str, &'a str)], key_id: &str, count: usize) -> Vec<&'a str> {
-    if ring.is_empty() {
-        return Vec::new();
-    }
-    let start = ring.partition_point(|(id, _)| *id < key_id) % ring.len();
-    (0..count.min(ring.len()))
-        .map(|i| ring[(start + i) % ring.len()].1)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hex(b: u8) -> String {
-        format!("{b:02x}").repeat(20)
+    /// The id whose first byte is `b` and the rest 0.
+    fn at(b: u8) -> Id {
+        let mut x = [0u8; 20];
+        x[0] = b;
+        Id(x)
     }
 
     fn node(name: &str, id: u8, pred: u8, succ: u8) -> RingInput {
         RingInput {
             name: name.into(),
-            id: hex(id),
+            id: at(id),
             ready: true,
-            predecessor: Some(hex(pred)),
-            successor: Some(hex(succ)),
+            predecessor: Some(at(pred)),
+            successor: Some(at(succ)),
         }
     }
 
@@ -367,37 +321,56 @@ mod tests {
 
     #[test]
     fn share_wraps_around() {
-        let top = |b: u8| format!("{b:02x}{}", "0".repeat(38));
-        assert!((share(&top(0x00), &top(0x80)) - 50.0).abs() < 1e-9);
-        assert!((share(&top(0x80), &top(0x00)) - 50.0).abs() < 1e-9);
-        assert!((share(&top(0xc0), &top(0x40)) - 50.0).abs() < 1e-9);
-        assert!((share(&top(0x00), &top(0x01)) - 100.0 / 256.0).abs() < 1e-9);
+        assert!((share(&at(0x00), &at(0x80)) - 50.0).abs() < 1e-9);
+        assert!((share(&at(0x80), &at(0x00)) - 50.0).abs() < 1e-9);
+        assert!((share(&at(0xc0), &at(0x40)) - 50.0).abs() < 1e-9);
+        assert!((share(&at(0x00), &at(0x01)) - 100.0 / 256.0).abs() < 1e-9);
     }
 
-    #[test]
-    fn holders_wrap_and_include_exact_match() {
-        let ring = [("20", "a"), ("40", "b"), ("60", "c")];
-        assert_eq!(expected_holders(&ring, "30", 2), ["b", "c"]);
-        assert_eq!(expected_holders(&ring, "40", 2), ["b", "c"]);
-        assert_eq!(expected_holders(&ring, "70", 2), ["a", "b"]);
-        assert_eq!(expected_holders(&ring, "10", 5), ["a", "b", "c"]);
-    }
-
-    fn entry(key: &str, id: &str, version: &str, deleted: bool) -> KeyEntry {
+    fn entry(key: &str, id: u8, version: u64, deleted: bool) -> KeyEntry {
         KeyEntry {
             key: key.into(),
-            id: id.into(),
-            version: version.into(),
+            id: at(id),
+            version: Version {
+                ts: version,
+                node: 0,
+            },
             deleted,
         }
     }
 
-    fn holdings(name: &str, id: &str, entries: Vec<KeyEntry>) -> Holdings {
+    fn holdings(name: &str, id: u8, entries: Vec<KeyEntry>) -> Holdings {
         Holdings {
             name: name.into(),
-            id: id.into(),
+            id: at(id),
             entries,
         }
+    }
+
+    #[test]
+    fn holders_wrap_and_include_exact_match() {
+        let ring = |entries: Vec<KeyEntry>| {
+            [
+                holdings("a", 0x20, entries.clone()),
+                holdings("b", 0x40, vec![]),
+                holdings("c", 0x60, vec![]),
+            ]
+        };
+        let expected = |key_id: u8, replicas: u32| {
+            let r = data(&ring(vec![entry("k", key_id, 1, false)]), replicas);
+            let p = r
+                .misplaced
+                .first()
+                .or(r.under_replicated.first())
+                .or(r.lost.first());
+            p.map(|p| p.expected.clone()).unwrap_or_default()
+        };
+        // The copy is only on a, so a key a should not hold is misplaced and
+        // names its expected holders; one a should hold is under-replicated.
+        assert_eq!(expected(0x30, 2), ["b", "c"]);
+        assert_eq!(expected(0x40, 2), ["b", "c"]);
+        assert_eq!(expected(0x70, 2), ["a", "b"]);
+        assert_eq!(expected(0x10, 5), ["a", "b", "c"]);
     }
 
     #[test]
@@ -408,23 +381,20 @@ mod tests {
         // k3 (id 10): expected a, b; only on c -> lost and misplaced.
         // k4 (id 30): newest is a tombstone -> deleted, not checked.
         let nodes = [
-            holdings("a", "20", vec![entry("k2", "50", "01", false)]),
+            holdings("a", 0x20, vec![entry("k2", 0x50, 1, false)]),
             holdings(
                 "b",
-                "40",
-                vec![
-                    entry("k1", "30", "05", false),
-                    entry("k4", "30", "09", true),
-                ],
+                0x40,
+                vec![entry("k1", 0x30, 5, false), entry("k4", 0x30, 9, true)],
             ),
             holdings(
                 "c",
-                "60",
+                0x60,
                 vec![
-                    entry("k1", "30", "05", false),
-                    entry("k2", "50", "02", false),
-                    entry("k3", "10", "01", false),
-                    entry("k4", "30", "08", false),
+                    entry("k1", 0x30, 5, false),
+                    entry("k2", 0x50, 2, false),
+                    entry("k3", 0x10, 1, false),
+                    entry("k4", 0x30, 8, false),
                 ],
             ),
         ];
@@ -441,8 +411,8 @@ mod tests {
     #[test]
     fn replicas_above_node_count_ask_for_every_node() {
         let nodes = [
-            holdings("a", "20", vec![entry("k", "30", "01", false)]),
-            holdings("b", "40", vec![entry("k", "30", "01", false)]),
+            holdings("a", 0x20, vec![entry("k", 0x30, 1, false)]),
+            holdings("b", 0x40, vec![entry("k", 0x30, 1, false)]),
         ];
         assert!(data(&nodes, 3).is_clean());
     }

@@ -2,93 +2,15 @@
 //!
 //! Transport failures (connection refused, timeout) are `Err`, so callers
 //! can try another node; every HTTP answer, including 404 and 503, is an
-//! `Ok` [`KvReply`] for the caller to interpret.
+//! `Ok` [`KvReply`] for the caller to interpret. The JSON it reads is the
+//! node's own types from `chord_proto`, never a copy of them.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::{Deserialize, Serialize};
-
-/// Bytes left as they are in a key's path segment: RFC 3986 "unreserved".
-/// Everything else, `/` included, is percent-encoded so that the key is
-/// exactly one segment.
-const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes a key as one URL path segment.
-pub fn encode_key(key: &str) -> String {
-    utf8_percent_encode(key, KEY_SEGMENT).to_string()
-}
-
-/// Another node as named in a status: its ring id and address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Peer {
-    /// 40 hex digits.
-    pub id: String,
-    /// Advertised `host:port`.
-    pub addr: String,
-}
-
-/// `GET /status` of a node.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NodeStatus {
-    /// The node's ring id, 40 hex digits.
-    pub id: String,
-    /// Its advertised address.
-    pub addr: String,
-    /// Current predecessor, if any.
-    #[serde(default)]
-    pub predecessor: Option<Peer>,
-    /// Successor list, nearest first.
-    #[serde(default)]
-    pub successors: Vec<Peer>,
-    /// Distinct fingers.
-    #[serde(default)]
-    pub fingers: Vec<Peer>,
-    /// Entries held (owned and replica).
-    #[serde(default)]
-    pub keys: u64,
-    /// Entries it owns.
-    #[serde(default)]
-    pub keys_owned: u64,
-    /// Entries it holds as a replica.
-    #[serde(default)]
-    pub keys_replica: u64,
-    /// Whether it is moving data after a membership change.
-    #[serde(default)]
-    pub repairing: bool,
-    /// Its replication factor.
-    #[serde(default)]
-    pub replicas: u32,
-    /// Whether it has joined.
-    #[serde(default)]
-    pub ready: bool,
-}
-
-/// One entry of `GET /chord/keys`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyEntry {
-    /// The key.
-    pub key: String,
-    /// Its ring id, 40 hex digits.
-    pub id: String,
-    /// Version, 32 hex digits; larger is newer when compared as strings.
-    pub version: String,
-    /// Whether this is a tombstone.
-    #[serde(default)]
-    pub deleted: bool,
-}
-
-/// `GET /chord/keys` of a node.
-#[derive(Debug, Clone, Deserialize)]
-pub struct KeysResponse {
-    /// Every entry held, tombstones included.
-    pub entries: Vec<KeyEntry>,
-}
+use chord_proto::api::{ErrorBody, KeyListing, Status};
+use chord_proto::headers;
+use chord_proto::key::encode_key;
 
 /// A node's answer to a `/kv` request.
 #[derive(Debug, Clone)]
@@ -106,10 +28,9 @@ pub struct KvReply {
 impl KvReply {
     /// The `error` field of a JSON error body, or the body itself.
     pub fn error_message(&self) -> String {
-        serde_json::from_str::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
-            .unwrap_or_else(|| self.body.trim().to_string())
+        serde_json::from_str::<ErrorBody>(&self.body)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| self.body.trim().to_string())
     }
 }
 
@@ -140,7 +61,7 @@ impl Client {
     }
 
     /// `GET /status`.
-    pub async fn status(&self, endpoint: &str) -> Result<NodeStatus> {
+    pub async fn status(&self, endpoint: &str) -> Result<Status> {
         let resp = self
             .http
             .get(format!("http://{endpoint}/status"))
@@ -166,7 +87,7 @@ impl Client {
     }
 
     /// `GET /chord/keys` with the cluster key.
-    pub async fn keys(&self, endpoint: &str) -> Result<KeysResponse> {
+    pub async fn keys(&self, endpoint: &str) -> Result<KeyListing> {
         let resp = self
             .http
             .get(format!("http://{endpoint}/chord/keys"))
@@ -220,8 +141,8 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let owner = header("x-chord-owner");
-    let hops = header("x-chord-hops").and_then(|h| h.parse().ok());
+    let owner = header(headers::OWNER);
+    let hops = header(headers::HOPS).and_then(|h| h.parse().ok());
     let status = resp.status().as_u16();
     let body = resp
         .text()
@@ -240,28 +161,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_one_segment() {
-        assert_eq!(encode_key("user:1"), "user%3A1");
-        assert_eq!(encode_key("a/b"), "a%2Fb");
-        assert_eq!(encode_key("a b?c#d%"), "a%20b%3Fc%23d%25");
-        assert_eq!(encode_key("Az09-._~"), "Az09-._~");
-        assert_eq!(encode_key("é"), "%C3%A9");
-    }
-
-    #[test]
     fn encoded_key_survives_url_parsing() {
         let url = reqwest::Url::parse(&kv_url("127.0.0.1:1", "a/b/../c")).unwrap();
         assert_eq!(url.path(), "/kv/a%2Fb%2F..%2Fc");
-    }
-
-    #[test]
-    fn status_parses_contract_example() {
-        let text = r#"{"id":"00ff","addr":"n1:7000","predecessor":null,
-            "successors":[{"id":"01","addr":"n2:7000"}],"fingers":[],
-            "keys":3,"keys_owned":1,"keys_replica":2,"repairing":false,
-            "replicas":3,"ready":true}"#;
-        let s: NodeStatus = serde_json::from_str(text).unwrap();
-        assert_eq!(s.successors[0].addr, "n2:7000");
-        assert!(s.predecessor.is_none() && s.ready);
     }
 }

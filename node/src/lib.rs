@@ -1,7 +1,10 @@
 //! `chord-node`: one node of a distributed in-memory key-value store on a Chord ring.
 //!
 //! The pieces, bottom up:
-//! * [`id`] — 160-bit identifiers, SHA-1 placement and ring intervals (pure).
+//! * From the shared contract crate `chord_proto` (re-exported here under
+//!   the same names): [`id`], [`range`], [`placement`], [`entry`],
+//!   [`digest`], [`wire`] — identifiers and ring arithmetic, who holds a key,
+//!   and every message nodes exchange.
 //! * [`ring`] — Chord ring maintenance (join, stabilize, rectify, fingers) as a
 //!   pure state machine after Zave's corrected protocol; the module doc is the
 //!   protocol essay.
@@ -9,7 +12,6 @@
 //! * [`absence`] — when an owner without a copy may answer "not found" (pure).
 //! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
 //! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
-//! * [`wire`] — data-plane messages: routed operations, direct replies, replica traffic.
 //! * [`config`] — every flag and interval, with `CHORD_*` environment variables.
 //! * [`peer`] — the one shared HTTP client nodes use to call each other.
 //! * [`pending`] — request ids waiting for the owner's direct reply.
@@ -22,10 +24,11 @@
 
 #![warn(missing_docs)]
 
+pub use chord_proto::{digest, entry, id, placement, range, wire};
+
 pub mod absence;
 pub mod config;
 pub mod dedup;
-pub mod id;
 pub mod metrics;
 pub mod node;
 pub mod peer;
@@ -35,4 +38,3 @@ pub mod ring;
 pub mod routing;
 pub mod server;
 pub mod store;
-pub mod wire;

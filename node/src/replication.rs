@@ -1,7 +1,7 @@
 //! Who holds a key, how two holders find what differs, and when a copy may go (pure).
 //!
 //! * A key's holders are its owner and the owner's next `R − 1` successors.
-//! * Each repair round an owner compares a [`Digest`] of its primary range
+//! * Each repair round an owner compares a [`Digest`](crate::digest::Digest) of its primary range
 //!   `(predecessor, self]` with each replica holder; only on a mismatch do they
 //!   exchange `(id, version)` lists and then the entries that differ ([`diff`]).
 //! * A sync also renews the holder's **lease** on that range ([`Leases`]). A node
@@ -9,46 +9,9 @@
 //!   recent lease: it fell out of the key's replica set.
 
 use crate::id::{in_half_open, Id};
-use crate::ring::Peer;
+use crate::range::Range;
 use crate::store::{Entry, Version};
-use crate::wire::Range;
 use std::collections::HashMap;
-
-/// The peers that hold copies of what `me` owns: the first `replicas − 1`
-/// distinct entries of its successor list.
-pub fn replica_targets(me: &Id, successors: &[Peer], replicas: usize) -> Vec<Peer> {
-    let mut out: Vec<Peer> = Vec::new();
-    for p in successors {
-        if out.len() + 1 >= replicas {
-            break;
-        }
-        if p.id != *me && out.iter().all(|q| q.id != p.id) {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-/// An order-independent summary of a set of `(id, version)` pairs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Digest {
-    /// Number of entries.
-    pub count: u64,
-    /// Wrapping sum of a mixed hash of each pair.
-    pub hash: u64,
-}
-
-impl Digest {
-    /// The digest of `entries`.
-    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Id, &'a Entry)>) -> Digest {
-        let mut d = Digest::default();
-        for (id, e) in entries {
-            d.count += 1;
-            d.hash = d.hash.wrapping_add(mix(id, &e.version));
-        }
-        d
-    }
-}
 
 /// Splits `items` (in ring order within `range`) into consecutive sub-ranges of
 /// at most `max` items each, so no sync message grows with the range's size.
@@ -96,14 +59,6 @@ pub fn batches(entries: Vec<Entry>, max_bytes: usize) -> Vec<Vec<Entry>> {
         out.push(cur);
     }
     out
-}
-
-/// splitmix64 finaliser over the pair: well spread, so sums rarely collide.
-fn mix(id: &Id, v: &Version) -> u64 {
-    let mut x = id.prefix_u64() ^ v.ts.rotate_left(17) ^ v.node.rotate_left(41);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
-    x ^ (x >> 31)
 }
 
 /// Compares an owner's list with a holder's: returns (ids the holder lacks or
@@ -175,6 +130,7 @@ impl Leases {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
     use std::sync::Arc;
 
     fn e(ts: u64) -> Entry {
@@ -185,26 +141,6 @@ mod tests {
             )),
             version: Version { ts, node: 0 },
         }
-    }
-
-    #[test]
-    fn targets_skip_self_and_duplicates() {
-        let me = Peer::from_addr("a");
-        let b = Peer::from_addr("b");
-        let c = Peer::from_addr("c");
-        let succ = vec![
-            b.clone(),
-            me.clone(),
-            b.clone(),
-            c.clone(),
-            Peer::from_addr("d"),
-        ];
-        assert_eq!(replica_targets(&me.id, &succ, 3), vec![b.clone(), c]);
-        assert_eq!(replica_targets(&me.id, &succ, 1), vec![]);
-        assert_eq!(
-            replica_targets(&me.id, std::slice::from_ref(&b), 3),
-            vec![b]
-        );
     }
 
     #[test]

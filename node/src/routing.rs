@@ -13,7 +13,7 @@
 //! vectors pin it (`node/tests/vectors.rs`).
 
 use crate::id::{in_half_open, in_open, Id};
-use crate::ring::Peer;
+use chord_proto::peer::Peer;
 
 /// Where a request for a key goes next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,34 +133,6 @@ impl RouteView<'_> {
     }
 }
 
-/// The successor of `id` among `sorted` ids (ascending): the first `>= id`, wrapping.
-pub fn successor_of(sorted: &[Id], id: &Id) -> Option<usize> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = sorted.partition_point(|x| x < id);
-    Some(if i == sorted.len() { 0 } else { i })
-}
-
-/// The holders of `key` in a ring of `sorted` ids: its owner and the next
-/// `replicas − 1` distinct nodes clockwise (fewer in a smaller ring).
-pub fn holders_of(sorted: &[Id], key: &Id, replicas: usize) -> Vec<usize> {
-    let Some(owner) = successor_of(sorted, key) else {
-        return Vec::new();
-    };
-    (0..replicas.min(sorted.len()))
-        .map(|k| (owner + k) % sorted.len())
-        .collect()
-}
-
-/// The full finger table of `me` in a ring of `sorted` ids: finger `i` is the
-/// successor of `me + 2^i` (index into `sorted`).
-pub fn finger_table(sorted: &[Id], me: &Id) -> Vec<usize> {
-    (0..crate::id::BITS)
-        .filter_map(|i| successor_of(sorted, &me.finger_start(i)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,19 +244,5 @@ mod tests {
             ..view
         };
         assert_eq!(view.next_hop(&key(50), &[]), Hop::Forward(peer(40)));
-    }
-
-    #[test]
-    fn ring_helpers() {
-        let sorted: Vec<Id> = [10u8, 20, 30].iter().map(|n| peer(*n).id).collect();
-        assert_eq!(successor_of(&sorted, &key(10)), Some(1));
-        assert_eq!(successor_of(&sorted, &peer(10).id), Some(0));
-        assert_eq!(successor_of(&sorted, &key(30)), Some(0));
-        assert_eq!(holders_of(&sorted, &key(25), 3), vec![2, 0, 1]);
-        assert_eq!(holders_of(&sorted, &key(25), 5), vec![2, 0, 1]);
-        let table = finger_table(&sorted, &peer(10).id);
-        assert_eq!(table.len(), 160);
-        assert_eq!(table[0], 1);
-        assert_eq!(table[159], 0); // 10<<152 + 2^159 = 138<<152, wraps to node 10
     }
 }

@@ -412,3 +412,70 @@ async fn the_served_openapi_document_is_the_committed_one_and_its_routes_exist()
         }
     }
 }
+
+/// Reads `GET {url}` as `T` (the shared contract type, built here with
+/// `deny_unknown_fields`) and checks that `T` gives back exactly the JSON the
+/// node sent: no field the node writes is unknown to its readers, and none
+/// they expect is missing.
+async fn read_as<T>(http: &reqwest::Client, url: &str, auth: Option<&str>) -> (u16, T)
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let mut req = http.get(url);
+    if let Some(key) = auth {
+        req = req.bearer_auth(key);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let sent: Value = r.json().await.unwrap();
+    let typed: T = serde_json::from_value(sent.clone())
+        .unwrap_or_else(|e| panic!("{url} does not match the shared type: {e}\n{sent:#}"));
+    assert_eq!(serde_json::to_value(&typed).unwrap(), sent, "{url}");
+    (status, typed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_listing_and_errors_are_the_shared_contract_types() {
+    use chord_proto::api::{ErrorBody, KeyListing, Status};
+    let args = ["--cluster-key", "k3y", "--stabilize-ms", "100"];
+    let c = Cluster::start(&args, 3, true).await;
+    c.wait_ring(Duration::from_secs(10)).await;
+    let a = c.nodes[0].addr.clone();
+    for i in 0..20 {
+        assert_eq!(c.put(&a, &format!("c{i}"), &json!(i)).await.0, 200);
+    }
+    assert_eq!(c.delete(&a, "c0").await, 200);
+
+    for n in &c.nodes {
+        let (code, s): (u16, Status) =
+            read_as(&c.http, &format!("http://{}/status", n.addr), None).await;
+        assert_eq!(code, 200);
+        assert_eq!(s.addr, n.addr);
+        assert!(s.ready && !s.successors.is_empty() && s.predecessor.is_some(), "{s:?}");
+        assert!(s.replicas == 3 && (1..=3).contains(&s.write_quorum));
+    }
+    // Every node holds every key of a 3-node ring with R = 3, the deleted
+    // one as a tombstone.
+    let url = format!("http://{a}/chord/keys");
+    let (code, listing): (u16, KeyListing) = read_as(&c.http, &url, Some("k3y")).await;
+    assert_eq!((code, listing.addr.as_str()), (200, a.as_str()));
+    assert_eq!(listing.entries.len(), 20);
+    let c0 = listing.entries.iter().find(|e| e.key == "c0").unwrap();
+    assert!(c0.deleted);
+    assert_eq!(c0.id, chord_proto::id::Id::hash(b"c0"));
+
+    // Error bodies: a refused cluster key, a bad key, an unknown path, a
+    // deleted key.
+    let (code, e): (u16, ErrorBody) = read_as(&c.http, &url, None).await;
+    assert_eq!(code, 401);
+    assert!(!e.error.is_empty());
+    let (code, _): (u16, ErrorBody) =
+        read_as(&c.http, &format!("http://{a}/kv/%zz"), None).await;
+    assert_eq!(code, 400);
+    // (A missing key could answer 503 rather than 404 while the new ring
+    // settles, so the 404 is an unknown path's.)
+    let (code, _): (u16, ErrorBody) = read_as(&c.http, &format!("http://{a}/nope"), None).await;
+    assert_eq!(code, 404);
+    let (code, _): (u16, ErrorBody) = read_as(&c.http, &format!("http://{a}/kv/c0"), None).await;
+    assert!(code == 404 || code == 503, "{code}");
+}

@@ -41,8 +41,9 @@
 //! Run with `--nocapture` to see how many rounds each scenario needed.
 
 use chord_node::id::{Id, BITS};
+use chord_node::placement::{finger_table, successor_of};
 use chord_node::ring::{Outbound, Peer, Response, RingOptions, RingState};
-use chord_node::routing::{finger_table, successor_of, Hop};
+use chord_node::routing::Hop;
 use std::collections::{BTreeMap, VecDeque};
 
 // ===========================================================================

@@ -3,8 +3,9 @@
 //! Regenerate with `python -m chordsim vectors` (in `sim/`) and rerun both suites.
 
 use chord_node::id::{in_half_open, in_open, Id};
+use chord_node::placement::{finger_table, holders_of, successor_of};
 use chord_node::ring::Peer;
-use chord_node::routing::{finger_table, holders_of, successor_of, Hop, RouteView};
+use chord_node::routing::{Hop, RouteView};
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -23,10 +23,11 @@ use super::report::{render_table, Measured, Preload, Report};
 use super::tally::{Class, ErrorKind, Outcome, Tally, LATE};
 use super::workload::{due_slots, key_name, value_body, Op, Workload};
 use crate::cli::OutputFormat;
-use crate::client::{encode_key, Client};
+use crate::client::Client;
 use crate::commands::Ctx;
 use crate::output::{print, print_json};
 use crate::runtime::Runtime;
+use chord_proto::key::encode_key;
 
 /// Connection timeout (capped by the request timeout): the nodes are on
 /// this machine, so a second is generous.

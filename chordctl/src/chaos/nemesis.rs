@@ -2,6 +2,7 @@
 //! applies it to nodes that [`super::safety`] allows, undoes it after a
 //! while, and notes when the ring is correct again.
 
+use chord_proto::id::Id;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,7 +46,7 @@ pub struct Schedule<'a, R: Runtime> {
     /// with when they count as settled (`None`: still down).
     down: HashMap<String, Option<Instant>>,
     /// Ring ids of the nodes seen, by name (for the ring order).
-    ids: HashMap<String, String>,
+    ids: HashMap<String, Id>,
     /// Nodes that left for good.
     gone: Vec<String>,
     /// Fault kinds still to come in this round of the schedule.
@@ -139,8 +140,7 @@ impl<'a, R: Runtime> Schedule<'a, R> {
         let observed = observe(&self.client, &cluster).await;
         for o in &observed {
             if let Some(s) = &o.status {
-                self.ids
-                    .insert(o.node.name.clone(), s.id.to_ascii_lowercase());
+                self.ids.insert(o.node.name.clone(), s.id);
             }
         }
         // Only a node that is down now may be silent: one that is back
@@ -191,7 +191,7 @@ impl<'a, R: Runtime> Schedule<'a, R> {
 
     /// Nodes in ring order (by id), leaving out the ones that left.
     fn ring_order(&self) -> Vec<String> {
-        let mut members: Vec<(&String, &String)> = self
+        let mut members: Vec<(&Id, &String)> = self
             .ids
             .iter()
             .filter(|(name, _)| !self.gone.contains(name))

@@ -11,17 +11,20 @@ use serde::Serialize;
 
 use super::{died, Ctx, POLL};
 use crate::check::{self, RingInput, RingReport};
-use crate::client::{Client, NodeStatus, Peer};
+use crate::client::Client;
 use crate::exit;
 use crate::output::{print_json, println, Progress, Table};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
+use chord_proto::api::Status;
+use chord_proto::id::Id;
+use chord_proto::peer::Peer;
 
 /// A node together with what it said about itself, if it answered.
 pub struct Observed {
     /// The node as the runtime lists it.
     pub node: NodeInfo,
     /// Its `/status`, when it answered.
-    pub status: Option<NodeStatus>,
+    pub status: Option<Status>,
 }
 
 /// Asks every running node for its status, all at once.
@@ -47,10 +50,10 @@ pub fn ring_report(observed: &[Observed]) -> RingReport {
             let s = o.status.as_ref()?;
             Some(RingInput {
                 name: o.node.name.clone(),
-                id: s.id.to_ascii_lowercase(),
+                id: s.id,
                 ready: s.ready,
-                predecessor: s.predecessor.as_ref().map(|p| p.id.to_ascii_lowercase()),
-                successor: s.successors.first().map(|p| p.id.to_ascii_lowercase()),
+                predecessor: s.predecessor.as_ref().map(|p| p.id),
+                successor: s.successors.first().map(|p| p.id),
             })
         })
         .collect();
@@ -65,7 +68,7 @@ fn peer_name(cluster: &Cluster, peer: Option<&Peer>) -> String {
             .nodes
             .iter()
             .find(|n| n.advertise == p.addr)
-            .map_or_else(|| check::short_id(&p.id).to_string(), |n| n.name.clone()),
+            .map_or_else(|| p.id.short(), |n| n.name.clone()),
     }
 }
 
@@ -122,14 +125,14 @@ pub struct StatusRow {
     address: Option<String>,
     /// What it advertises to other nodes.
     advertise: String,
-    id: Option<String>,
+    id: Option<Id>,
     /// `up`, `down` or `not in ring`.
     state: &'static str,
     predecessor: Option<String>,
     successor: Option<String>,
-    keys: Option<u64>,
-    keys_owned: Option<u64>,
-    keys_replica: Option<u64>,
+    keys: Option<usize>,
+    keys_owned: Option<usize>,
+    keys_replica: Option<usize>,
     repairing: Option<bool>,
 }
 
@@ -155,10 +158,10 @@ pub async fn status_report<R: Runtime>(
     let live = observed.iter().filter(|o| o.status.is_some()).count();
     // Ids that some live node names as its first successor: a node nobody
     // points to is not (yet) part of the ring.
-    let pointed_to: HashSet<String> = observed
+    let pointed_to: HashSet<Id> = observed
         .iter()
         .filter_map(|o| o.status.as_ref()?.successors.first())
-        .map(|p| p.id.to_ascii_lowercase())
+        .map(|p| p.id)
         .collect();
     let nodes: Vec<StatusRow> = observed
         .iter()
@@ -167,9 +170,7 @@ pub async fn status_report<R: Runtime>(
             let state = match s {
                 None => "down",
                 Some(s) if !s.ready => "not in ring",
-                Some(s) if live > 1 && !pointed_to.contains(&s.id.to_ascii_lowercase()) => {
-                    "not in ring"
-                }
+                Some(s) if live > 1 && !pointed_to.contains(&s.id) => "not in ring",
                 Some(_) => "up",
             };
             StatusRow {
@@ -177,7 +178,7 @@ pub async fn status_report<R: Runtime>(
                 index: o.node.index,
                 address: o.node.endpoint.clone(),
                 advertise: o.node.advertise.clone(),
-                id: s.map(|s| s.id.clone()),
+                id: s.map(|s| s.id),
                 state,
                 predecessor: s.map(|s| peer_name(cluster, s.predecessor.as_ref())),
                 successor: s.map(|s| peer_name(cluster, s.successors.first())),
@@ -218,8 +219,7 @@ pub fn print_status(report: &StatusReport, json: bool) -> Result<()> {
         table.row(vec![
             n.name.clone(),
             n.address.clone().unwrap_or_else(dash),
-            n.id.as_deref()
-                .map_or_else(dash, |i| check::short_id(i).to_string()),
+            n.id.map_or_else(dash, |i| i.short()),
             n.state.to_string(),
             n.predecessor.clone().unwrap_or_else(dash),
             n.successor.clone().unwrap_or_else(dash),
@@ -275,7 +275,7 @@ pub async fn ring<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
             };
             table.row(vec![
                 r.name.clone(),
-                check::short_id(&r.id).to_string(),
+                r.id.short(),
                 format!("{:.2}%", r.share),
                 r.successor.clone(),
                 r.predecessor.clone(),

@@ -58,7 +58,7 @@ pub async fn gather(cluster: &Cluster) -> Result<CheckReport> {
         let client = client.clone();
         Some(async move {
             let keys = client.keys(&endpoint).await;
-            (o.node.name.clone(), status.id.to_ascii_lowercase(), keys)
+            (o.node.name.clone(), status.id, keys)
         })
     }))
     .await;
@@ -69,14 +69,7 @@ pub async fn gather(cluster: &Cluster) -> Result<CheckReport> {
             Ok(k) => holdings.push(Holdings {
                 name,
                 id,
-                entries: k
-                    .entries
-                    .into_iter()
-                    .map(|mut e| {
-                        e.id.make_ascii_lowercase();
-                        e
-                    })
-                    .collect(),
+                entries: k.entries,
             }),
             Err(e) => errors.push(format!("{name}: {e:#}")),
         }

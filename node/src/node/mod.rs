@@ -14,15 +14,19 @@
 use crate::absence::Settling;
 use crate::config::Options;
 use crate::dedup::{Begin, InFlight, Recent};
+use crate::digest::Digest;
 use crate::id::Id;
 use crate::metrics::Metrics;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
-use crate::replication::{batches, diff, replica_targets, split_range, Digest, Leases};
+use crate::placement::replica_targets;
+use crate::range::Range;
+use crate::replication::{batches, diff, split_range, Leases};
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
 use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
-use crate::wire::{DataRequest, DataResponse, Op, Outcome, Range, ReplyMsg, RouteMsg};
+use crate::wire::{DataRequest, DataResponse, Op, Outcome, ReplyMsg, RouteMsg};
+pub use chord_proto::api::Status;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -78,37 +82,6 @@ struct Data {
     /// The replica holders the last repair round synced with (to release
     /// the ones that dropped out).
     last_targets: Vec<Peer>,
-}
-
-/// A snapshot for `GET /status`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Status {
-    /// This node's id (40 hex).
-    pub id: Id,
-    /// Advertised address.
-    pub addr: String,
-    /// Current predecessor.
-    pub predecessor: Option<Peer>,
-    /// Successor list.
-    pub successors: Vec<Peer>,
-    /// Distinct fingers in finger order.
-    pub fingers: Vec<Peer>,
-    /// Live keys stored here (owned and replicas).
-    pub keys: usize,
-    /// Live keys in this node's primary range.
-    pub keys_owned: usize,
-    /// Live keys held as a replica.
-    pub keys_replica: usize,
-    /// Tombstones held.
-    pub tombstones: usize,
-    /// Whether the last repair round moved data.
-    pub repairing: bool,
-    /// Replication factor R.
-    pub replicas: usize,
-    /// Write quorum W.
-    pub write_quorum: usize,
-    /// Whether the node has joined a ring.
-    pub ready: bool,
 }
 
 struct Shared {

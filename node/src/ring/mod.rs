@@ -105,9 +105,9 @@
 //! * Nodes of different versions across the nonce change: an old node answers
 //!   nonce 0, which then spreads, and the restart protection is lost.
 
-pub mod message;
 pub mod passive;
 pub mod state;
 
-pub use message::{Peer, Request, Response};
+pub use chord_proto::peer::Peer;
+pub use chord_proto::ring::{Request, Response};
 pub use state::{Outbound, Purpose, RingCounters, RingOptions, RingState};

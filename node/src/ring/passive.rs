@@ -5,8 +5,8 @@
 //! Pure bookkeeping in ticks; the state machine decides what a probe's answer
 //! means (see "Merging" in the [`crate::ring`] module essay).
 
-use super::message::Peer;
 use crate::id::Id;
+use chord_proto::peer::Peer;
 
 /// One remembered peer.
 #[derive(Clone, Debug)]

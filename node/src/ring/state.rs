@@ -1,10 +1,11 @@
 //! The ring-maintenance state machine: inbound requests, responses and ticks in,
 //! outbound requests out. No sockets, no clock: see the module essay in `ring`.
 
-use super::message::{Peer, Request, Response};
 use super::passive::PassiveList;
 use crate::id::{in_half_open, in_open, Id, BITS};
+use crate::ring::{Request, Response};
 use crate::routing::{Hop, RouteView};
+use chord_proto::peer::Peer;
 use std::collections::BTreeMap;
 
 /// Sizes that shape ring maintenance (timing lives in the driver's options).
@@ -259,7 +260,7 @@ impl RingState {
         let ids: Vec<Id> = known.iter().map(|p| p.id).collect();
         for (i, f) in self.fingers.iter_mut().enumerate() {
             let start = self.me.id.finger_start(i);
-            *f = crate::routing::successor_of(&ids, &start).map(|k| known[k].clone());
+            *f = crate::placement::successor_of(&ids, &start).map(|k| known[k].clone());
         }
         self
     }

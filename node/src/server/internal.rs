@@ -6,6 +6,7 @@ use super::{error, json, wrong_method, Reply, Req};
 use crate::node::Node;
 use crate::ring::Request;
 use crate::wire::{DataRequest, ReplyMsg, RouteMsg};
+use chord_proto::api::{KeyEntry, KeyListing};
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
 
@@ -115,17 +116,22 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         _ => {
-            let entries: Vec<_> = node
+            let entries = node
                 .entries()
                 .into_iter()
-                .map(|(id, e)| {
-                    serde_json::json!({
-                        "key": e.key, "id": id, "version": e.version, "deleted": e.is_tombstone()
-                    })
+                .map(|(id, e)| KeyEntry {
+                    deleted: e.is_tombstone(),
+                    key: e.key,
+                    id,
+                    version: e.version,
                 })
                 .collect();
             let me = node.me();
-            ok_json(&serde_json::json!({"id": me.id, "addr": me.addr, "entries": entries}))
+            ok_json(&KeyListing {
+                id: me.id,
+                addr: me.addr.clone(),
+                entries,
+            })
         }
     }
 }

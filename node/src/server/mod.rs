@@ -45,7 +45,10 @@ pub fn json(status: StatusCode, body: Vec<u8>) -> Reply {
 pub fn error(status: StatusCode, msg: &str) -> Reply {
     json(
         status,
-        serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default(),
+        serde_json::to_vec(&chord_proto::api::ErrorBody {
+            error: msg.to_string(),
+        })
+        .unwrap_or_default(),
     )
 }
 

@@ -6,13 +6,15 @@ use crate::metrics::OpLabel;
 use crate::node::{ClientReply, Node};
 use crate::wire::{Op, Outcome};
 use bytes::Bytes;
+use chord_proto::headers;
+use chord_proto::key::{decode_key, KeyError};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
 
 /// Header names built once: inserting by `&str` parses the name on every response.
-static X_CHORD_OWNER: HeaderName = HeaderName::from_static("x-chord-owner");
-static X_CHORD_HOPS: HeaderName = HeaderName::from_static("x-chord-hops");
+static X_CHORD_OWNER: HeaderName = HeaderName::from_static(headers::OWNER);
+static X_CHORD_HOPS: HeaderName = HeaderName::from_static(headers::HOPS);
 
 /// A stored JSON value viewed as bytes, so a response body can share it.
 struct JsonText(Arc<RawValue>);
@@ -21,53 +23,6 @@ impl AsRef<[u8]> for JsonText {
     fn as_ref(&self) -> &[u8] {
         self.0.get().as_bytes()
     }
-}
-
-/// Longest key accepted, in bytes after percent-decoding.
-pub const MAX_KEY_BYTES: usize = 1024;
-
-/// Why a key segment was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum KeyError {
-    /// Empty, a bad `%` escape, or not UTF-8 (400).
-    Invalid(&'static str),
-    /// Over [`MAX_KEY_BYTES`] (414).
-    TooLong,
-}
-
-/// Decodes one percent-encoded path segment into a key.
-pub fn decode_key(seg: &str) -> Result<String, KeyError> {
-    if seg.contains('/') {
-        return Err(KeyError::Invalid(
-            "the key must be one path segment (encode '/' as %2F)",
-        ));
-    }
-    let b = seg.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = |c: u8| (c as char).to_digit(16);
-            match (
-                b.get(i + 1).and_then(|c| hex(*c)),
-                b.get(i + 2).and_then(|c| hex(*c)),
-            ) {
-                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
-                _ => return Err(KeyError::Invalid("bad percent-escape in key")),
-            }
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-        if out.len() > MAX_KEY_BYTES {
-            return Err(KeyError::TooLong);
-        }
-    }
-    if out.is_empty() {
-        return Err(KeyError::Invalid("the key must not be empty"));
-    }
-    String::from_utf8(out).map_err(|_| KeyError::Invalid("the key is not valid UTF-8"))
 }
 
 /// `X-Chord-Hops` texts for the usual hop counts (no formatting per response).
@@ -208,25 +163,5 @@ pub fn info(node: &Node, req: &Req) -> Reply {
             StatusCode::SERVICE_UNAVAILABLE,
             br#"{"ready":false}"#.to_vec(),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_decode() {
-        assert_eq!(decode_key("user%3A1").unwrap(), "user:1");
-        assert_eq!(decode_key("a%2Fb").unwrap(), "a/b");
-        assert_eq!(decode_key("%E3%83%A6").unwrap(), "ユ");
-        assert!(matches!(decode_key(""), Err(KeyError::Invalid(_))));
-        assert!(matches!(decode_key("%zz"), Err(KeyError::Invalid(_))));
-        assert!(matches!(decode_key("%4"), Err(KeyError::Invalid(_))));
-        assert!(matches!(decode_key("%ff%fe"), Err(KeyError::Invalid(_))));
-        assert!(matches!(decode_key("a/b"), Err(KeyError::Invalid(_))));
-        assert_eq!(decode_key(&"k".repeat(1024)).unwrap().len(), 1024);
-        assert_eq!(decode_key(&"k".repeat(1025)), Err(KeyError::TooLong));
-        assert_eq!(decode_key(&"%41".repeat(1025)), Err(KeyError::TooLong));
     }
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use chord_node::id::Id;
-use chord_node::routing::{holders_of, successor_of};
+use chord_node::placement::{holders_of, successor_of};
 use rand::seq::IndexedRandom;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -449,15 +449,5 @@ fn headers(r: &reqwest::Response) -> (u16, String, u32) {
     (r.status().as_u16(), owner, hops)
 }
 
-/// Percent-encodes a key as one path segment.
-pub fn encode(key: &str) -> String {
-    let mut out = String::new();
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Keys in URLs are encoded the way every client of the node encodes them.
+pub use chord_proto::key::encode_key as encode;

@@ -1,26 +1,8 @@
-//! Wire messages of ring maintenance (`POST /chord/rpc`) and the peer reference.
+//! Wire messages of ring maintenance (`POST /chord/rpc`).
 
 use crate::id::Id;
+use crate::peer::Peer;
 use serde::{Deserialize, Serialize};
-
-/// A ring member as others see it: its identifier and the address it advertises.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
-pub struct Peer {
-    /// Position on the ring.
-    pub id: Id,
-    /// `host:port` where its REST API answers.
-    pub addr: String,
-}
-
-impl Peer {
-    /// A peer whose id is SHA-1 of its address (the default placement).
-    pub fn from_addr(addr: &str) -> Peer {
-        Peer {
-            id: Id::hash(addr.as_bytes()),
-            addr: addr.to_string(),
-        }
-    }
-}
 
 /// A ring-maintenance request from one node to another.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

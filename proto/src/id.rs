@@ -135,6 +135,20 @@ pub fn in_half_open(x: &Id, a: &Id, b: &Id) -> bool {
     }
 }
 
+/// The fraction of the ring in `(from, to]`, between 0 and 1; `from == to`
+/// is the whole ring (a node alone owns everything).
+pub fn ring_fraction(from: &Id, to: &Id) -> f64 {
+    if from == to {
+        return 1.0;
+    }
+    from.distance_to(to)
+        .0
+        .iter()
+        .enumerate()
+        .map(|(i, &byte)| f64::from(byte) * 256f64.powi(-(i as i32 + 1)))
+        .sum()
+}
+
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
@@ -249,6 +263,17 @@ mod tests {
         assert_eq!(id(300).wrapping_sub(&id(45)), id(255));
         assert_eq!(id(10).distance_to(&id(3)), Id::ZERO.wrapping_sub(&id(7)));
         assert_eq!(id(3).distance_to(&id(10)), id(7));
+    }
+
+    #[test]
+    fn ring_fractions() {
+        let half = Id::pow2(159);
+        assert_eq!(ring_fraction(&Id::ZERO, &half), 0.5);
+        assert_eq!(ring_fraction(&half, &Id::ZERO), 0.5, "wraps past zero");
+        assert_eq!(ring_fraction(&id(5), &id(5)), 1.0);
+        let quarter = Id::pow2(158);
+        assert_eq!(ring_fraction(&half, &half.wrapping_add(&quarter)), 0.25);
+        assert!(ring_fraction(&id(1), &id(2)) > 0.0);
     }
 
     #[test]

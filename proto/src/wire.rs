@@ -2,9 +2,10 @@
 //! replica traffic. Enums are externally tagged on purpose: serde_json's
 //! `RawValue` (values travel unparsed) does not survive internally tagged enums.
 
+use crate::digest::Digest;
+use crate::entry::{Entry, Version};
 use crate::id::Id;
-use crate::replication::Digest;
-use crate::store::{Entry, Version};
+use crate::range::Range;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -97,15 +98,6 @@ pub struct ReplyMsg {
     pub hops: u32,
     /// What happened.
     pub outcome: Outcome,
-}
-
-/// A key range `(from, to]` on the ring.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Range {
-    /// Exclusive start.
-    pub from: Id,
-    /// Inclusive end.
-    pub to: Id,
 }
 
 /// Replica traffic between holders (`POST /chord/data`).

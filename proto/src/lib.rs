@@ -1,0 +1,33 @@
+//! `chord-proto`: the contract `chord-node` and `chordctl` share, so that
+//! neither side re-declares a field (a rename breaks the build instead of
+//! silently reading a default).
+//!
+//! * [`id`] — 160-bit identifiers, SHA-1 placement, ring intervals and shares.
+//! * [`peer`] — a ring member: id and advertised address.
+//! * [`range`] — a key range `(from, to]`.
+//! * [`placement`] — a key's owner and holders, fingers, replica targets: the
+//!   one placement rule the node, `chordctl check` and the simulator's test
+//!   vectors pin.
+//! * [`entry`] — a stored key with its version, as it travels.
+//! * [`digest`] — order-independent range digests for anti-entropy.
+//! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
+//! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
+//! * [`api`] — the public JSON: status, key listing, error body.
+//! * [`headers`] — header names.
+//! * [`key`] — keys as URL path segments.
+//!
+//! Everything here is pure: no sockets, no clocks.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod digest;
+pub mod entry;
+pub mod headers;
+pub mod id;
+pub mod key;
+pub mod peer;
+pub mod placement;
+pub mod range;
+pub mod ring;
+pub mod wire;
