@@ -17,7 +17,7 @@ use super::nemesis::Schedule;
 use super::workload::{self, Entries};
 use super::{timeline, ChaosPlan, Nemesis};
 use crate::client::Client;
-use crate::commands::Ctx;
+use crate::commands::{verify, Ctx};
 use crate::exit;
 use crate::output::{print_json, Progress};
 use crate::poll::{self, Look, POLL};
@@ -114,14 +114,12 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
     .await
     .done();
     progress.stage("waiting for a clean check");
-    let mut clean_after = None;
-    if ring_after.is_some() {
-        let clean = poll::try_until(
+    let clean_after = if ring_after.is_some() {
+        poll::try_until(
             heal_at + CLEAN_AFTER_HEAL,
-            Duration::from_secs(1),
+            verify::CHECK_EVERY,
             async || -> Result<Look<Duration, ()>> {
-                let cluster = ctx.existing().await?;
-                let clean = crate::commands::verify::gather(&cluster).await?.is_clean();
+                let clean = verify::gather(&ctx.existing().await?).await?.is_clean();
                 Ok(if clean {
                     Look::Done(heal_at.elapsed())
                 } else {
@@ -130,9 +128,11 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
             },
             |_| {},
         )
-        .await?;
-        clean_after = clean.done();
-    }
+        .await?
+        .done()
+    } else {
+        None
+    };
     progress.stage("reading every key");
     let final_reads = read_all(&client, &entries, plan.keys).await;
     progress.finish();

@@ -16,9 +16,10 @@ use crate::output::{print_json, Progress};
 use crate::poll::{self, Look};
 use crate::runtime::{Cluster, Runtime};
 
-/// Interval between checks of `check --wait`: a check reads every key of
-/// every node, so it looks less often than the other waits.
-const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// Interval between checks of `check --wait` (and of chaos's wait for a
+/// clean check): a check reads every key of every node, so it looks less
+/// often than the other waits.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// The `check` document.
 #[derive(Debug, Serialize)]
