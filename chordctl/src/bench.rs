@@ -4,7 +4,8 @@
 //! - [`args`]: the flags, validated into a [`BenchPlan`] before anything runs
 //! - [`workload`]: which operation and which key comes next (uniform or
 //!   Zipf), and the value written
-//! - [`histogram`]: a log-linear latency histogram with percentiles
+//! - [`histogram`]: latencies: an HdrHistogram for the percentiles, with
+//!   the exact mean and extremes
 //! - [`tally`]: how each request counts (ok, not found, error by kind),
 //!   latency and hops, per worker
 //! - [`report`]: the final report, as JSON or as tables

@@ -13,6 +13,9 @@ use anyhow::{bail, Context, Result};
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
+use object::elf::FileHeader64;
+use object::read::elf::{FileHeader as _, ProgramHeader as _};
+use object::{FileKind, LittleEndian};
 
 use crate::runtime::{node_bin_candidates, STATIC_BUILD_HINT};
 
@@ -37,36 +40,28 @@ pub enum Linkage {
     },
 }
 
-/// Reads the program headers of a 64-bit little-endian ELF file and reports
-/// whether it asks for a program interpreter (`PT_INTERP`).
+/// Reads the program headers of a 64-bit little-endian ELF file (with the
+/// `object` crate) and reports whether it asks for a program interpreter
+/// (`PT_INTERP`).
 pub fn elf_linkage(bytes: &[u8]) -> Result<Linkage> {
-    const PT_INTERP: u32 = 3;
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
-        bail!("not an ELF executable");
+    match FileKind::parse(bytes) {
+        Ok(FileKind::Elf64) => {}
+        Ok(FileKind::Elf32) => bail!("not a 64-bit little-endian ELF executable"),
+        _ => bail!("not an ELF executable"),
     }
-    if bytes[4] != 2 || bytes[5] != 1 {
+    let header = FileHeader64::<LittleEndian>::parse(bytes).context("bad ELF header")?;
+    if !header.is_little_endian() {
         bail!("not a 64-bit little-endian ELF executable");
     }
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let u64_at = |o: usize| -> Option<usize> {
-        let b: [u8; 8] = bytes.get(o..o + 8)?.try_into().ok()?;
-        usize::try_from(u64::from_le_bytes(b)).ok()
-    };
-    let phoff = u64_at(0x20).context("bad ELF header")?;
-    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
-    for i in 0..phnum {
-        let base = phoff + i * phentsize;
-        let Some(ph) = bytes.get(base..base + 56) else {
-            bail!("truncated ELF program header table");
-        };
-        let p_type = u32::from_le_bytes([ph[0], ph[1], ph[2], ph[3]]);
-        if p_type == PT_INTERP {
-            let off = u64_at(base + 8).context("bad PT_INTERP")?;
-            let size = u64_at(base + 32).context("bad PT_INTERP")?;
-            let raw = bytes.get(off..off + size).unwrap_or_default();
-            let interpreter = String::from_utf8_lossy(raw)
-                .trim_end_matches('\0')
-                .to_string();
+    let program_headers = header
+        .program_headers(LittleEndian, bytes)
+        .context("truncated ELF program header table")?;
+    for ph in program_headers {
+        if let Some(raw) = ph
+            .interpreter(LittleEndian, bytes)
+            .context("bad PT_INTERP")?
+        {
+            let interpreter = String::from_utf8_lossy(raw).into_owned();
             return Ok(Linkage::Dynamic { interpreter });
         }
     }
@@ -305,8 +300,9 @@ mod tests {
     fn fake_elf(p_type: u32, interp: &[u8]) -> Vec<u8> {
         let mut b = vec![0u8; 64 + 56];
         b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
+        b[4] = 2; // 64-bit
+        b[5] = 1; // little-endian
+        b[6] = 1; // ELF version 1
         b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
         b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
         b[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
@@ -328,7 +324,25 @@ mod tests {
             }
         );
         assert_eq!(elf_linkage(&fake_elf(1, b"")).unwrap(), Linkage::Static);
-        assert!(elf_linkage(b"#!/bin/sh\n").is_err());
+    }
+
+    #[test]
+    fn what_is_not_a_64_bit_little_endian_elf_says_so() {
+        let refusal = |bytes: &[u8]| format!("{:#}", elf_linkage(bytes).unwrap_err());
+        assert_eq!(refusal(b"#!/bin/sh\n"), "not an ELF executable");
+        assert_eq!(refusal(b""), "not an ELF executable");
+        let elf = fake_elf(3, b"/lib/ld.so\0");
+        let mut elf32 = elf.clone();
+        elf32[4] = 1;
+        let mut big_endian = elf.clone();
+        big_endian[5] = 2;
+        for bytes in [elf32, big_endian] {
+            assert_eq!(refusal(&bytes), "not a 64-bit little-endian ELF executable");
+        }
+        assert!(refusal(&elf[..40]).starts_with("bad ELF header"));
+        assert!(refusal(&elf[..64 + 30]).starts_with("truncated ELF program header table"));
+        // The interpreter's path runs past the end of the file.
+        assert!(refusal(&elf[..elf.len() - 4]).starts_with("bad PT_INTERP"));
     }
 
     #[test]

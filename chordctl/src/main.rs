@@ -11,6 +11,7 @@
 //! - [`bench`]: the `bench` command: workload, measurement, report
 //! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
+//! - [`poll`]: the wait loop (look, sleep, look again until a deadline)
 //! - [`duration`]: human durations (`10s`, `2m`) for the time flags
 //! - [`exit`]: the documented exit codes
 //!
@@ -26,6 +27,7 @@ mod duration;
 mod exit;
 mod image;
 mod output;
+mod poll;
 mod runtime;
 
 use std::process::ExitCode;

@@ -16,6 +16,7 @@ use bollard::query_parameters::{
     RemoveImageOptions,
 };
 use bollard::Docker;
+use common::deadline::wait_until;
 use common::{block_on, engine, target_dir, unique, Ctl};
 
 const BUILD_HINT: &str = "RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
@@ -187,20 +188,16 @@ fn docker_cluster_survives_two_kills_and_down_leaves_nothing() {
 /// Polls `chordctl ring` until its exit code is `code`; returns how long that took.
 fn wait_ring_code(ctl: &Ctl, code: i32, limit: Duration, what: &str) -> Duration {
     let start = Instant::now();
-    loop {
+    wait_until(&format!("{what}: `ring` exits {code}"), limit, || {
         let run = ctl.run(&["ring"]);
         if run.code == code {
-            return start.elapsed();
+            return Ok(start.elapsed());
         }
-        assert!(
-            start.elapsed() < limit,
-            "{what}: `ring` still exits {} after {limit:?}:\n{}{}",
-            run.code,
-            run.stdout,
-            run.stderr
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        Err(format!(
+            "`ring` exits {}:\n{}{}",
+            run.code, run.stdout, run.stderr
+        ))
+    })
 }
 
 #[test]

@@ -451,7 +451,10 @@ async fn status_listing_and_errors_are_the_shared_contract_types() {
             read_as(&c.http, &format!("http://{}/status", n.addr), None).await;
         assert_eq!(code, 200);
         assert_eq!(s.addr, n.addr);
-        assert!(s.ready && !s.successors.is_empty() && s.predecessor.is_some(), "{s:?}");
+        assert!(
+            s.ready && !s.successors.is_empty() && s.predecessor.is_some(),
+            "{s:?}"
+        );
         assert!(s.replicas == 3 && (1..=3).contains(&s.write_quorum));
     }
     // Every node holds every key of a 3-node ring with R = 3, the deleted
@@ -469,8 +472,7 @@ async fn status_listing_and_errors_are_the_shared_contract_types() {
     let (code, e): (u16, ErrorBody) = read_as(&c.http, &url, None).await;
     assert_eq!(code, 401);
     assert!(!e.error.is_empty());
-    let (code, _): (u16, ErrorBody) =
-        read_as(&c.http, &format!("http://{a}/kv/%zz"), None).await;
+    let (code, _): (u16, ErrorBody) = read_as(&c.http, &format!("http://{a}/kv/%zz"), None).await;
     assert_eq!(code, 400);
     // (A missing key could answer 503 rather than 404 while the new ring
     // settles, so the 404 is an unknown path's.)

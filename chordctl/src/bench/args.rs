@@ -11,8 +11,7 @@ use crate::exit;
 /// Longest run: an hour. Every loop of the benchmark ends by itself, and
 /// this bounds how long that can take.
 pub const MAX_DURATION_SECS: u64 = 3600;
-/// Most keys: the preload writes each one, and a Zipf run keeps a table
-/// of 8 bytes per key.
+/// Most keys: the preload writes each one.
 pub const MAX_KEYS: u64 = 1_000_000;
 /// Largest value: the node's default request-body limit (`--max-body`).
 pub const MAX_VALUE_SIZE: usize = 1 << 20;

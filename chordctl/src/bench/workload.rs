@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
+use rand_distr::{Distribution, Zipf};
 
 use super::args::{BenchPlan, Dist};
 
@@ -37,38 +38,27 @@ pub enum KeyDist {
     },
     /// Index `k` with probability proportional to `1 / (k+1)^s`.
     Zipf {
-        /// Cumulative probabilities: `cdf[k]` is P(index <= k); the last is 1.
-        cdf: Vec<f64>,
+        /// Ranks `1..=n`, rank `r` standing for index `r - 1`.
+        ranks: Zipf<f64>,
+        /// Number of keys.
+        n: u64,
     },
 }
 
 impl KeyDist {
     /// The distribution over `n` keys (`n` >= 1).
     ///
-    /// Zipf keeps the cumulative table (8 bytes per key) and samples by
-    /// binary search: exact, and simple to check, at a cost that is small
-    /// next to an HTTP request.
+    /// Zipf samples by rejection (rand_distr's [`Zipf`]): constant memory
+    /// and time whatever the number of keys.
     pub fn new(dist: Dist, n: u64) -> Self {
         assert!(n >= 1, "at least one key");
         match dist {
             Dist::Uniform => KeyDist::Uniform { n },
-            Dist::Zipf(s) => {
-                let mut cdf = Vec::with_capacity(n as usize);
-                let mut total = 0.0;
-                for k in 0..n {
-                    total += ((k + 1) as f64).powf(-s);
-                    cdf.push(total);
-                }
-                for c in &mut cdf {
-                    *c /= total;
-                }
-                // Rounding could leave the last entry just under 1, and a
-                // draw above it would fall off the end.
-                if let Some(last) = cdf.last_mut() {
-                    *last = 1.0;
-                }
-                KeyDist::Zipf { cdf }
-            }
+            Dist::Zipf(s) => KeyDist::Zipf {
+                ranks: Zipf::new(n as f64, s)
+                    .expect("validated plans have an exponent above 0 and a key"),
+                n,
+            },
         }
     }
 
@@ -76,10 +66,9 @@ impl KeyDist {
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match self {
             KeyDist::Uniform { n } => rng.random_range(0..*n),
-            KeyDist::Zipf { cdf } => {
-                let u: f64 = rng.random(); // in [0, 1)
-                cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u64
-            }
+            // A rank is a whole number in [1, n] held in a float; the clamp
+            // only guards its conversion.
+            KeyDist::Zipf { ranks, n } => (ranks.sample(rng) as u64).clamp(1, *n) - 1,
         }
     }
 }

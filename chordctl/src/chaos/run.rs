@@ -17,9 +17,10 @@ use super::nemesis::Schedule;
 use super::workload::{self, Entries};
 use super::{timeline, ChaosPlan, Nemesis};
 use crate::client::Client;
-use crate::commands::Ctx;
+use crate::commands::{verify, Ctx};
 use crate::exit;
 use crate::output::{print_json, Progress};
+use crate::poll::{self, Look, POLL};
 use crate::runtime::Runtime;
 
 /// How long the heal may take to give a correct ring, and then a clean check.
@@ -103,26 +104,35 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
     let _ = nemesis.refresh_entries().await;
     let heal_at = Instant::now();
     progress.stage("waiting for a correct ring");
-    let mut ring_after = None;
-    while heal_at.elapsed() < RING_AFTER_HEAL {
+    let ring_after = poll::until(heal_at + RING_AFTER_HEAL, POLL, async || {
         if nemesis.note_convergence().await {
-            ring_after = Some(heal_at.elapsed());
-            break;
+            Look::Done(heal_at.elapsed())
+        } else {
+            Look::NotYet(())
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
+    .done();
     progress.stage("waiting for a clean check");
-    let mut clean_after = None;
-    if ring_after.is_some() {
-        while heal_at.elapsed() < CLEAN_AFTER_HEAL {
-            let cluster = ctx.existing().await?;
-            if crate::commands::verify::gather(&cluster).await?.is_clean() {
-                clean_after = Some(heal_at.elapsed());
-                break;
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
+    let clean_after = if ring_after.is_some() {
+        poll::try_until(
+            heal_at + CLEAN_AFTER_HEAL,
+            verify::CHECK_EVERY,
+            async || -> Result<Look<Duration, ()>> {
+                let clean = verify::gather(&ctx.existing().await?).await?.is_clean();
+                Ok(if clean {
+                    Look::Done(heal_at.elapsed())
+                } else {
+                    Look::NotYet(())
+                })
+            },
+            |_| {},
+        )
+        .await?
+        .done()
+    } else {
+        None
+    };
     progress.stage("reading every key");
     let final_reads = read_all(&client, &entries, plan.keys).await;
     progress.finish();

@@ -9,10 +9,11 @@ use rand::seq::IndexedRandom;
 use serde_json::json;
 
 use super::inspect::{print_names, print_status, status_report, wait_for_ring};
-use super::{died, random_key, Ctx, POLL};
+use super::{died, random_key, Ctx};
 use crate::cli::KillSelection;
 use crate::client::Client;
 use crate::output::{print_json, println, Progress};
+use crate::poll::{self, Look, POLL};
 use crate::runtime::{ClusterSpec, NodeInfo, Runtime};
 
 /// How often (in polls) a start-up wait asks the runtime whether the node
@@ -31,25 +32,39 @@ async fn wait_ready<R: Runtime>(
         .as_deref()
         .with_context(|| format!("{} has no endpoint", node.name))?;
     let mut polls = 0u32;
-    loop {
-        if client.ready(endpoint).await {
-            return Ok(());
-        }
-        polls += 1;
-        let timed_out = Instant::now() >= deadline;
-        if timed_out || polls % LIVENESS_EVERY == 0 {
-            if !ctx.rt.is_running(ctx.cluster, node).await? {
-                return Err(died(ctx, node, "exited during start-up").await);
+    let ready = poll::try_until(
+        deadline,
+        POLL,
+        async || -> Result<Look<(), ()>> {
+            if client.ready(endpoint).await {
+                return Ok(Look::Done(()));
             }
-            if timed_out {
-                bail!(
-                    "{} did not become ready (GET /readyz at {endpoint})",
-                    node.name
-                );
+            polls += 1;
+            if polls % LIVENESS_EVERY == 0 {
+                still_running(ctx, node).await?;
             }
-        }
-        tokio::time::sleep(POLL).await;
+            Ok(Look::NotYet(()))
+        },
+        |_| {},
+    )
+    .await?;
+    if ready.done().is_none() {
+        // A node that died says so, rather than "not ready".
+        still_running(ctx, node).await?;
+        bail!(
+            "{} did not become ready (GET /readyz at {endpoint})",
+            node.name
+        );
     }
+    Ok(())
+}
+
+/// Fails with the node's last log lines if it exited during start-up.
+async fn still_running<R: Runtime>(ctx: &Ctx<'_, R>, node: &NodeInfo) -> Result<()> {
+    if !ctx.rt.is_running(ctx.cluster, node).await? {
+        return Err(died(ctx, node, "exited during start-up").await);
+    }
+    Ok(())
 }
 
 /// Starts nodes `indices` one at a time, each joining through `join` (or,

@@ -9,11 +9,12 @@ use anyhow::{bail, Result};
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::{died, Ctx, POLL};
+use super::{died, Ctx};
 use crate::check::{self, RingInput, RingReport};
 use crate::client::Client;
 use crate::exit;
 use crate::output::{print_json, println, Progress, Table};
+use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 use chord_proto::api::Status;
 use chord_proto::id::Id;
@@ -82,38 +83,46 @@ pub async fn wait_for_ring<R: Runtime>(
     deadline: Instant,
     progress: &Progress,
 ) -> Result<()> {
-    loop {
-        let cluster = ctx.existing().await?;
-        for name in expect {
-            let node = cluster.node(name)?;
-            if !node.running {
-                return Err(died(ctx, node, "stopped while the ring formed").await);
+    let ring = poll::try_until(
+        deadline,
+        POLL,
+        async || -> Result<Look<(), Vec<String>>> {
+            let cluster = ctx.existing().await?;
+            for name in expect {
+                let node = cluster.node(name)?;
+                if !node.running {
+                    return Err(died(ctx, node, "stopped while the ring formed").await);
+                }
             }
-        }
-        let observed = observe(client, &cluster).await;
-        let report = ring_report(&observed);
-        let silent: Vec<&str> = observed
-            .iter()
-            .filter(|o| o.node.running && o.status.is_none())
-            .map(|o| o.node.name.as_str())
-            .collect();
-        if silent.is_empty() && report.problems.is_empty() {
-            return Ok(());
-        }
-        let mut problems = report.problems.clone();
-        problems.extend(silent.iter().map(|n| format!("{n} does not answer")));
-        if Instant::now() >= deadline {
-            bail!(
-                "the ring was still not correct at the deadline: {}",
-                problems.join("; ")
-            );
-        }
-        progress.stage(format!(
-            "waiting for ring ({} problems left)",
-            problems.len()
-        ));
-        tokio::time::sleep(POLL).await;
+            let observed = observe(client, &cluster).await;
+            let report = ring_report(&observed);
+            let silent = observed
+                .iter()
+                .filter(|o| o.node.running && o.status.is_none())
+                .map(|o| format!("{} does not answer", o.node.name));
+            let mut problems = report.problems;
+            problems.extend(silent);
+            Ok(if problems.is_empty() {
+                Look::Done(())
+            } else {
+                Look::NotYet(problems)
+            })
+        },
+        |problems| {
+            progress.stage(format!(
+                "waiting for ring ({} problems left)",
+                problems.len()
+            ))
+        },
+    )
+    .await?;
+    if let Look::NotYet(problems) = ring {
+        bail!(
+            "the ring was still not correct at the deadline: {}",
+            problems.join("; ")
+        );
     }
+    Ok(())
 }
 
 /// One row of `status`.

@@ -13,8 +13,6 @@ mod data;
 pub mod inspect;
 pub mod verify;
 
-use std::time::Duration;
-
 use anyhow::{anyhow, Result};
 use clap::CommandFactory;
 use rand::Rng;
@@ -134,9 +132,6 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
 pub fn random_key() -> String {
     format!("{:032x}", rand::rng().random::<u128>())
 }
-
-/// Poll interval of every wait loop (each also has a deadline).
-pub const POLL: Duration = Duration::from_millis(250);
 
 /// The error for a node that died while we waited on it: what happened, and
 /// the last lines of its log, which usually say why.

@@ -13,7 +13,13 @@ use crate::check::{self, DataReport, Holdings, RingReport};
 use crate::client::Client;
 use crate::exit;
 use crate::output::{print_json, Progress};
+use crate::poll::{self, Look};
 use crate::runtime::{Cluster, Runtime};
+
+/// Interval between checks of `check --wait` (and of chaos's wait for a
+/// clean check): a check reads every key of every node, so it looks less
+/// often than the other waits.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// The `check` document.
 #[derive(Debug, Serialize)]
@@ -169,33 +175,42 @@ fn join_or_dash(names: &[String]) -> String {
 pub async fn check<R: Runtime>(ctx: &Ctx<'_, R>, wait: Option<Duration>) -> Result<()> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     let progress = Progress::new(ctx.output);
-    loop {
-        let cluster = ctx.existing().await?;
-        let report = gather(&cluster).await?;
-        if report.clean || Instant::now() >= deadline {
-            progress.finish();
-            if ctx.json() {
-                print_json(&report)?;
+    let last = poll::try_until(
+        deadline,
+        CHECK_EVERY,
+        async || -> Result<Look<CheckReport, CheckReport>> {
+            let report = gather(&ctx.existing().await?).await?;
+            Ok(if report.clean {
+                Look::Done(report)
             } else {
-                print_check(&report)?;
-            }
-            if report.clean {
-                return Ok(());
-            }
-            return Err(exit::unhealthy(format!(
-                "check found {} problem(s): {} lost, {} under-replicated, {} misplaced key(s), \
-                 {} ring problem(s)",
-                report.problem_count(),
-                report.data.lost.len(),
-                report.data.under_replicated.len(),
-                report.data.misplaced.len(),
-                report.ring.problems.len()
-            )));
-        }
-        progress.stage(format!(
-            "waiting for a clean check ({} problems)",
-            report.problem_count()
-        ));
-        tokio::time::sleep(Duration::from_secs(1)).await;
+                Look::NotYet(report)
+            })
+        },
+        |report| {
+            progress.stage(format!(
+                "waiting for a clean check ({} problems)",
+                report.problem_count()
+            ))
+        },
+    )
+    .await?;
+    let (Look::Done(report) | Look::NotYet(report)) = last;
+    progress.finish();
+    if ctx.json() {
+        print_json(&report)?;
+    } else {
+        print_check(&report)?;
     }
+    if report.clean {
+        return Ok(());
+    }
+    Err(exit::unhealthy(format!(
+        "check found {} problem(s): {} lost, {} under-replicated, {} misplaced key(s), \
+         {} ring problem(s)",
+        report.problem_count(),
+        report.data.lost.len(),
+        report.data.under_replicated.len(),
+        report.data.misplaced.len(),
+        report.ring.problems.len()
+    )))
 }

@@ -22,6 +22,7 @@ use super::{
     Runtime,
 };
 use crate::output::Progress;
+use crate::poll::{self, Look};
 
 /// How long a SIGTERMed node gets to hand its data over before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -96,14 +97,14 @@ fn signal(pid: i32, sig: i32) -> Result<()> {
 
 /// Polls until the process is gone or `limit` passes; returns whether it is gone.
 async fn wait_gone(node: &ProcNode, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if !alive(node) {
-            return true;
+    let gone = poll::until(Instant::now() + limit, POLL, async || {
+        if alive(node) {
+            Look::NotYet(())
+        } else {
+            Look::Done(())
         }
-        tokio::time::sleep(POLL).await;
-    }
-    !alive(node)
+    });
+    gone.await.done().is_some()
 }
 
 /// A free loopback port. The node binds it a moment later; another

@@ -1,9 +1,10 @@
 //! Reaching nodes directly, as `curl` would: free ports to publish on and
-//! a minimal HTTP/1.1 client.
+//! one-shot HTTP requests.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::Duration;
+
+use super::block_on;
 
 /// A free TCP port on `ip` (free when asked; the caller binds it right
 /// after).
@@ -14,71 +15,53 @@ pub fn free_port(ip: &str) -> u16 {
         .port()
 }
 
-/// A minimal HTTP/1.1 exchange: the status code and the (de-chunked) body.
+/// One HTTP request to `addr` (`127.0.0.1:port`), as `curl` would send it:
+/// the status code and the body (reqwest decodes a chunked one). The body,
+/// if any, goes as JSON; no proxy from the environment is used, since the
+/// nodes are on this machine.
 pub fn http(
     addr: &str,
     method: &str,
     path: &str,
     body: Option<&str>,
 ) -> Result<(u16, String), String> {
-    let sock: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(2))
-        .map_err(|e| format!("connecting to {addr}: {e}"))?;
-    let io_timeout = Some(Duration::from_secs(10));
-    stream
-        .set_read_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(io_timeout)
-        .map_err(|e| e.to_string())?;
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("sending to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("reading from {addr}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP header from {addr}: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}: {head:?}"))?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    Ok((status, body))
+    let url = format!("http://{addr}{path}");
+    let method =
+        reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| format!("{method}: {e}"))?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("building an HTTP client: {}", chain(&e)))?;
+    let request = client
+        .request(method.clone(), &url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.unwrap_or_default().to_string());
+    block_on(async {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{method} {url}: {}", chain(&e)))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| format!("reading the answer to {method} {url}: {}", chain(&e)))?;
+        Ok((status, body))
+    })
 }
 
-/// Decodes a chunked HTTP body.
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
+/// An error with its causes (reqwest's own message leaves out, say, the
+/// refused connection underneath).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
     }
-    out
+    text
 }
 
 /// `text` parsed as JSON, panicking with it if it is not.
