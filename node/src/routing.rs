@@ -49,7 +49,7 @@ impl RouteView<'_> {
     /// successor look dead).
     pub fn owns(&self, key: &Id) -> bool {
         match (self.predecessor, self.successors.is_empty()) {
-            (Some(p), _) => in_half_open(key, &p.id, &self.me.id),
+            (Some(p), _) => crate::placement::owns(&p.id, &self.me.id, key),
             (None, alone) => alone,
         }
     }
@@ -112,12 +112,12 @@ impl RouteView<'_> {
     /// Rules 2 and 3: the owner of `key` if it lies within the successor list span.
     pub fn successor_owner(&self, key: &Id) -> Option<&Peer> {
         let first = self.successors.first()?;
-        if in_half_open(key, &self.me.id, &first.id) {
+        if crate::placement::owns(&self.me.id, &first.id, key) {
             return Some(first);
         }
         self.successors
             .windows(2)
-            .find(|w| in_half_open(key, &w[0].id, &w[1].id))
+            .find(|w| crate::placement::owns(&w[0].id, &w[1].id, key))
             .map(|w| &w[1])
     }
 

@@ -18,6 +18,14 @@ pub fn successor_of(sorted: &[Id], id: &Id) -> Option<usize> {
     Some(if i == sorted.len() { 0 } else { i })
 }
 
+/// The ownership rule: a node `me` whose predecessor is `pred` owns `key`
+/// when `key ∈ (pred, me]`. (Which predecessor a node believes in, and what a
+/// node without one owns, is the ring view's business: see the node's
+/// `RouteView::owns`.)
+pub fn owns(pred: &Id, me: &Id, key: &Id) -> bool {
+    crate::id::in_half_open(key, pred, me)
+}
+
 /// The holders of `key` in a ring of `sorted` ids: its owner and the next
 /// `replicas − 1` distinct nodes clockwise (fewer in a smaller ring).
 pub fn holders_of(sorted: &[Id], key: &Id, replicas: usize) -> Vec<usize> {
@@ -92,6 +100,23 @@ mod tests {
         assert_eq!(table.len(), 160);
         assert_eq!(table[0], 1);
         assert_eq!(table[159], 0); // 10<<152 + 2^159 = 138<<152, wraps to node 10
+    }
+
+    #[test]
+    fn the_owner_a_ring_names_owns_the_key_by_the_rule() {
+        let sorted: Vec<Id> = [10u8, 20, 30].iter().map(|n| peer(*n).id).collect();
+        for k in [0u8, 9, 10, 15, 20, 25, 30, 31, 255] {
+            for id in [key(k), peer(k).id] {
+                let i = successor_of(&sorted, &id).unwrap();
+                let pred = sorted[(i + sorted.len() - 1) % sorted.len()];
+                assert!(owns(&pred, &sorted[i], &id), "key {k}");
+                // And no other node claims it.
+                for j in (0..sorted.len()).filter(|j| *j != i) {
+                    let p = sorted[(j + sorted.len() - 1) % sorted.len()];
+                    assert!(!owns(&p, &sorted[j], &id), "key {k} node {j}");
+                }
+            }
+        }
     }
 
     #[test]

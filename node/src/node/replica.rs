@@ -172,7 +172,7 @@ impl Node {
                     let handed = handed_off.get(id).is_some_and(|(v, at)| {
                         *v == e.version && now.saturating_sub(*at) >= settled
                     });
-                    crate::id::in_half_open(id, &p.id, &me)
+                    crate::placement::owns(&p.id, &me, id)
                         || leases.covers_for_others(id, &me, now, lease)
                         || !handed
                 });
@@ -236,7 +236,7 @@ impl Node {
             store
                 .iter()
                 .filter(|(id, e)| {
-                    !crate::id::in_half_open(id, &pred, &me)
+                    !crate::placement::owns(&pred, &me, id)
                         && !leases.covers_for_others(id, &me, now, lease)
                         && handed_off.get(*id).is_none_or(|(v, _)| *v != e.version)
                 })
@@ -446,14 +446,13 @@ impl Node {
     pub async fn leave(&self) -> usize {
         let (targets, announcements) = {
             let mut ring = lock(&self.inner.ring);
-            let mut targets: Vec<Peer> = Vec::new();
-            for p in ring.successors() {
-                if targets.len() < self.inner.opts.replicas as usize
-                    && targets.iter().all(|q| q.id != p.id)
-                {
-                    targets.push(p.clone());
-                }
-            }
+            // R nodes, not R − 1: with this node gone, its successor becomes
+            // the owner and the R − 1 after it the holders.
+            let targets = crate::placement::distinct_successors(
+                &self.inner.me.id,
+                ring.successors(),
+                self.inner.opts.replicas as usize,
+            );
             (targets, ring.leave())
         };
         let entries: Vec<Entry> = lock(&self.inner.data)
