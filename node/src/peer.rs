@@ -71,6 +71,12 @@ enum Endpoint {
 pub enum CallError {
     /// The connection was refused (or could not be made): nobody listens there.
     Refused(String),
+    /// It answered 503: a node that is not a ring member right now (joining,
+    /// leaving, or not yet started its ring). Treated like [`Refused`]: the
+    /// peer is dropped from the views at once, since it cannot take requests.
+    ///
+    /// [`Refused`]: CallError::Refused
+    NotReady(String),
     /// No answer in time, or the connection broke: the peer is suspect.
     Unreachable(String),
     /// No answer in time, but this process noticed the timeout far too late:
@@ -85,6 +91,7 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Refused(e) => write!(f, "refused: {e}"),
+            CallError::NotReady(e) => write!(f, "not ready: {e}"),
             CallError::Unreachable(e) => write!(f, "unreachable: {e}"),
             CallError::Stalled(e) => write!(f, "no answer while this node was stalled: {e}"),
             CallError::Rejected(e) => write!(f, "rejected: {e}"),
@@ -225,7 +232,7 @@ impl PeerClient {
             Ok(bytes)
         } else if status.as_u16() == 503 {
             // A node that is not ready (joining or leaving) counts as absent.
-            Err(CallError::Refused(format!("{addr}{path}: 503")))
+            Err(CallError::NotReady(format!("{addr}{path}: 503")))
         } else {
             Err(CallError::Rejected(format!("{addr}{path}: {status}")))
         }

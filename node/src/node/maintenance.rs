@@ -33,8 +33,9 @@ impl Node {
         while let Some(out) = queue.pop() {
             let resp = match self.inner.peers.ring(&out.to.addr, &out.request).await {
                 Ok(r) => Some(r),
-                Err(CallError::Refused(_)) => {
-                    // Nobody listens there: no need to wait for more misses.
+                Err(CallError::Refused(_) | CallError::NotReady(_)) => {
+                    // Nobody listens there, or it is no member: no need to
+                    // wait for more misses.
                     self.with_ring(|ring| ring.on_unreachable(&out.to.id));
                     None
                 }
@@ -108,13 +109,15 @@ impl Node {
     }
 
     /// A data-plane call to `peer` failed: forget it at once if nobody listens
-    /// there, else count a miss (it is dropped after misses in a few ticks in
+    /// there or it is not a member (503), else count a miss (it is dropped after misses in a few ticks in
     /// a row; a miss while we were stalled ourselves does not count). A peer
     /// that answered with something unexpected is alive: nothing changes.
     pub(super) fn peer_failed(&self, peer: &Peer, err: &CallError) {
         tracing::debug!(peer = %peer.addr, error = %err, "peer call failed");
         match err {
-            CallError::Refused(_) => self.with_ring(|ring| ring.on_unreachable(&peer.id)),
+            CallError::Refused(_) | CallError::NotReady(_) => {
+                self.with_ring(|ring| ring.on_unreachable(&peer.id))
+            }
             CallError::Unreachable(_) => {
                 self.with_ring(|ring| ring.suspect(&peer.id));
             }
