@@ -148,10 +148,7 @@ impl Node {
             let founder = seeds.first() == Some(&me.addr);
             RingState::seeding(me.clone(), others, founder, ring_opts)
         };
-        let peers = PeerClient::new(
-            opts.rpc_timeout,
-            opts.cluster_key.as_deref(),
-        );
+        let peers = PeerClient::new(opts.rpc_timeout, opts.cluster_key.as_deref());
         Node {
             inner: Arc::new(Shared {
                 addr_header: warp::http::HeaderValue::from_str(&me.addr)
@@ -162,10 +159,7 @@ impl Node {
                     store: Store::new(),
                     clock: Clock::new(me.id.prefix_u64()),
                     leases: Leases::default(),
-                    recent: Recent::new(
-                        ms(opts.tuning.recent_window),
-                        opts.tuning.recent_cap,
-                    ),
+                    recent: Recent::new(ms(opts.tuning.recent_window), opts.tuning.recent_cap),
                     handed_off: HashMap::new(),
                     last_targets: Vec::new(),
                     in_flight: InFlight::default(),

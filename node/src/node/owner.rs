@@ -376,7 +376,6 @@ mod tests {
     use crate::store::Version;
     use serde_json::value::RawValue;
 
-
     /// A node at the top of the id space whose predecessor sits at 0, so it
     /// owns every key, with these holders as its successors.
     fn owner_of_everything(holders: Vec<Peer>) -> Node {

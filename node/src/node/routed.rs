@@ -28,8 +28,10 @@ impl Node {
         let req = Pending::new_id();
         // The longest one attempt waits: the first hand-off (see `forward`),
         // then the owner's reply.
-        let attempt_ms = ms(self.inner.opts.rpc_timeout * (crate::peer::HEDGE_PATIENCE + 1)
-            + self.inner.opts.request_timeout);
+        let attempt_ms = ms(
+            self.inner.opts.rpc_timeout * (crate::peer::HEDGE_PATIENCE + 1)
+                + self.inner.opts.request_timeout,
+        );
         let mut avoid: Option<Id> = None;
         // The first attempt's 503 from a hop that could not pass the request
         // on; the client gets it if the retry brings no answer either.
