@@ -13,7 +13,7 @@ either side that breaks them fails here:
   node/src/main.rs);
 - the PodDisruptionBudget stays below R and selects the ring's pods;
 - Services, Secret and StatefulSet agree on names, labels and ports;
-- every CHORD_* variable set is one the node reads (node/src/config.rs).
+- every CHORD_* variable set is one the node reads (node/src/cli.rs).
 """
 
 from __future__ import annotations
@@ -119,23 +119,23 @@ def host_port(addr: str) -> tuple[str, int]:
 # ----- reading the node's source -----------------------------------------------------
 
 
-def config_rs() -> str:
-    return (NODE_SRC / "config.rs").read_text()
+def cli_rs() -> str:
+    return (NODE_SRC / "cli.rs").read_text()
 
 
 def node_env_vars() -> set[str]:
-    names = set(re.findall(r'env\s*=\s*"(CHORD_[A-Z0-9_]+)"', config_rs()))
-    assert "CHORD_LISTEN" in names, "could not read the env names from config.rs"
+    names = set(re.findall(r'env\s*=\s*"(CHORD_[A-Z0-9_]+)"', cli_rs()))
+    assert "CHORD_LISTEN" in names, "could not read the env names from cli.rs"
     return names
 
 
 def node_default(var: str) -> str:
-    """The default of the flag read from `var`, as written in config.rs."""
+    """The default of the flag read from `var`, as written in cli.rs."""
     m = re.search(
         rf'env\s*=\s*"{var}"\s*,\s*default_value(?:_t)?\s*=\s*("([^"]*)"|[0-9_]+)',
-        config_rs(),
+        cli_rs(),
     )
-    assert m, f"no default for {var} in config.rs"
+    assert m, f"no default for {var} in cli.rs"
     return m.group(2) if m.group(2) is not None else m.group(1).replace("_", "")
 
 
@@ -320,7 +320,7 @@ def test_env_vars_are_ones_the_node_reads():
     for e in container()["env"]:
         name = e["name"]
         if name.startswith("CHORD_"):
-            assert name in known, f"{name} is not a chord-node variable (config.rs)"
+            assert name in known, f"{name} is not a chord-node variable (cli.rs)"
         else:
             # Helpers only: downward API values used in $(...) below.
             assert "fieldRef" in e.get("valueFrom", {}), f"{name}: unexpected variable"

@@ -1,105 +1,81 @@
-//! Command line and environment: every flag is also `CHORD_<FLAG>`.
+//! What configures a running node: [`Options`] (what operators set, one flag
+//! each in the binary's `cli.rs`) and [`Tuning`] (sizes and limits that were
+//! constants; tests shrink them to reach a rare case with little data).
+//!
+//! Plain data with a real [`Default`]: the library never reads the command
+//! line or the environment, so an embedding or a test writes
+//! `Options { replicas: 2, ..Options::default() }`.
 
-use clap::{Args, Parser, Subcommand};
+use crate::id::Id;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-/// `chord-node`: a node of a Chord-based in-memory key-value store.
-#[derive(Parser, Debug, Clone)]
-#[command(name = "chord-node", version, about, long_about = None)]
-pub struct Cli {
-    /// Node options (used when no subcommand is given).
-    #[command(flatten)]
-    pub options: Options,
-    /// An optional subcommand.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// Subcommands besides running a node.
-#[derive(Subcommand, Debug, Clone)]
-pub enum Command {
-    /// Exit 0 if a node answers `GET /healthz` (for container health checks).
-    Healthcheck {
-        /// The node to ask.
-        #[arg(long, env = "CHORD_HEALTHCHECK_ADDR", default_value = "127.0.0.1:7000")]
-        addr: String,
-    },
-}
-
-/// Everything that configures a running node. Times are in milliseconds.
-#[derive(Args, Debug, Clone)]
+/// Everything that configures a running node. Defaults are the flags' defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Address to listen on (port 0 picks a free port, printed at start).
-    #[arg(long, env = "CHORD_LISTEN", default_value = "0.0.0.0:7000")]
+    /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
-    /// `host:port` other nodes reach this one at; default: the listen address,
+    /// `host:port` other nodes reach this one at; `None`: the listen address,
     /// or `$HOSTNAME:port` when listening on all interfaces.
-    #[arg(long, env = "CHORD_ADVERTISE")]
     pub advertise: Option<String>,
-    /// `host:port` of any ring member to join through; none (or this node's
-    /// own address) starts a new ring. A comma-separated list of seeds is
-    /// tried in turn; the seed listed first founds a new ring only after 20
-    /// maintenance ticks in which every other seed was certainly absent
-    /// (refused, or not a member; a silent one postpones it), so it rejoins
-    /// its ring through the others when it restarts.
-    #[arg(long, env = "CHORD_JOIN")]
-    pub join: Option<String>,
-    /// Ring id as 40 hex digits instead of SHA-1 of the advertised address.
-    #[arg(long, env = "CHORD_ID")]
-    pub id: Option<String>,
+    /// Ring members to join through, tried in turn; empty (or only this
+    /// node's own address) starts a new ring. The seed listed first founds a
+    /// new ring only when every other seed is certainly absent (see
+    /// `RingState::seeding`), so it rejoins its ring when it restarts.
+    pub join: Vec<String>,
+    /// Ring id; `None`: SHA-1 of the advertised address.
+    pub id: Option<Id>,
     /// Length of the successor list.
-    #[arg(long, env = "CHORD_SUCCESSORS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub successors: u32,
     /// Replication factor R: copies of each key (owner + R−1 successors).
-    #[arg(long, env = "CHORD_REPLICAS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub replicas: u32,
-    /// Write quorum W: holders that must apply a write before it is acknowledged
-    /// (default R; capped at the number of nodes in the ring).
-    #[arg(long, env = "CHORD_WRITE_QUORUM", value_parser = clap::value_parser!(u32).range(1..=16))]
+    /// Write quorum W as asked for; `None`: R (see [`Options::write_quorum`]).
     pub write_quorum: Option<u32>,
     /// Shared secret every internal `/chord/*` call must carry as `Authorization: Bearer`.
-    #[arg(long, env = "CHORD_CLUSTER_KEY", hide_env_values = true)]
     pub cluster_key: Option<String>,
     /// Ring maintenance period (stabilize, check predecessor, fix fingers).
-    #[arg(long, env = "CHORD_STABILIZE_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
-    pub stabilize_ms: u64,
+    pub stabilize: Duration,
     /// Anti-entropy period: owners compare digests with their replica holders.
-    #[arg(long, env = "CHORD_REPAIR_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
-    pub repair_ms: u64,
+    pub repair: Duration,
     /// How long the entry node waits for the owner's reply before retrying once.
-    #[arg(long, env = "CHORD_REQUEST_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub request_timeout_ms: u64,
+    pub request_timeout: Duration,
     /// Timeout of one node-to-node call; a peer that misses it counts as dead.
-    #[arg(long, env = "CHORD_RPC_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub rpc_timeout_ms: u64,
+    pub rpc_timeout: Duration,
     /// Largest accepted request body in bytes.
-    #[arg(long, env = "CHORD_MAX_BODY", default_value_t = 1 << 20)]
     pub max_body: usize,
     /// How long tombstones are kept; must outlast repair so deletes stick.
-    #[arg(long, env = "CHORD_TOMBSTONE_GRACE_MS", default_value_t = 600_000)]
-    pub tombstone_grace_ms: u64,
-    /// Worker threads of the node's runtime (default: one per CPU). When many
-    /// nodes share few cores, 1 saves cross-thread wake-ups on every hop.
-    #[arg(long, env = "CHORD_THREADS", value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub threads: Option<u32>,
+    pub tombstone_grace: Duration,
     /// Hop ceiling: a request still travelling after this many hops fails (503).
-    #[arg(long, env = "CHORD_MAX_HOPS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
+    /// Sizes and limits operators rarely touch.
+    pub tuning: Tuning,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: SocketAddr::from(([0, 0, 0, 0], 7000)),
+            advertise: None,
+            join: Vec::new(),
+            id: None,
+            successors: 8,
+            replicas: 3,
+            write_quorum: None,
+            cluster_key: None,
+            stabilize: Duration::from_millis(250),
+            repair: Duration::from_millis(1000),
+            request_timeout: Duration::from_millis(2000),
+            rpc_timeout: Duration::from_millis(1000),
+            max_body: 1 << 20,
+            tombstone_grace: Duration::from_millis(600_000),
+            max_hops: 32,
+            tuning: Tuning::default(),
+        }
+    }
 }
 
 impl Options {
-    /// The join targets: `--join` split at commas, blanks dropped.
-    pub fn join_list(&self) -> Vec<String> {
-        self.join
-            .iter()
-            .flat_map(|j| j.split(','))
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Effective write quorum W (defaults to R).
+    /// Effective write quorum W: as asked for, else R, and never above R.
     pub fn write_quorum(&self) -> usize {
         self.write_quorum
             .unwrap_or(self.replicas)
@@ -115,15 +91,57 @@ impl Options {
     /// outlasts that takeover several times over, however slow the RPC
     /// timeout makes detection; five repair periods alone did not, and lost
     /// a paused owner's keys (`a_paused_owner_keeps_its_keys…` in the tests).
-    pub fn lease_ms(&self) -> u64 {
-        5 * self.repair_ms + 4 * self.failure_detection_ms()
+    pub fn lease(&self) -> Duration {
+        5 * self.repair + 4 * self.failure_detection()
     }
 
     /// About how long the ring takes to give up on a hung peer: `suspect_after`
     /// unanswered calls in a row, each an RPC timeout plus a maintenance tick.
-    pub fn failure_detection_ms(&self) -> u64 {
-        let misses = crate::ring::RingOptions::default().suspect_after as u64;
-        misses * (self.rpc_timeout_ms + self.stabilize_ms)
+    pub fn failure_detection(&self) -> Duration {
+        let misses = crate::ring::RingOptions::default().suspect_after;
+        misses * (self.rpc_timeout + self.stabilize)
+    }
+}
+
+/// Sizes and limits of the data path. The defaults suit production; each says
+/// what a deployment or a test would change it for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    /// Routed requests handled at once; more are refused (429) rather than
+    /// queued, so a flood on `/chord/route` cannot exhaust memory. Raise it
+    /// for a node with much memory and many concurrent clients.
+    pub max_routed_in_flight: usize,
+    /// Versions further than this ahead of our wall clock are refused (a
+    /// version far in the future would pin the clock there). Clocks skewed by
+    /// more need this raised, or better, fixed.
+    pub max_clock_lead: Duration,
+    /// Bytes of values per replicate message during repair and hand-off; keep
+    /// it well below the receivers' `max_body`.
+    pub batch_bytes: usize,
+    /// `(id, version)` pairs per sync list message: a range holding more is
+    /// compared in sub-ranges. Tests lower it to split ranges of a few keys.
+    pub sync_list_max: usize,
+    /// How long the owner remembers a request's outcome, so a retried delete
+    /// still reports "deleted" and a retried put is not counted twice. Must
+    /// outlast the entry node's retry (about two request timeouts).
+    pub recent_window: Duration,
+    /// At most this many remembered outcomes (bounds memory under heavy write load).
+    pub recent_cap: usize,
+    /// Owners one repair round hands orphans to (the rest wait for the next round).
+    pub hand_off_owners: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            max_routed_in_flight: 10_000,
+            max_clock_lead: Duration::from_secs(3600),
+            batch_bytes: 4 << 20,
+            sync_list_max: 4096,
+            recent_window: Duration::from_secs(60),
+            recent_cap: 200_000,
+            hand_off_owners: 16,
+        }
     }
 }
 
@@ -144,8 +162,27 @@ pub fn runtime(threads: Option<u32>) -> std::io::Result<tokio::runtime::Runtime>
     builder.enable_all().build()
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Cli::parse_from(["chord-node"]).options
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_quorum_defaults_to_r_and_never_exceeds_it() {
+        let o = |replicas, write_quorum| Options {
+            replicas,
+            write_quorum,
+            ..Options::default()
+        };
+        assert_eq!(o(3, None).write_quorum(), 3);
+        assert_eq!(o(3, Some(2)).write_quorum(), 2);
+        assert_eq!(o(2, Some(5)).write_quorum(), 2);
+    }
+
+    #[test]
+    fn the_lease_outlasts_failure_detection_several_times() {
+        let o = Options::default();
+        // suspect_after 3: 3 × (1 s + 250 ms); lease 5 × 1 s + 4 × that.
+        assert_eq!(o.failure_detection(), Duration::from_millis(3750));
+        assert_eq!(o.lease(), Duration::from_millis(20_000));
     }
 }

@@ -12,7 +12,9 @@
 //! * [`absence`] — when an owner without a copy may answer "not found" (pure).
 //! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
 //! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
-//! * [`config`] — every flag and interval, with `CHORD_*` environment variables.
+//! * [`config`] — `Options` (every interval, size and limit, with real defaults)
+//!   and the runtime `--threads` asks for; the binary's `cli.rs` maps flags and
+//!   `CHORD_*` variables onto them.
 //! * [`peer`] — the one shared HTTP client nodes use to call each other.
 //! * [`pending`] — request ids waiting for the owner's direct reply.
 //! * [`dedup`] — outcomes of recent routed writes, so retries are answered once.

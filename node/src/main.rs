@@ -1,16 +1,20 @@
-//! `chord-node` binary: parse options, bind, serve, leave cleanly on SIGTERM/SIGINT.
+//! `chord-node` binary: parse flags into options (`cli.rs`), bind, serve,
+//! leave cleanly on SIGTERM/SIGINT.
 
-use chord_node::config::{Cli, Command, Options};
+mod cli;
+
+use chord_node::config::Options;
 use chord_node::id::Id;
 use chord_node::node::Node;
 use chord_node::ring::Peer;
 use clap::Parser;
+use cli::{Cli, Command};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 fn main() {
     let cli = Cli::parse();
-    let rt = match chord_node::config::runtime(cli.options.threads) {
+    let rt = match chord_node::config::runtime(cli.flags.threads) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("chord-node: cannot start the async runtime: {e}");
@@ -19,7 +23,9 @@ fn main() {
     };
     let code = match cli.command {
         Some(Command::Healthcheck { addr }) => rt.block_on(healthcheck(&addr)),
-        None => match rt.block_on(run(cli.options)) {
+        // The flags become options only to run a node: a health check
+        // works whatever else the environment sets.
+        None => match Options::try_from(cli.flags).and_then(|opts| rt.block_on(run(opts))) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("chord-node: {e:#}");
@@ -82,11 +88,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let bound = listener.local_addr()?;
     let addr = advertised(&opts, bound);
-    let id = match &opts.id {
-        Some(hex) => Id::from_hex(hex)
-            .ok_or_else(|| anyhow::anyhow!("--id must be 40 hex digits, got {hex:?}"))?,
-        None => Id::hash(addr.as_bytes()),
-    };
+    let id = opts.id.unwrap_or_else(|| Id::hash(addr.as_bytes()));
     let me = Peer {
         id,
         addr: addr.clone(),

@@ -336,15 +336,29 @@ async fn sigterm_hands_data_over_before_exit() {
     wait_placement(&c, &known, Duration::from_secs(60)).await;
 }
 
-/// Ranges of more keys than one sync message carries (4096 pairs) are compared
-/// in sub-ranges. (At 10^5 keys a single list once outgrew the body limit and
-/// repair never finished; `bench/repair.py` measures that size.)
+/// Ranges of more keys than one sync message carries are compared in
+/// sub-ranges. (At 10^5 keys a single list once outgrew the body limit and
+/// repair never finished; `bench/repair.py` measures that size.) With 50 pairs
+/// per message instead of the default 4096, 1 500 keys on 4 nodes split ranges
+/// as 24 000 keys did at the default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_of_a_range_larger_than_one_sync_message() {
-    let mut c = Cluster::start(FAST, 4, false).await;
-    let (_, known) = loaded(&c, "big", 24_000).await;
+    const SYNC_LIST_MAX: usize = 50;
+    let max = SYNC_LIST_MAX.to_string();
+    let args = [FAST, &["--sync-list-max", &max]].concat();
+    let mut c = Cluster::start(&args, 4, false).await;
+    let (_, known) = loaded(&c, "big", 1500).await;
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for k in &known {
+        *per_owner.entry(c.owner_of(k)).or_default() += 1;
+    }
+    let largest = per_owner.values().copied().max().unwrap_or(0);
+    assert!(
+        largest > 2 * SYNC_LIST_MAX,
+        "no range needs sub-ranges: {per_owner:?}"
+    );
     let (_, t) = kill_one_and_heal(&mut c, &known).await;
-    println!("24000 keys on 3 survivors placed exactly {t:?} after the ring healed");
+    println!("1500 keys on 3 survivors placed exactly {t:?} after the ring healed");
 }
 
 /// Regression (review finding): when a node joins, its successor's range

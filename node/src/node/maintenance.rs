@@ -5,7 +5,7 @@ use super::*;
 
 impl Node {
     pub(super) async fn maintenance_loop(self) {
-        let period = Duration::from_millis(self.inner.opts.stabilize_ms);
+        let period = self.inner.opts.stabilize;
         let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last = std::time::Instant::now();
@@ -13,8 +13,7 @@ impl Node {
             every.tick().await;
             // A tick far behind schedule means this process was frozen (or
             // starved): the ring went on without it, so its view is stale.
-            if last.elapsed() > Duration::from_millis(tick_overdue_ms(self.inner.opts.stabilize_ms))
-            {
+            if last.elapsed() > Duration::from_millis(tick_overdue_ms(ms(period))) {
                 self.view_changed();
             }
             last = std::time::Instant::now();

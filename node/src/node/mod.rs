@@ -39,23 +39,6 @@ mod owner;
 mod replica;
 mod routed;
 
-/// Routed requests handled at once; more are refused (429) rather than queued,
-/// so a flood on `/chord/route` cannot exhaust memory.
-const MAX_ROUTED_IN_FLIGHT: usize = 10_000;
-/// Versions more than this far ahead of our wall clock are refused.
-const MAX_CLOCK_LEAD_MS: u64 = 3_600_000;
-/// Bytes of values per replicate message during repair and hand-off.
-const BATCH_BYTES: usize = 4 << 20;
-/// `(id, version)` pairs per sync list message.
-const SYNC_LIST_MAX: usize = 4096;
-/// How long the owner remembers a request's outcome, so a retried delete still
-/// reports "deleted" and a retried put is not counted twice.
-const RECENT_MS: u64 = 60_000;
-/// At most this many remembered outcomes (bounds memory under heavy write load).
-const RECENT_CAP: usize = 200_000;
-/// Owners one repair round hands orphans to (the rest wait for the next round).
-const HAND_OFF_OWNERS: usize = 16;
-
 /// The answer a client gets: what happened, where, and how far it travelled.
 #[derive(Clone, Debug)]
 pub struct ClientReply {
@@ -130,6 +113,11 @@ fn tick_overdue_ms(stabilize_ms: u64) -> u64 {
     4 * stabilize_ms + 1000
 }
 
+/// `d` in whole milliseconds, the unit of this module's timestamps.
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Sections under these locks do not leave state half-updated on panic.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -145,7 +133,7 @@ impl Node {
             ring_nonce: rand::random::<u64>() | 1,
             ..RingOptions::default()
         };
-        let seeds = opts.join_list();
+        let seeds = &opts.join;
         let others: Vec<Peer> = seeds
             .iter()
             .filter(|a| **a != me.addr)
@@ -160,10 +148,7 @@ impl Node {
             let founder = seeds.first() == Some(&me.addr);
             RingState::seeding(me.clone(), others, founder, ring_opts)
         };
-        let peers = PeerClient::new(
-            Duration::from_millis(opts.rpc_timeout_ms),
-            opts.cluster_key.as_deref(),
-        );
+        let peers = PeerClient::new(opts.rpc_timeout, opts.cluster_key.as_deref());
         Node {
             inner: Arc::new(Shared {
                 addr_header: warp::http::HeaderValue::from_str(&me.addr)
@@ -174,7 +159,7 @@ impl Node {
                     store: Store::new(),
                     clock: Clock::new(me.id.prefix_u64()),
                     leases: Leases::default(),
-                    recent: Recent::new(RECENT_MS, RECENT_CAP),
+                    recent: Recent::new(ms(opts.tuning.recent_window), opts.tuning.recent_cap),
                     handed_off: HashMap::new(),
                     last_targets: Vec::new(),
                     in_flight: InFlight::default(),
@@ -187,7 +172,9 @@ impl Node {
                 last_tick_ms: AtomicU64::new(0),
                 synced_ms: AtomicU64::new(0),
                 metrics: Metrics::new(),
-                route_slots: Arc::new(tokio::sync::Semaphore::new(MAX_ROUTED_IN_FLIGHT)),
+                route_slots: Arc::new(tokio::sync::Semaphore::new(
+                    opts.tuning.max_routed_in_flight,
+                )),
                 opts,
             }),
         }
@@ -247,9 +234,9 @@ impl Node {
         let s = crate::absence::view_settling(crate::absence::ViewClock {
             now_ms: now_ms(),
             changed_ms,
-            settle_ms: 3 * opts.repair_ms,
+            settle_ms: 3 * ms(opts.repair),
             last_tick_ms,
-            overdue_ms: tick_overdue_ms(opts.stabilize_ms),
+            overdue_ms: tick_overdue_ms(ms(opts.stabilize)),
             synced_ms: (!alone).then_some(synced_ms),
         });
         let orphaned = no_predecessor && !alone;
@@ -346,6 +333,7 @@ impl Node {
         let span = succs.last().map_or(0.0, |last| {
             self.inner.me.id.distance_to(&last.id).prefix_u64() as f64 / 2f64.powi(64)
         });
+        let slots = self.inner.opts.tuning.max_routed_in_flight;
         let snapshot = crate::metrics::Snapshot {
             owned,
             replica,
@@ -355,12 +343,7 @@ impl Node {
                 succs.len() >= self.inner.opts.successors as usize,
                 span,
             ),
-            routed_in_flight: MAX_ROUTED_IN_FLIGHT
-                - self
-                    .inner
-                    .route_slots
-                    .available_permits()
-                    .min(MAX_ROUTED_IN_FLIGHT),
+            routed_in_flight: slots - self.inner.route_slots.available_permits().min(slots),
             ring: counters,
         };
         self.inner.metrics.render(&snapshot)
@@ -376,13 +359,10 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use serde_json::value::RawValue;
 
     fn node() -> Node {
-        let opts =
-            crate::config::Cli::parse_from(["chord-node", "--listen", "127.0.0.1:0"]).options;
-        Node::new(Peer::from_addr("127.0.0.1:1"), opts)
+        Node::new(Peer::from_addr("127.0.0.1:1"), Options::default())
     }
 
     fn entry(ts: u64) -> Entry {
@@ -417,7 +397,7 @@ mod tests {
     #[test]
     fn versions_far_in_the_future_are_refused() {
         let n = node();
-        let far = (now_ms() + 2 * MAX_CLOCK_LEAD_MS) << 16;
+        let far = (now_ms() + 2 * ms(n.options().tuning.max_clock_lead)) << 16;
         let req = DataRequest::Replicate {
             entries: vec![entry(far)],
         };

@@ -374,14 +374,7 @@ mod tests {
     use super::*;
     use crate::ring::RingOptions;
     use crate::store::Version;
-    use clap::Parser;
     use serde_json::value::RawValue;
-
-    fn options(args: &[&str]) -> Options {
-        let mut all = vec!["chord-node", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        crate::config::Cli::parse_from(all).options
-    }
 
     /// A node at the top of the id space whose predecessor sits at 0, so it
     /// owns every key, with these holders as its successors.
@@ -394,7 +387,11 @@ mod tests {
             id: Id([0; 20]),
             addr: "127.0.0.1:2".into(),
         };
-        let n = Node::new(me.clone(), options(&["--rpc-timeout-ms", "200"]));
+        let opts = Options {
+            rpc_timeout: Duration::from_millis(200),
+            ..Options::default()
+        };
+        let n = Node::new(me.clone(), opts);
         n.set_ring(RingState::with_view(
             me,
             Some(pred),
@@ -423,7 +420,7 @@ mod tests {
     async fn answering_holder_node() -> (String, Node) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let node = Node::new(Peer::from_addr(&addr), options(&[]));
+        let node = Node::new(Peer::from_addr(&addr), Options::default());
         tokio::spawn(crate::server::serve(
             node.clone(),
             listener,

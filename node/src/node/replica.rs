@@ -39,7 +39,7 @@ impl Node {
                 let mut applied = 0;
                 // A version far in the future would pin our clock there and make
                 // the key impossible to overwrite: refuse it (bad input, not data).
-                let horizon = now.saturating_add(MAX_CLOCK_LEAD_MS);
+                let horizon = now.saturating_add(ms(self.inner.opts.tuning.max_clock_lead));
                 for e in entries
                     .into_iter()
                     .filter(|e| e.version.millis() <= horizon)
@@ -110,7 +110,7 @@ impl Node {
     }
 
     pub(super) async fn repair_loop(self) {
-        let period = Duration::from_millis(self.inner.opts.repair_ms);
+        let period = self.inner.opts.repair;
         loop {
             // A membership change starts a round at once, rate-limited to one per 50 ms.
             let _ = tokio::time::timeout(period, self.inner.repair_now.notified()).await;
@@ -147,10 +147,10 @@ impl Node {
         self.inner.metrics.repair_rounds.inc();
         let me = self.inner.me.id;
         let now = now_ms();
-        let lease = self.inner.opts.lease_ms();
+        let lease = ms(self.inner.opts.lease());
         {
             let mut data = lock(&self.inner.data);
-            let grace = self.inner.opts.tombstone_grace_ms;
+            let grace = ms(self.inner.opts.tombstone_grace);
             data.store.purge_tombstones(now.saturating_sub(grace));
             data.leases.expire(now, lease);
             // A predecessor that stopped answering may be hung: its range is
@@ -161,7 +161,7 @@ impl Node {
                 // (it has had repair rounds to copy them to its holders).
                 // Nothing is dropped that its owner has not taken: an orphan
                 // whose owner cannot be reached stays until it can.
-                let settled = 3 * self.inner.opts.repair_ms;
+                let settled = 3 * ms(self.inner.opts.repair);
                 let Data {
                     store,
                     leases,
@@ -224,7 +224,7 @@ impl Node {
         let me = self.inner.me.id;
         let mut orphans: Vec<(Id, Entry)> = {
             let now = now_ms();
-            let lease = self.inner.opts.lease_ms();
+            let lease = ms(self.inner.opts.lease());
             let mut data = lock(&self.inner.data);
             let Data {
                 store,
@@ -244,7 +244,7 @@ impl Node {
                 .collect()
         };
         let mut sent = 0;
-        for _ in 0..HAND_OFF_OWNERS {
+        for _ in 0..self.inner.opts.tuning.hand_off_owners {
             let Some(first) = orphans.first().map(|(id, _)| *id) else {
                 break;
             };
@@ -263,7 +263,7 @@ impl Node {
                 theirs.iter().map(|(i, e)| (*i, e.version)).collect();
             let entries: Vec<Entry> = theirs.into_iter().map(|(_, e)| e).collect();
             let mut taken: std::collections::HashSet<Id> = std::collections::HashSet::new();
-            for batch in batches(entries, BATCH_BYTES) {
+            for batch in batches(entries, self.inner.opts.tuning.batch_bytes) {
                 let req = DataRequest::HandOff { entries: batch };
                 match self.inner.peers.data(&owner.addr, &req).await {
                     Ok(DataResponse::Taken(ids)) => taken.extend(ids),
@@ -376,7 +376,7 @@ impl Node {
         };
         // Compare in sub-ranges so no message grows with the range.
         let mut moved = 0;
-        for (sub, chunk) in split_range(range, &items, SYNC_LIST_MAX) {
+        for (sub, chunk) in split_range(range, &items, self.inner.opts.tuning.sync_list_max) {
             let req = DataRequest::SyncList {
                 range: sub,
                 items: chunk.to_vec(),
@@ -434,7 +434,7 @@ impl Node {
 
     /// Sends `entries` to `holder` in replicate messages of bounded size.
     async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
-        for batch in batches(entries, BATCH_BYTES) {
+        for batch in batches(entries, self.inner.opts.tuning.batch_bytes) {
             let req = DataRequest::Replicate { entries: batch };
             self.inner.peers.data(&holder.addr, &req).await?;
         }

@@ -28,9 +28,10 @@ impl Node {
         let req = Pending::new_id();
         // The longest one attempt waits: the first hand-off (see `forward`),
         // then the owner's reply.
-        let attempt_ms = self.inner.opts.rpc_timeout_ms
-            * u64::from(crate::peer::HEDGE_PATIENCE + 1)
-            + self.inner.opts.request_timeout_ms;
+        let attempt_ms = ms(
+            self.inner.opts.rpc_timeout * (crate::peer::HEDGE_PATIENCE + 1)
+                + self.inner.opts.request_timeout,
+        );
         let mut avoid: Option<Id> = None;
         // The first attempt's 503 from a hop that could not pass the request
         // on; the client gets it if the retry brings no answer either.
@@ -64,7 +65,7 @@ impl Node {
             // The reply's deadline starts once a first hop has taken the request,
             // as when the entry waited for the 202 first: a slow or hung first
             // hop costs the forward its RPC timeout and a detour, not the attempt.
-            let wait = Duration::from_millis(self.inner.opts.request_timeout_ms);
+            let wait = self.inner.opts.request_timeout;
             let deadline = tokio::time::sleep(wait);
             tokio::pin!(deadline);
             let mut first_hop: Option<Peer> = None;
@@ -206,7 +207,7 @@ impl Node {
         hinted: bool,
     ) -> Result<Option<Peer>, String> {
         const CANDIDATES: usize = 4;
-        let suspect_after = Duration::from_millis(self.inner.opts.rpc_timeout_ms);
+        let suspect_after = self.inner.opts.rpc_timeout;
         // However the calls overlap, the hand-off ends by then: a request
         // nobody took in that time is better answered with a 503 than kept.
         let give_up_at =
@@ -386,22 +387,17 @@ mod tests {
     //! Forwarding against peers on loopback that answer late or never.
     use super::*;
     use crate::ring::RingOptions;
-    use clap::Parser;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const TIMEOUT_MS: u64 = 200;
 
     fn node_at(id: u8, pred: &Peer, successors: Vec<Peer>, fingers: Vec<Peer>) -> Node {
         let me = peer(id, "127.0.0.1:1");
-        let timeout = TIMEOUT_MS.to_string();
-        let args = [
-            "chord-node",
-            "--listen",
-            "127.0.0.1:0",
-            "--rpc-timeout-ms",
-            &timeout,
-        ];
-        let n = Node::new(me.clone(), crate::config::Cli::parse_from(args).options);
+        let opts = Options {
+            rpc_timeout: Duration::from_millis(TIMEOUT_MS),
+            ..Options::default()
+        };
+        let n = Node::new(me.clone(), opts);
         let ring = RingState::with_view(me, Some(pred.clone()), successors, RingOptions::default());
         n.set_ring(ring.with_fingers(fingers));
         n
