@@ -9,6 +9,8 @@
 //!   pure state machine after Zave's corrected protocol; the module doc is the
 //!   protocol essay.
 //! * [`routing`] — the next hop for a key (pure), shared by lookups and requests.
+//! * [`request`] — the data path's decisions (pure): the entry's attempts and
+//!   its one retry, a hop's hedged hand-off, the owner's quorum write.
 //! * [`absence`] — when an owner without a copy may answer "not found" (pure).
 //! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
 //! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
@@ -36,6 +38,7 @@ pub mod node;
 pub mod peer;
 pub mod pending;
 pub mod replication;
+pub mod request;
 pub mod ring;
 pub mod routing;
 pub mod server;

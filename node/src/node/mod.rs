@@ -22,8 +22,8 @@ use crate::pending::Pending;
 use crate::placement::replica_targets;
 use crate::range::Range;
 use crate::replication::{batches, diff, split_range, Leases};
+pub use crate::request::ClientReply;
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
-use crate::routing::Hop;
 use crate::store::{Clock, Entry, Store, Version};
 use crate::wire::{DataRequest, DataResponse, Op, Outcome, ReplyMsg, RouteMsg};
 pub use chord_proto::api::Status;
@@ -38,17 +38,6 @@ mod maintenance;
 mod owner;
 mod replica;
 mod routed;
-
-/// The answer a client gets: what happened, where, and how far it travelled.
-#[derive(Clone, Debug)]
-pub struct ClientReply {
-    /// What happened.
-    pub outcome: Outcome,
-    /// `host:port` of the owner that answered; `None` when this node did.
-    pub owner: Option<String>,
-    /// Forwarding steps after the entry node.
-    pub hops: u32,
-}
 
 /// Key-value side of the node, behind one mutex.
 struct Data {

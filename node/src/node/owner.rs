@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::absence::{HolderPoll, Verdict};
+use crate::request::quorum::{too_few_holders, QuorumWrite, WriteVerdict};
 
 /// How long a poll waits for the nodes beyond the holders once every holder
 /// is done: they answer within a millisecond or two when alive, and only
@@ -278,78 +279,65 @@ impl Node {
             data.store.apply(id, entry.clone());
             entry
         };
-        let (candidates, ring_size) = {
+        // Who gets the copy and when the write counts is `QuorumWrite`'s.
+        let (mut quorum, first) = {
             let ring = lock(&self.inner.ring);
-            let mut c: Vec<Peer> = Vec::new();
-            for p in ring.successors() {
-                if p.id != self.inner.me.id && c.iter().all(|q| q.id != p.id) {
-                    c.push(p.clone());
-                }
-            }
-            (c, ring.known_ring_size())
+            QuorumWrite::start(
+                &self.inner.me.id,
+                ring.successors(),
+                self.inner.opts.replicas as usize,
+                self.inner.opts.write_quorum(),
+                ring.known_ring_size(),
+            )
         };
-        let r = self.inner.opts.replicas as usize;
-        let w = self.inner.opts.write_quorum();
-        // W is capped by the ring's size as this node has known it: a ring of
-        // one node is its only holder, but a node cut off from a larger ring
-        // must not accept writes on its own.
-        let need = w.min(ring_size).saturating_sub(1);
-        let slots = (r - 1).min(candidates.len());
         let req = Arc::new(DataRequest::Replicate {
             entries: vec![entry],
         });
-        let mut next = slots;
-        let mut calls = FuturesUnordered::new();
-        for p in candidates.iter().take(slots) {
-            calls.push(self.replicate_to(p.clone(), req.clone()));
-        }
-        let mut acks = 0;
-        let mut superseded = None;
-        while acks < need && superseded.is_none() {
-            let replica_writes = &self.inner.metrics.replica_writes;
-            match calls.next().await {
-                Some((_, Ok(DataResponse::Applied(_)))) => {
+        let mut calls: FuturesUnordered<_> = first
+            .into_iter()
+            .map(|p| self.replicate_to(p, req.clone()))
+            .collect();
+        let replica_writes = &self.inner.metrics.replica_writes;
+        let verdict = loop {
+            if let Some(verdict) = quorum.verdict() {
+                break verdict;
+            }
+            let (p, answer) = calls
+                .next()
+                .await
+                .expect("an undecided quorum write has a call in flight");
+            match answer {
+                Ok(DataResponse::Applied(_)) => {
                     Metrics::count(replica_writes, "applied");
-                    acks += 1
+                    quorum.on_applied();
                 }
-                Some((_, Ok(DataResponse::Newer(v)))) => {
+                Ok(DataResponse::Newer(v)) => {
                     Metrics::count(replica_writes, "newer");
-                    superseded = Some(v)
+                    quorum.on_newer(v);
                 }
-                Some((p, other)) => {
+                other => {
                     Metrics::count(replica_writes, "failed");
                     let err = match other {
                         Err(e) => e,
                         Ok(r) => CallError::Rejected(format!("unexpected {r:?}")),
                     };
                     self.peer_failed(&p, &err);
-                    // Keep R−1 copies in flight: take the next successor instead.
-                    if let Some(alt) = candidates.get(next) {
-                        next += 1;
-                        calls.push(self.replicate_to(alt.clone(), req.clone()));
+                    if let Some(alt) = quorum.on_failed() {
+                        calls.push(self.replicate_to(alt, req.clone()));
                     }
                 }
-                None => break,
             }
-        }
+        };
         if !calls.is_empty() {
             // The remaining copies finish in the background.
             tokio::spawn(async move { while calls.next().await.is_some() {} });
         }
-        if let Some(v) = superseded {
-            return Err(WriteError::Superseded(v));
-        }
-        if acks >= need {
-            Ok(())
-        } else {
-            Err(WriteError::Failed(Outcome::Failed {
-                status: 503,
-                error: format!(
-                    "write reached {} of {} required holders",
-                    acks + 1,
-                    need + 1
-                ),
-            }))
+        match verdict {
+            WriteVerdict::Acknowledged => Ok(()),
+            WriteVerdict::Superseded(v) => Err(WriteError::Superseded(v)),
+            WriteVerdict::TooFew { reached, required } => {
+                Err(WriteError::Failed(too_few_holders(reached, required)))
+            }
         }
     }
 

@@ -1,43 +1,37 @@
 //! Client operations at the entry node and routed requests on the way: the
 //! first hop from a task of its own, hop-by-hop forwarding with 202 acks, the
 //! owner's direct reply, the timeout and the one retry on another path.
+//!
+//! The decisions are made by the pure machines in [`crate::request`]
+//! ([`EntryRequest`] at the entry, [`HandOff`] at every hop); this module
+//! sends, receives, sleeps and feeds them what happened.
 
 use super::*;
+use crate::request::entry::route_deadline_ms;
+use crate::request::{Decision, EntryRequest, Event, HandOff, HandOffLimits, Next, Start};
 use futures_util::StreamExt;
-
-/// Added to a routed request's deadline for clock differences between nodes
-/// and the time the entry takes to notice its own deadline.
-const DEADLINE_SLACK_MS: u64 = 1000;
 
 impl Node {
     /// Runs a client operation that arrived at this node (the entry node).
     pub async fn client_op(&self, key: String, op: Op) -> ClientReply {
         let id = Id::hash(key.as_bytes());
-        if !self.is_ready() {
-            return self.local_failure(503, "node has not joined a ring yet");
-        }
-        if lock(&self.inner.ring).view().owns(&id) {
-            // The common case on a small ring or a single node: no routing state.
-            let outcome = self.execute_here(&key, id, op, None).await;
-            return ClientReply {
-                outcome,
-                owner: None,
-                hops: 0,
-            };
-        }
+        let (ready, owns) = {
+            let ring = lock(&self.inner.ring);
+            (ring.is_joined(), ring.view().owns(&id))
+        };
+        // No location cache yet: the ring picks every first hop.
+        let (mut entry, mut attempt) = match EntryRequest::first_step(ready, owns, None) {
+            Start::Answer(reply) => return reply,
+            Start::ExecuteHere => {
+                return ClientReply::here(self.execute_here(&key, id, op, None).await)
+            }
+            Start::Route(entry, attempt) => (entry, attempt),
+        };
         let req = Pending::new_id();
-        // The longest one attempt waits: the first hand-off (see `forward`),
-        // then the owner's reply.
-        let attempt_ms = ms(
-            self.inner.opts.rpc_timeout * (crate::peer::HEDGE_PATIENCE + 1)
-                + self.inner.opts.request_timeout,
-        );
-        let mut avoid: Option<Id> = None;
-        // The first attempt's 503 from a hop that could not pass the request
-        // on; the client gets it if the retry brings no answer either.
-        let mut failed: Option<ClientReply> = None;
-        for attempt in 0..2 {
-            // Dropping the guard (return, timeout, or the client going away
+        let opts = &self.inner.opts;
+        let wait = opts.request_timeout;
+        loop {
+            // Dropping the guard (return, retry, or the client going away
             // mid-wait) forgets the request id.
             let (_waiting, mut reply) = self.inner.pending.wait_for(&req);
             // The first hop is sent by a task of its own, so this task waits for
@@ -55,107 +49,67 @@ impl Node {
                 op: op.clone(),
                 hops: 1,
                 owner_hint: false,
-                avoid,
-                deadline_ms: Some(now_ms() + attempt_ms + DEADLINE_SLACK_MS),
+                avoid: attempt.avoid,
+                deadline_ms: Some(route_deadline_ms(
+                    now_ms(),
+                    opts.rpc_timeout,
+                    opts.request_timeout,
+                )),
             };
-            let node = self.clone();
+            let (node, via) = (self.clone(), attempt.via.take());
             tokio::spawn(async move {
-                let _ = sent_tx.send(node.forward(msg, &id, avoid.as_ref(), false).await);
+                let _ = sent_tx.send(node.forward(msg, &id, via).await);
             });
-            // The reply's deadline starts once a first hop has taken the request,
+            // The reply's timer starts once a first hop has taken the request,
             // as when the entry waited for the 202 first: a slow or hung first
             // hop costs the forward its RPC timeout and a detour, not the attempt.
-            let wait = self.inner.opts.request_timeout;
             let deadline = tokio::time::sleep(wait);
             tokio::pin!(deadline);
-            let mut first_hop: Option<Peer> = None;
-            // What the retry avoids when the reply decided it (`Some(None)`:
-            // nothing, the path was fine); else the first hop that led nowhere.
-            let mut avoid_next: Option<Option<Id>> = None;
             loop {
-                tokio::select! {
+                let event = tokio::select! {
                     biased;
                     got = &mut reply => match got {
-                        Ok(reply) => {
-                            let gave_up = reply.gave_up;
-                            let answer = ClientReply {
-                                outcome: reply.outcome,
-                                owner: Some(reply.owner),
-                                hops: reply.hops,
-                            };
-                            match gave_up {
-                                // A node on the path could not pass the request
-                                // on (the owner never saw it): worth the one
-                                // retry, like a lost reply, on a path that
-                                // avoids that node.
-                                Some(node) if attempt == 0 => {
-                                    failed = Some(answer);
-                                    avoid_next = Some(Some(node));
-                                    break;
-                                }
-                                // The owner could not prove its answer and
-                                // changed nothing: ask once more, same path.
-                                None if attempt == 0
-                                    && matches!(answer.outcome, Outcome::Inconclusive { .. }) =>
-                                {
-                                    failed = Some(answer);
-                                    avoid_next = Some(None);
-                                    break;
-                                }
-                                _ => return answer,
-                            }
-                        }
-                        // Unreachable while `_waiting` holds the id; treat as lost.
-                        Err(_) => break,
+                        Ok(reply) => Event::Reply(reply),
+                        // Unreachable while `_waiting` holds the id.
+                        Err(_) => Event::ReplyLost,
                     },
-                    hop = &mut sent, if first_hop.is_none() => match hop {
-                        Ok(Ok(Some(hop))) => {
-                            first_hop = Some(hop);
-                            deadline.as_mut().reset(tokio::time::Instant::now() + wait);
-                        }
-                        Ok(Ok(None)) => {
-                            // The ring changed under us: this node owns the key now.
-                            let outcome = self.execute_here(&key, id, op, Some(&req)).await;
-                            return ClientReply {
-                                outcome,
-                                owner: None,
-                                hops: 0,
-                            };
-                        }
-                        // No first hop took it (each timed out or refused):
-                        // under load the candidates may only have been slow,
-                        // so this is worth the one retry like a lost reply. A
-                        // write that did arrive is deduplicated by its id.
-                        Ok(Err(e)) if attempt == 0 => {
-                            failed = Some(self.local_failure(503, &e));
-                            avoid_next = Some(None);
-                            break;
-                        }
-                        Ok(Err(e)) => return self.local_failure(503, &e),
-                        Err(_) => return self.local_failure(503, "forwarding task ended"),
+                    hop = &mut sent, if !entry.hop_known() => match hop {
+                        Ok(Ok(Some(hop))) => Event::HopTook(hop),
+                        Ok(Ok(None)) => Event::HopLocal,
+                        Ok(Err(e)) => Event::HopFailed(e),
+                        Err(_) => Event::HopLost,
                     },
-                    _ = &mut deadline, if first_hop.is_some() => {
+                    _ = &mut deadline, if entry.hop_known() => {
                         Metrics::count(&self.inner.metrics.timeouts, "reply");
+                        Event::ReplyTimeout
+                    }
+                };
+                match entry.on(event) {
+                    Decision::AwaitReply => {
+                        deadline.as_mut().reset(tokio::time::Instant::now() + wait);
+                    }
+                    Decision::ExecuteHere => {
+                        // The ring changed under us: this node owns the key now.
+                        let outcome = self.execute_here(&key, id, op, Some(&req)).await;
+                        return ClientReply::here(outcome);
+                    }
+                    Decision::Answer(reply) => return reply,
+                    Decision::Retry {
+                        attempt: next,
+                        previous_hop,
+                    } => {
+                        self.inner.metrics.retries.inc();
+                        tracing::debug!(
+                            via = ?previous_hop.as_ref().map(|h| &h.addr),
+                            failed = entry.has_failure(),
+                            "no answer in time, or a 503 on the way; retrying"
+                        );
+                        attempt = next;
                         break;
                     }
                 }
             }
-            if attempt == 0 {
-                self.inner.metrics.retries.inc();
-                tracing::debug!(
-                    via = ?first_hop.as_ref().map(|h| &h.addr),
-                    failed = failed.is_some(),
-                    "no answer in time, or a 503 on the way; retrying"
-                );
-            }
-            // Retry on another path: avoid the node that gave up, else the
-            // first hop that led nowhere (the reply's deadline only runs once
-            // that hop is known).
-            avoid = avoid_next.unwrap_or(first_hop.map(|h| h.id));
         }
-        failed.unwrap_or_else(|| {
-            self.local_failure(503, "no reply from the key's owner (after one retry)")
-        })
     }
 
     /// Executes a client's operation here, as the owner, with the entry's one
@@ -168,29 +122,13 @@ impl Node {
         out
     }
 
-    fn local_failure(&self, status: u16, error: &str) -> ClientReply {
-        ClientReply {
-            outcome: Outcome::Failed {
-                status,
-                error: error.to_string(),
-            },
-            owner: None,
-            hops: 0,
-        }
-    }
-
-    /// Forwards `msg` to the next hop for `id`, skipping dead candidates.
-    /// `Ok(None)` when this node turns out to be the owner; an error when no
-    /// candidate took it, or when `msg.hops` (the hop it would become) is over
-    /// the `--max-hops` ceiling.
-    ///
-    /// Hedged: a candidate silent for a call timeout is suspected and the next
-    /// one is tried, but the first call stays open (up to
-    /// [`crate::peer::HEDGE_PATIENCE`] timeouts) and whichever candidate takes
-    /// the request first wins. On a busy machine a live hop is often only
-    /// slow, and giving up on it cost requests whose every path was slow
-    /// ("no live next hop" under load). No peer is asked twice, and the
-    /// whole hand-off ends after `HEDGE_PATIENCE + 1` call timeouts.
+    /// Forwards `msg` to the next hop for `id`, skipping dead candidates;
+    /// `first`, if given, is asked first as the key's owner. The rules
+    /// (hedging, the owner hint from `msg.owner_hint`, the node to avoid
+    /// from `msg.avoid`, the hop ceiling) are [`HandOff`]'s. `Ok(None)` when
+    /// this node turns out to be the owner; an error when no candidate took
+    /// it, or when `msg.hops` (the hop it would become) is over the
+    /// `--max-hops` ceiling.
     ///
     /// Two hops may take the same request, as a timed-out hand-off that did
     /// arrive always could: the entry takes the first reply, an owner that
@@ -203,107 +141,52 @@ impl Node {
         &self,
         mut msg: RouteMsg,
         id: &Id,
-        avoid: Option<&Id>,
-        hinted: bool,
+        first: Option<Peer>,
     ) -> Result<Option<Peer>, String> {
-        const CANDIDATES: usize = 4;
-        let suspect_after = self.inner.opts.rpc_timeout;
-        // However the calls overlap, the hand-off ends by then: a request
-        // nobody took in that time is better answered with a 503 than kept.
-        let give_up_at =
-            tokio::time::Instant::now() + suspect_after * (crate::peer::HEDGE_PATIENCE + 1);
-        // Peers this hop passes over in rule 4: the one a retry must not go
-        // through, and every candidate that failed or went silent here.
-        let mut avoid_now: Vec<Id> = avoid.copied().into_iter().collect();
-        // Peers asked in this hand-off: never asked twice, and a miss is
-        // counted against each at most once.
-        let mut asked: Vec<Id> = Vec::new();
-        let mut suspected: Vec<Id> = Vec::new();
+        let opts = &self.inner.opts;
+        let limits = HandOffLimits::new(opts.rpc_timeout, opts.max_hops);
+        let mut hand_off = HandOff::new(msg.hops, msg.avoid, msg.owner_hint, first, limits);
+        let began = tokio::time::Instant::now();
+        let give_up_at = began + hand_off.give_up_at();
         let mut in_flight = futures_util::stream::FuturesUnordered::new();
-        let mut pick_next = true;
-        // The newest call and when it is suspected, while another may follow.
-        let mut newest: Option<(Peer, tokio::time::Instant)> = None;
-        let mut last_error = "no live next hop towards the key's owner".to_string();
         loop {
-            if pick_next && asked.len() < CANDIDATES {
-                let hop = {
-                    let ring = lock(&self.inner.ring);
-                    let view = ring.view();
-                    if hinted {
-                        view.hinted_hop(id, &avoid_now)
-                    } else {
-                        view.next_hop(id, &avoid_now)
-                    }
-                };
-                let (to, owner_hint) = match hop {
-                    // Any call still open is dropped; a hop that did take
-                    // the request may still pass it on (see the doc above).
-                    Hop::Local => return Ok(None),
-                    Hop::Owner(p) => (p, true),
-                    Hop::Forward(p) => (p, false),
-                };
-                if msg.hops > self.inner.opts.max_hops {
-                    return Err(format!(
-                        "routing did not converge within {} hops",
-                        self.inner.opts.max_hops
-                    ));
-                }
-                // The only way on may be a peer already asked (an owner is
-                // used even when avoided): wait for that call, never repeat it.
-                newest = None;
-                if !asked.contains(&to.id) {
-                    asked.push(to.id);
+            let next = {
+                let ring = lock(&self.inner.ring);
+                hand_off.next(&ring.view(), id, began.elapsed())
+            };
+            match next {
+                Next::Local => return Ok(None),
+                Next::GiveUp(e) => return Err(e),
+                Next::Call { to, owner_hint } => {
                     msg.owner_hint = owner_hint;
                     let (node, sent) = (self.clone(), msg.clone());
-                    let started = tokio::time::Instant::now();
-                    newest = Some((to.clone(), started + suspect_after));
                     in_flight.push(async move {
                         let res = node.inner.peers.route(&to.addr, &sent).await;
                         (to, res)
                     });
                 }
+                Next::Wait => {}
             }
-            if in_flight.is_empty() {
-                return Err(last_error);
-            }
-            let suspect_at = newest.as_ref().map(|(_, at)| *at);
+            let suspect_at = hand_off.suspect_at().map(|at| began + at);
             tokio::select! {
-                Some((to, res)) = in_flight.next() => {
-                    match res {
-                        Ok(()) => return Ok(Some(to)),
-                        Err(e) => {
-                            // A silence already counted at the suspicion is
-                            // not counted again when the call runs out.
-                            let counted = suspected.contains(&to.id)
-                                && matches!(e, CallError::Unreachable(_) | CallError::Stalled(_));
-                            if !counted {
-                                self.peer_failed(&to, &e);
-                            }
-                            last_error = format!("forwarding to {} failed: {e}", to.addr);
-                            avoid_now.push(to.id);
+                Some((to, res)) = in_flight.next() => match res {
+                    Ok(()) => return Ok(Some(to)),
+                    Err(e) => {
+                        if hand_off.on_failed(&to, &e) {
+                            self.peer_failed(&to, &e);
                         }
                     }
-                    if newest.as_ref().is_some_and(|(p, _)| p.id == to.id) {
-                        newest = None;
-                    }
-                    pick_next = newest.is_none();
-                }
+                },
                 _ = tokio::time::sleep_until(suspect_at.unwrap_or(give_up_at)), if suspect_at.is_some() => {
-                    let (to, at) = newest.take().expect("armed only with a newest call");
-                    let late = at.elapsed();
-                    // A timer this late means this process did not run: the
-                    // silence says nothing about the peer (see `peer::stalled`).
-                    if !crate::peer::stalled(suspect_after + late, suspect_after) {
+                    if let Some(to) = hand_off.on_silent(began.elapsed()) {
                         Metrics::count(&self.inner.metrics.timeouts, "hop");
                         let silent = CallError::Unreachable("no answer in time".into());
                         self.peer_failed(&to, &silent);
-                        suspected.push(to.id);
                     }
-                    last_error = format!("forwarding to {} failed: no answer in time", to.addr);
-                    avoid_now.push(to.id);
-                    pick_next = true;
                 }
-                _ = tokio::time::sleep_until(give_up_at) => return Err(last_error),
+                _ = tokio::time::sleep_until(give_up_at) => {
+                    return Err(hand_off.last_error().to_string())
+                }
             }
         }
     }
@@ -327,16 +210,15 @@ impl Node {
             };
             return self.send_reply(&msg, out, true).await;
         }
-        let hinted = msg.owner_hint;
         // The hop ceiling is applied in `forward`, where it is known whether
         // this node is the owner: the owner reached at the last allowed hop
-        // answers; only a request that would travel further fails.
+        // answers; only a request that would travel further fails. The
+        // message keeps the sender's owner hint and the node to avoid.
         let fwd = RouteMsg {
             hops: msg.hops.saturating_add(1),
             ..msg.clone()
         };
-        let avoid = msg.avoid;
-        match self.forward(fwd, &id, avoid.as_ref(), hinted).await {
+        match self.forward(fwd, &id, None).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 let op = std::mem::replace(&mut msg.op, Op::Get);
@@ -494,7 +376,7 @@ mod tests {
         );
         let key = key_at(0x30);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None, false).await;
+        let took = n.forward(msg(&key), &id, None).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
     }
 
@@ -513,7 +395,7 @@ mod tests {
         );
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None, false).await;
+        let took = n.forward(msg(&key), &id, None).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
     }
 
@@ -529,7 +411,7 @@ mod tests {
         );
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None, false).await;
+        let took = n.forward(msg(&key), &id, None).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(live)));
     }
 
@@ -575,12 +457,9 @@ mod tests {
         // The hand-off gives up after HEDGE_PATIENCE + 1 call timeouts,
         // asking each silent peer once (the outer limit only turns a hang
         // into a failure).
-        let took = tokio::time::timeout(
-            Duration::from_secs(30),
-            n.forward(msg(&key), &id, None, false),
-        )
-        .await
-        .expect("forwarding to silent hops never ended");
+        let took = tokio::time::timeout(Duration::from_secs(30), n.forward(msg(&key), &id, None))
+            .await
+            .expect("forwarding to silent hops never ended");
         assert!(took.is_err(), "{took:?}");
         // At most one miss each (at the suspicion; none if this test's own
         // timer fired late): not a second one when the call runs out.
