@@ -5,7 +5,7 @@
 //! a retry from here, so a retried delete still reports "deleted" and a
 //! retried put is not applied under a second version.
 
-use crate::wire::Outcome;
+use crate::wire::KvOutcome;
 use std::collections::{HashMap, VecDeque};
 use tokio::sync::oneshot;
 
@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 /// caught up) waiting for its outcome.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    waiters: HashMap<String, Vec<oneshot::Sender<Outcome>>>,
+    waiters: HashMap<String, Vec<oneshot::Sender<KvOutcome>>>,
 }
 
 /// What [`InFlight::begin`] found.
@@ -24,7 +24,7 @@ pub enum Begin {
     First,
     /// Another copy is executing; its outcome arrives here (an error if that
     /// copy was abandoned).
-    Wait(oneshot::Receiver<Outcome>),
+    Wait(oneshot::Receiver<KvOutcome>),
 }
 
 impl InFlight {
@@ -44,7 +44,7 @@ impl InFlight {
     }
 
     /// Ends `id` with `outcome`, handing it to every copy that waited.
-    pub fn finish(&mut self, id: &str, outcome: &Outcome) {
+    pub fn finish(&mut self, id: &str, outcome: &KvOutcome) {
         for tx in self.waiters.remove(id).unwrap_or_default() {
             let _ = tx.send(outcome.clone());
         }
@@ -71,7 +71,7 @@ impl InFlight {
 /// kept in a queue so expiry costs O(1) per entry, never a scan of the map.
 #[derive(Debug)]
 pub struct Recent {
-    by_id: HashMap<String, Outcome>,
+    by_id: HashMap<String, KvOutcome>,
     order: VecDeque<(u64, String)>,
     keep_ms: u64,
     cap: usize,
@@ -89,12 +89,12 @@ impl Recent {
     }
 
     /// The outcome recorded for `id`, if still remembered.
-    pub fn get(&self, id: &str) -> Option<&Outcome> {
+    pub fn get(&self, id: &str) -> Option<&KvOutcome> {
         self.by_id.get(id)
     }
 
     /// Records `outcome` for `id` at `now_ms`, forgetting what is too old.
-    pub fn insert(&mut self, id: &str, outcome: Outcome, now_ms: u64) {
+    pub fn insert(&mut self, id: &str, outcome: KvOutcome, now_ms: u64) {
         while let Some((at, old)) = self.order.front() {
             if now_ms.saturating_sub(*at) < self.keep_ms && self.order.len() < self.cap {
                 break;
@@ -130,8 +130,8 @@ mod tests {
             panic!("the second copy must wait");
         };
         assert!(rx.try_recv().is_err(), "nothing before the first finishes");
-        f.finish("r1", &Outcome::Stored);
-        assert!(matches!(rx.try_recv(), Ok(Outcome::Stored)));
+        f.finish("r1", &KvOutcome::Stored);
+        assert!(matches!(rx.try_recv(), Ok(KvOutcome::Stored)));
         assert!(f.is_empty());
         // Finished means forgotten here (`Recent` answers later copies).
         assert!(matches!(f.begin("r1"), Begin::First));
@@ -158,14 +158,14 @@ mod tests {
     #[test]
     fn remembers_then_forgets_by_age_and_size() {
         let mut r = Recent::new(1000, 3);
-        r.insert("a", Outcome::Deleted, 0);
-        r.insert("b", Outcome::Stored, 10);
-        assert!(matches!(r.get("a"), Some(Outcome::Deleted)));
-        r.insert("c", Outcome::Stored, 1005); // "a" is now too old
+        r.insert("a", KvOutcome::Deleted, 0);
+        r.insert("b", KvOutcome::Stored, 10);
+        assert!(matches!(r.get("a"), Some(KvOutcome::Deleted)));
+        r.insert("c", KvOutcome::Stored, 1005); // "a" is now too old
         assert!(r.get("a").is_none());
         assert_eq!(r.len(), 2);
-        r.insert("d", Outcome::Stored, 1006);
-        r.insert("e", Outcome::Stored, 1007); // over the cap: "b" goes
+        r.insert("d", KvOutcome::Stored, 1006);
+        r.insert("e", KvOutcome::Stored, 1007); // over the cap: "b" goes
         assert!(r.get("b").is_none());
         assert_eq!(r.len(), 3);
         assert!(r.get("e").is_some());

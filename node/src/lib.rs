@@ -20,7 +20,7 @@
 //! * [`peer`] — the one shared HTTP client nodes use to call each other.
 //! * [`pending`] — request ids waiting for the owner's direct reply.
 //! * [`dedup`] — outcomes of recent routed writes, so retries are answered once.
-//! * [`node`] — the async driver: owns the state, runs ticks and repair rounds,
+//! * [`driver`] — the async driver: owns the state, runs ticks and repair rounds,
 //!   routes client operations and coordinates writes.
 //! * [`server`] — the warp front: public `/kv`, `/status`, health; internal `/chord/*`.
 //!
@@ -33,8 +33,8 @@ pub use chord_proto::{digest, entry, id, placement, range, wire};
 pub mod absence;
 pub mod config;
 pub mod dedup;
+pub mod driver;
 pub mod metrics;
-pub mod node;
 pub mod peer;
 pub mod pending;
 pub mod replication;

@@ -4,8 +4,8 @@
 mod cli;
 
 use chord_node::config::Options;
+use chord_node::driver::Node;
 use chord_node::id::Id;
-use chord_node::node::Node;
 use chord_node::ring::Peer;
 use clap::Parser;
 use cli::{Cli, Command};

@@ -5,7 +5,7 @@
 //! cluster key when one is configured.
 
 use crate::ring::{Request, Response};
-use crate::wire::{DataRequest, DataResponse, ReplyMsg, RouteMsg};
+use crate::wire::{ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -149,7 +149,11 @@ impl PeerClient {
     }
 
     /// A replica call (`POST /chord/data`).
-    pub async fn data(&self, addr: &str, req: &DataRequest) -> Result<DataResponse, CallError> {
+    pub async fn data(
+        &self,
+        addr: &str,
+        req: &ReplicaRequest,
+    ) -> Result<ReplicaResponse, CallError> {
         self.call(addr, Endpoint::Data, req).await
     }
 
@@ -306,7 +310,7 @@ mod tests {
         // Long enough that a busy machine does not make the first call late.
         let client = PeerClient::new(Duration::from_millis(1000), None);
         let r = client
-            .data(&addr, &DataRequest::Fetch { key: "k".into() })
+            .data(&addr, &ReplicaRequest::Fetch { key: "k".into() })
             .await;
         assert!(matches!(r, Err(CallError::Unreachable(_))), "{r:?}");
         // Block the runtime's only thread past the timeout, as a starved or
@@ -315,7 +319,7 @@ mod tests {
             let (client, addr) = (client.clone(), addr.clone());
             async move {
                 client
-                    .data(&addr, &DataRequest::Fetch { key: "k".into() })
+                    .data(&addr, &ReplicaRequest::Fetch { key: "k".into() })
                     .await
             }
         });

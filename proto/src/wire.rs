@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// A key operation as a client asked for it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Op {
+pub enum KvOp {
     /// Store `value` under the key.
     Put {
         /// The JSON value, unparsed.
@@ -34,7 +34,7 @@ pub struct RouteMsg {
     /// The key.
     pub key: String,
     /// What to do.
-    pub op: Op,
+    pub op: KvOp,
     /// Forwarding steps so far (1 when the entry node sends it).
     pub hops: u32,
     /// The sender believes the receiver owns the key.
@@ -56,7 +56,7 @@ pub struct RouteMsg {
 
 /// The outcome of an operation at the owner.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Outcome {
+pub enum KvOutcome {
     /// Put applied on a write quorum.
     Stored,
     /// Get found the value.
@@ -97,12 +97,12 @@ pub struct ReplyMsg {
     /// Forwarding steps the request took.
     pub hops: u32,
     /// What happened.
-    pub outcome: Outcome,
+    pub outcome: KvOutcome,
 }
 
 /// Replica traffic between holders (`POST /chord/data`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum DataRequest {
+pub enum ReplicaRequest {
     /// Apply these entries if newer (writes, repairs, hand-offs).
     Replicate {
         /// The entries.
@@ -144,9 +144,9 @@ pub enum DataRequest {
     },
 }
 
-/// Answers to [`DataRequest`].
+/// Answers to [`ReplicaRequest`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum DataResponse {
+pub enum ReplicaResponse {
     /// How many entries were newer and applied.
     Applied(usize),
     /// A single replicated entry was older than the one held, which has this version.

@@ -20,8 +20,8 @@ use tokio::task::JoinHandle;
 
 use super::args::BenchPlan;
 use super::report::{render_table, Measured, Preload, Report};
-use super::tally::{Class, ErrorKind, Outcome, Tally, LATE};
-use super::workload::{due_slots, key_name, value_body, Op, Workload};
+use super::tally::{Answer, Class, ErrorKind, Tally, LATE};
+use super::workload::{due_slots, key_name, value_body, BenchOp, Workload};
 use crate::cli::OutputFormat;
 use crate::client::Client;
 use crate::commands::Ctx;
@@ -152,11 +152,11 @@ impl Shared {
 
     /// Sends one request and reads the whole answer (so that the
     /// connection can be reused).
-    async fn send(&self, op: Op, key: u64, entry: &str) -> Outcome {
+    async fn send(&self, op: BenchOp, key: u64, entry: &str) -> Answer {
         let url = format!("http://{entry}/kv/{}", encode_key(&key_name(key)));
         let request = match op {
-            Op::Get => self.http.get(url),
-            Op::Put => self
+            BenchOp::Get => self.http.get(url),
+            BenchOp::Put => self
                 .http
                 .put(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -164,7 +164,7 @@ impl Shared {
         };
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(error_kind(&e)),
+            Err(e) => return Answer::Failed(error_kind(&e)),
         };
         let status = response.status().as_u16();
         let hops = response
@@ -173,13 +173,13 @@ impl Shared {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         match response.bytes().await {
-            Ok(_) => Outcome::Answered { status, hops },
-            Err(e) => Outcome::Failed(error_kind(&e)),
+            Ok(_) => Answer::Answered { status, hops },
+            Err(e) => Answer::Failed(error_kind(&e)),
         }
     }
 
     /// Sends, counts into `tally` and the progress counters.
-    async fn request(&self, tally: &mut Tally, op: Op, key: u64, entry: &str, since: Instant) {
+    async fn request(&self, tally: &mut Tally, op: BenchOp, key: u64, entry: &str, since: Instant) {
         let outcome = self.send(op, key, entry).await;
         let class = tally.record(op, outcome, since.elapsed(), self.preloaded);
         self.done.fetch_add(1, Ordering::Relaxed);
@@ -218,7 +218,7 @@ async fn preload(shared: &Arc<Shared>, plan: &BenchPlan, bar: &Bar) -> Result<Pr
                 }
                 let entry = shared.entry(&mut rng);
                 shared
-                    .request(&mut tally, Op::Put, key, entry, Instant::now())
+                    .request(&mut tally, BenchOp::Put, key, entry, Instant::now())
                     .await;
             }
         })

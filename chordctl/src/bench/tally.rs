@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::histogram::Histogram;
-use super::workload::Op;
+use super::workload::BenchOp;
 
 /// An open-loop send more than this after its due time counts as late.
 pub const LATE: Duration = Duration::from_millis(10);
@@ -37,7 +37,7 @@ impl ErrorKind {
 
 /// What came back for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Answer {
     /// The node answered (any status).
     Answered {
         /// HTTP status.
@@ -62,10 +62,10 @@ pub enum Class {
 
 /// How an HTTP answer counts: 2xx is fine; a 404 on a get is a miss when
 /// nothing was preloaded, and an error (a lost key) when it was.
-pub fn classify(op: Op, status: u16, preloaded: bool) -> Class {
+pub fn classify(op: BenchOp, status: u16, preloaded: bool) -> Class {
     match status {
         200..=299 => Class::Ok,
-        404 if op == Op::Get && !preloaded => Class::NotFound,
+        404 if op == BenchOp::Get && !preloaded => Class::NotFound,
         _ => Class::Error(ErrorKind::Http(status)),
     }
 }
@@ -97,17 +97,17 @@ impl Tally {
     /// Counts one request; `latency` is only used when it was answered.
     pub fn record(
         &mut self,
-        op: Op,
-        outcome: Outcome,
+        op: BenchOp,
+        outcome: Answer,
         latency: Duration,
         preloaded: bool,
     ) -> Class {
         let class = match outcome {
-            Outcome::Answered { status, hops } => {
+            Answer::Answered { status, hops } => {
                 let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
                 match op {
-                    Op::Get => self.get.record(us),
-                    Op::Put => self.put.record(us),
+                    BenchOp::Get => self.get.record(us),
+                    BenchOp::Put => self.put.record(us),
                 }
                 match hops {
                     Some(h) => *self.hops.entry(h).or_default() += 1,
@@ -115,7 +115,7 @@ impl Tally {
                 }
                 classify(op, status, preloaded)
             }
-            Outcome::Failed(kind) => {
+            Answer::Failed(kind) => {
                 self.hops_unknown += 1;
                 Class::Error(kind)
             }
@@ -169,8 +169,8 @@ impl Tally {
 pub mod tests {
     use super::*;
 
-    pub fn answered(status: u16, hops: u32) -> Outcome {
-        Outcome::Answered {
+    pub fn answered(status: u16, hops: u32) -> Answer {
+        Answer::Answered {
             status,
             hops: Some(hops),
         }
@@ -181,40 +181,40 @@ pub mod tests {
         let mut t = Tally::default();
         for i in 0..10u32 {
             let ms = Duration::from_millis(u64::from(i) + 1);
-            t.record(Op::Get, answered(200, i % 3), ms, preloaded);
+            t.record(BenchOp::Get, answered(200, i % 3), ms, preloaded);
         }
         t.record(
-            Op::Put,
+            BenchOp::Put,
             answered(200, 1),
             Duration::from_millis(20),
             preloaded,
         );
         t.record(
-            Op::Get,
+            BenchOp::Get,
             answered(404, 0),
             Duration::from_millis(1),
             preloaded,
         );
         t.record(
-            Op::Put,
+            BenchOp::Put,
             answered(503, 2),
             Duration::from_millis(30),
             preloaded,
         );
-        let timeout = Outcome::Failed(ErrorKind::Timeout);
-        t.record(Op::Get, timeout, Duration::from_secs(5), preloaded);
+        let timeout = Answer::Failed(ErrorKind::Timeout);
+        t.record(BenchOp::Get, timeout, Duration::from_secs(5), preloaded);
         t
     }
 
     #[test]
     fn statuses_are_classified() {
-        assert_eq!(classify(Op::Put, 200, false), Class::Ok);
-        assert_eq!(classify(Op::Get, 404, false), Class::NotFound);
+        assert_eq!(classify(BenchOp::Put, 200, false), Class::Ok);
+        assert_eq!(classify(BenchOp::Get, 404, false), Class::NotFound);
         let lost = Class::Error(ErrorKind::Http(404));
-        assert_eq!(classify(Op::Get, 404, true), lost);
-        assert_eq!(classify(Op::Put, 404, false), lost);
+        assert_eq!(classify(BenchOp::Get, 404, true), lost);
+        assert_eq!(classify(BenchOp::Put, 404, false), lost);
         let unavailable = Class::Error(ErrorKind::Http(503));
-        assert_eq!(classify(Op::Get, 503, false), unavailable);
+        assert_eq!(classify(BenchOp::Get, 503, false), unavailable);
     }
 
     #[test]

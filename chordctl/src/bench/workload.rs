@@ -10,7 +10,7 @@ use super::args::{BenchPlan, Dist};
 
 /// One kind of request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub enum BenchOp {
     /// `GET /kv/{key}`.
     Get,
     /// `PUT /kv/{key}` with the benchmark value.
@@ -92,11 +92,11 @@ impl Workload {
     }
 
     /// The next request: an operation and a key index.
-    pub fn next<R: Rng + ?Sized>(&self, rng: &mut R) -> (Op, u64) {
+    pub fn next<R: Rng + ?Sized>(&self, rng: &mut R) -> (BenchOp, u64) {
         let op = if self.get_ratio >= 1.0 || rng.random::<f64>() < self.get_ratio {
-            Op::Get
+            BenchOp::Get
         } else {
-            Op::Put
+            BenchOp::Put
         };
         (op, self.keys.sample(rng))
     }
@@ -212,12 +212,12 @@ mod tests {
         };
         let a = draw(9);
         assert_eq!(a, draw(9), "same seed, same sequence");
-        let gets = a.iter().filter(|(op, _)| *op == Op::Get).count();
+        let gets = a.iter().filter(|(op, _)| *op == BenchOp::Get).count();
         assert!((8_800..9_200).contains(&gets), "{gets} gets");
         let mut rng = StdRng::seed_from_u64(1);
         let all_puts = Workload::new(&plan(0.0));
-        assert!((0..1000).all(|_| all_puts.next(&mut rng).0 == Op::Put));
+        assert!((0..1000).all(|_| all_puts.next(&mut rng).0 == BenchOp::Put));
         let all_gets = Workload::new(&plan(1.0));
-        assert!((0..1000).all(|_| all_gets.next(&mut rng).0 == Op::Get));
+        assert!((0..1000).all(|_| all_gets.next(&mut rng).0 == BenchOp::Get));
     }
 }

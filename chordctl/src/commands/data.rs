@@ -13,7 +13,7 @@ use crate::runtime::{Cluster, NodeInfo, Runtime};
 
 /// Which key operation to send.
 #[derive(Clone, Copy)]
-enum Op<'a> {
+enum KvCommand<'a> {
     Put(&'a str),
     Get,
     Delete,
@@ -45,7 +45,7 @@ fn candidates(cluster: &Cluster, target: &Target) -> Result<Vec<NodeInfo>> {
 async fn send<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
-    op: Op<'_>,
+    op: KvCommand<'_>,
     target: &Target,
 ) -> Result<(NodeInfo, KvReply, Cluster)> {
     let cluster = ctx.existing().await?;
@@ -56,16 +56,16 @@ async fn send<R: Runtime>(
             continue;
         };
         let reply = match op {
-            Op::Put(json) => client.put(endpoint, key, json).await,
-            Op::Get => client.get(endpoint, key).await,
-            Op::Delete => client.delete(endpoint, key).await,
+            KvCommand::Put(json) => client.put(endpoint, key, json).await,
+            KvCommand::Get => client.get(endpoint, key).await,
+            KvCommand::Delete => client.delete(endpoint, key).await,
         };
         match reply {
             Ok(reply) => return Ok((node, reply, cluster)),
             // A delete that may have reached the node is not sent again
             // elsewhere: the retry would answer "not found" for a delete that
             // worked. Only a connection that never opened is safe to retry.
-            Err(e) if matches!(op, Op::Delete) && !never_connected(&e) => {
+            Err(e) if matches!(op, KvCommand::Delete) && !never_connected(&e) => {
                 return Err(e.context(format!("{} did not answer", node.name)))
             }
             Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
@@ -134,7 +134,7 @@ pub async fn put<R: Runtime>(
     value: &str,
     target: &Target,
 ) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, Op::Put(value), target).await?;
+    let (node, reply, cluster) = send(ctx, key, KvCommand::Put(value), target).await?;
     if reply.status != 200 {
         return Err(failure(&node, "put", key, &reply));
     }
@@ -153,7 +153,7 @@ pub async fn put<R: Runtime>(
 
 /// `get`: prints the stored JSON exactly as the node returns it.
 pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, Op::Get, target).await?;
+    let (node, reply, cluster) = send(ctx, key, KvCommand::Get, target).await?;
     match reply.status {
         200 => {
             report_route(ctx.verbose, &cluster, &node, &reply);
@@ -170,7 +170,7 @@ pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Re
 
 /// `delete`: prints `deleted`; a missing key is exit code 3.
 pub async fn delete<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, Op::Delete, target).await?;
+    let (node, reply, cluster) = send(ctx, key, KvCommand::Delete, target).await?;
     match reply.status {
         200 => {
             report_route(ctx.verbose, &cluster, &node, &reply);

@@ -2,14 +2,14 @@
 //! first hop, the reply's timer, the one retry on another path, and which
 //! answer the client gets.
 //!
-//! The driver (`crate::node::routed`) registers the request id, sends each
+//! The driver (`crate::driver::routed`) registers the request id, sends each
 //! attempt's first hop from a task of its own and waits for the owner's
 //! direct reply; every outcome of that becomes an [`Event`], and
 //! [`EntryRequest::on`] says what to do next ([`Decision`]).
 
 use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
-use crate::wire::{Outcome, ReplyMsg};
+use crate::wire::{KvOutcome, ReplyMsg};
 use chord_proto::peer::Peer;
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ const ATTEMPTS: u8 = 2;
 #[derive(Clone, Debug)]
 pub struct ClientReply {
     /// What happened.
-    pub outcome: Outcome,
+    pub outcome: KvOutcome,
     /// `host:port` of the owner that answered; `None` when this node did.
     pub owner: Option<String>,
     /// Forwarding steps after the entry node.
@@ -35,7 +35,7 @@ pub struct ClientReply {
 
 impl ClientReply {
     /// An outcome reached at this node, as the owner.
-    pub fn here(outcome: Outcome) -> ClientReply {
+    pub fn here(outcome: KvOutcome) -> ClientReply {
         ClientReply {
             outcome,
             owner: None,
@@ -45,7 +45,7 @@ impl ClientReply {
 
     /// A failure this node answers itself (`status`, `error`).
     pub fn local_failure(status: u16, error: &str) -> ClientReply {
-        ClientReply::here(Outcome::Failed {
+        ClientReply::here(KvOutcome::Failed {
             status,
             error: error.to_string(),
         })
@@ -231,7 +231,7 @@ impl EntryRequest {
             Some(node) => self.retry(Some(answer), Some(node)),
             // The owner could not prove its answer and changed nothing: ask
             // once more, same path.
-            None if matches!(answer.outcome, Outcome::Inconclusive { .. }) => {
+            None if matches!(answer.outcome, KvOutcome::Inconclusive { .. }) => {
                 self.retry(Some(answer), None)
             }
             // The owner's own answer, a 503 included (it may have applied
@@ -283,7 +283,7 @@ mod tests {
         }
     }
 
-    fn reply(outcome: Outcome, gave_up: Option<Id>) -> ReplyMsg {
+    fn reply(outcome: KvOutcome, gave_up: Option<Id>) -> ReplyMsg {
         ReplyMsg {
             req: "r".into(),
             owner: "owner:1".into(),
@@ -293,15 +293,15 @@ mod tests {
         }
     }
 
-    fn failed(status: u16, error: &str) -> Outcome {
-        Outcome::Failed {
+    fn failed(status: u16, error: &str) -> KvOutcome {
+        KvOutcome::Failed {
             status,
             error: error.into(),
         }
     }
 
-    fn inconclusive() -> Outcome {
-        Outcome::Inconclusive {
+    fn inconclusive() -> KvOutcome {
+        KvOutcome::Inconclusive {
             error: "a holder was silent".into(),
         }
     }
@@ -310,12 +310,12 @@ mod tests {
     fn failure(d: Decision) -> (u16, String, Option<String>) {
         match d {
             Decision::Answer(ClientReply {
-                outcome: Outcome::Failed { status, error },
+                outcome: KvOutcome::Failed { status, error },
                 owner,
                 ..
             }) => (status, error, owner),
             Decision::Answer(ClientReply {
-                outcome: Outcome::Inconclusive { error },
+                outcome: KvOutcome::Inconclusive { error },
                 owner,
                 ..
             }) => (503, error, owner),
@@ -336,7 +336,10 @@ mod tests {
         match EntryRequest::first_step(false, true, None) {
             Start::Answer(reply) => {
                 assert_eq!(reply.owner, None);
-                assert!(matches!(reply.outcome, Outcome::Failed { status: 503, .. }));
+                assert!(matches!(
+                    reply.outcome,
+                    KvOutcome::Failed { status: 503, .. }
+                ));
             }
             other => panic!("{other:?}"),
         }
@@ -373,9 +376,9 @@ mod tests {
             Decision::AwaitReply
         ));
         assert!(entry.hop_known());
-        match entry.on(Event::Reply(reply(Outcome::Stored, None))) {
+        match entry.on(Event::Reply(reply(KvOutcome::Stored, None))) {
             Decision::Answer(r) => {
-                assert!(matches!(r.outcome, Outcome::Stored));
+                assert!(matches!(r.outcome, KvOutcome::Stored));
                 assert_eq!(r.owner.as_deref(), Some("owner:1"));
                 assert_eq!(r.hops, 3);
             }
@@ -472,7 +475,7 @@ mod tests {
         assert!(matches!(
             last,
             Decision::Answer(ClientReply {
-                outcome: Outcome::Inconclusive { .. },
+                outcome: KvOutcome::Inconclusive { .. },
                 ..
             })
         ));

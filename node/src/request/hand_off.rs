@@ -11,7 +11,7 @@
 //! next hop" under load). No peer is asked twice, and the whole hand-off
 //! ends after `HEDGE_PATIENCE + 1` call timeouts.
 //!
-//! The driver (`crate::node::routed`'s `forward`) asks [`HandOff::next`]
+//! The driver (`crate::driver::routed`'s `forward`) asks [`HandOff::next`]
 //! with the current ring view, makes the calls it names, and reports each
 //! call that fails ([`HandOff::on_failed`]) and each suspicion timer
 //! ([`HandOff::on_silent`]); a call that succeeds ends the hand-off. Time is

@@ -21,7 +21,7 @@
 //!   ring's known size), superseded by a holder's newer version, or failed
 //!   once too few calls are left.
 //!
-//! The async driver (`crate::node::routed` and `crate::node::owner`) feeds
+//! The async driver (`crate::driver::routed` and `crate::driver::owner`) feeds
 //! each machine what happened (a call ended, a timer fired, a reply came) and
 //! carries out what it decides (send, wait, answer). Time enters only as a
 //! value: the hand-off is told how long it has run, so every rule is

@@ -11,7 +11,7 @@
 //! only holder, but a node cut off from a larger ring must not accept
 //! writes on its own.
 //!
-//! The driver (`crate::node::owner`) sends the copies [`QuorumWrite::start`]
+//! The driver (`crate::driver::owner`) sends the copies [`QuorumWrite::start`]
 //! and [`QuorumWrite::on_failed`] name, feeds each answer back, and stops
 //! waiting once [`QuorumWrite::verdict`] has one; the remaining copies finish
 //! in the background.
@@ -19,7 +19,7 @@
 use crate::entry::Version;
 use crate::id::Id;
 use crate::placement::distinct_successors;
-use crate::wire::Outcome;
+use crate::wire::KvOutcome;
 use chord_proto::peer::Peer;
 
 /// How a quorum write ended.
@@ -41,8 +41,8 @@ pub enum WriteVerdict {
 
 /// The client's 503 for a write that reached `reached` of the `required`
 /// holders ([`WriteVerdict::TooFew`]).
-pub fn too_few_holders(reached: usize, required: usize) -> Outcome {
-    Outcome::Failed {
+pub fn too_few_holders(reached: usize, required: usize) -> KvOutcome {
+    KvOutcome::Failed {
         status: 503,
         error: format!("write reached {reached} of {required} required holders"),
     }
@@ -195,7 +195,7 @@ mod tests {
             })
         );
         match too_few_holders(2, 3) {
-            Outcome::Failed { status, error } => {
+            KvOutcome::Failed { status, error } => {
                 assert_eq!(status, 503);
                 assert_eq!(error, "write reached 2 of 3 required holders");
             }

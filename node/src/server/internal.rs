@@ -3,9 +3,9 @@
 //! every call must carry `Authorization: Bearer <key>` (401 otherwise).
 
 use super::{error, json, wrong_method, Reply, Req};
-use crate::node::Node;
+use crate::driver::Node;
 use crate::ring::Request;
-use crate::wire::{DataRequest, ReplyMsg, RouteMsg};
+use crate::wire::{ReplicaRequest, ReplyMsg, RouteMsg};
 use chord_proto::api::{KeyEntry, KeyListing};
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
@@ -110,7 +110,7 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             }
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "data" => match parse::<DataRequest>(req) {
+        "data" => match parse::<ReplicaRequest>(req) {
             Ok(r) if node.is_ready() => ok_json(&node.handle_data(r)),
             Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),

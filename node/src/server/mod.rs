@@ -7,7 +7,7 @@
 pub mod internal;
 pub mod public;
 
-use crate::node::Node;
+use crate::driver::Node;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::convert::Infallible;

@@ -2,9 +2,9 @@
 //! `/openapi.json` (the contract of all of them: `node/openapi.json`).
 
 use super::{error, json, wrong_method, Reply, Req};
+use crate::driver::{ClientReply, Node};
 use crate::metrics::OpLabel;
-use crate::node::{ClientReply, Node};
-use crate::wire::{Op, Outcome};
+use crate::wire::{KvOp, KvOutcome};
 use bytes::Bytes;
 use chord_proto::headers;
 use chord_proto::key::{decode_key, KeyError};
@@ -62,10 +62,10 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     };
     let started = std::time::Instant::now();
     let op = match req.method {
-        Method::GET => Op::Get,
-        Method::DELETE => Op::Delete,
+        Method::GET => KvOp::Get,
+        Method::DELETE => KvOp::Delete,
         Method::PUT => match serde_json::from_slice::<Box<RawValue>>(&req.body) {
-            Ok(v) => Op::Put {
+            Ok(v) => KvOp::Put {
                 value: Arc::from(v),
             },
             Err(e) => {
@@ -76,9 +76,9 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         _ => return tag(wrong_method("GET, PUT, DELETE"), me, 0),
     };
     let label = match op {
-        Op::Get => OpLabel::get,
-        Op::Put { .. } => OpLabel::put,
-        Op::Delete => OpLabel::delete,
+        KvOp::Get => OpLabel::get,
+        KvOp::Put { .. } => OpLabel::put,
+        KvOp::Delete => OpLabel::delete,
     };
     let ClientReply {
         outcome,
@@ -93,15 +93,17 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     let summary =
         || serde_json::to_vec(&serde_json::json!({"key": key, "owner": owner_name, "hops": hops}));
     let r = match outcome {
-        Outcome::Stored | Outcome::Deleted => json(StatusCode::OK, summary().unwrap_or_default()),
-        Outcome::Value(v) => {
+        KvOutcome::Stored | KvOutcome::Deleted => {
+            json(StatusCode::OK, summary().unwrap_or_default())
+        }
+        KvOutcome::Value(v) => {
             let mut r = json(StatusCode::OK, Vec::new());
             // The stored text goes out as is, without a copy.
             *r.body_mut() = Bytes::from_owner(JsonText(v));
             r
         }
-        Outcome::NotFound => error(StatusCode::NOT_FOUND, "no such key"),
-        Outcome::Inconclusive { error: e } => {
+        KvOutcome::NotFound => error(StatusCode::NOT_FOUND, "no such key"),
+        KvOutcome::Inconclusive { error: e } => {
             let mut r = error(StatusCode::SERVICE_UNAVAILABLE, &e);
             // Nothing changed: the client may simply ask again.
             r.headers_mut().insert(
@@ -110,7 +112,7 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
             );
             r
         }
-        Outcome::Failed { status, error: e } => {
+        KvOutcome::Failed { status, error: e } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             error(code, &e)
         }

@@ -21,19 +21,19 @@ impl Moved {
 
 impl Node {
     /// Answers a replica request from a peer.
-    pub fn handle_data(&self, req: DataRequest) -> DataResponse {
-        if let DataRequest::HandOff { entries } = req {
+    pub fn handle_data(&self, req: ReplicaRequest) -> ReplicaResponse {
+        if let ReplicaRequest::HandOff { entries } = req {
             return self.take_hand_off(entries);
         }
         let now = now_ms();
         let mut data = lock(&self.inner.data);
         match req {
-            DataRequest::Replicate { entries } => {
+            ReplicaRequest::Replicate { entries } => {
                 if let [one] = entries.as_slice() {
                     // A single fresh write: say so if we hold something newer.
                     let held = data.store.get(&Id::hash(one.key.as_bytes()));
                     if let Some(h) = held.filter(|h| h.version > one.version) {
-                        return DataResponse::Newer(h.version);
+                        return ReplicaResponse::Newer(h.version);
                     }
                 }
                 let mut applied = 0;
@@ -50,12 +50,12 @@ impl Node {
                         applied += 1;
                     }
                 }
-                DataResponse::Applied(applied)
+                ReplicaResponse::Applied(applied)
             }
-            DataRequest::Fetch { key } => {
-                DataResponse::Entry(data.store.get(&Id::hash(key.as_bytes())).cloned())
+            ReplicaRequest::Fetch { key } => {
+                ReplicaResponse::Entry(data.store.get(&Id::hash(key.as_bytes())).cloned())
             }
-            DataRequest::SyncDigest {
+            ReplicaRequest::SyncDigest {
                 owner,
                 range,
                 digest,
@@ -63,14 +63,14 @@ impl Node {
                 data.leases.confirm(owner, range.from, range.to, now);
                 let mine = data.store.range(&range.from, &range.to);
                 let ours = Digest::of(mine.iter().map(|(i, e)| (i, *e)));
-                DataResponse::InSync(ours == digest)
+                ReplicaResponse::InSync(ours == digest)
             }
-            DataRequest::HandOff { .. } => DataResponse::Taken(Vec::new()),
-            DataRequest::Release { owner } => {
+            ReplicaRequest::HandOff { .. } => ReplicaResponse::Taken(Vec::new()),
+            ReplicaRequest::Release { owner } => {
                 data.leases.release(&owner);
-                DataResponse::Applied(0)
+                ReplicaResponse::Applied(0)
             }
-            DataRequest::SyncList { range, items } => {
+            ReplicaRequest::SyncList { range, items } => {
                 let mine: Vec<(Id, Version)> = data
                     .store
                     .range(&range.from, &range.to)
@@ -82,14 +82,14 @@ impl Node {
                     .iter()
                     .filter_map(|i| data.store.get(i).cloned())
                     .collect();
-                DataResponse::Delta { want, newer }
+                ReplicaResponse::Delta { want, newer }
             }
         }
     }
 
     /// Takes the offered orphans that lie in our own range (as we see it),
     /// applying the newer ones; answers with the ids we now hold.
-    fn take_hand_off(&self, entries: Vec<Entry>) -> DataResponse {
+    fn take_hand_off(&self, entries: Vec<Entry>) -> ReplicaResponse {
         let mine: Vec<Entry> = {
             let ring = lock(&self.inner.ring);
             let view = ring.view();
@@ -99,10 +99,10 @@ impl Node {
                 .collect()
         };
         let ids: Vec<Id> = mine.iter().map(|e| Id::hash(e.key.as_bytes())).collect();
-        self.handle_data(DataRequest::Replicate { entries: mine });
+        self.handle_data(ReplicaRequest::Replicate { entries: mine });
         // What the clock horizon refused is not held: not taken.
         let data = lock(&self.inner.data);
-        DataResponse::Taken(
+        ReplicaResponse::Taken(
             ids.into_iter()
                 .filter(|i| data.store.get(i).is_some())
                 .collect(),
@@ -264,9 +264,9 @@ impl Node {
             let entries: Vec<Entry> = theirs.into_iter().map(|(_, e)| e).collect();
             let mut taken: std::collections::HashSet<Id> = std::collections::HashSet::new();
             for batch in batches(entries, self.inner.opts.tuning.batch_bytes) {
-                let req = DataRequest::HandOff { entries: batch };
+                let req = ReplicaRequest::HandOff { entries: batch };
                 match self.inner.peers.data(&owner.addr, &req).await {
-                    Ok(DataResponse::Taken(ids)) => taken.extend(ids),
+                    Ok(ReplicaResponse::Taken(ids)) => taken.extend(ids),
                     Ok(other) => {
                         tracing::debug!(?other, "unexpected answer to a hand-off");
                         break;
@@ -307,7 +307,7 @@ impl Node {
                 .filter(|p| targets.iter().all(|t| t.id != p.id))
                 .collect()
         };
-        let req = DataRequest::Release {
+        let req = ReplicaRequest::Release {
             owner: self.inner.me.id,
         };
         for p in gone {
@@ -358,12 +358,12 @@ impl Node {
             let entries = data.store.range(&range.from, &range.to);
             Digest::of(entries.iter().map(|(i, e)| (i, *e)))
         };
-        let req = DataRequest::SyncDigest {
+        let req = ReplicaRequest::SyncDigest {
             owner: self.inner.me.id,
             range,
             digest,
         };
-        if let DataResponse::InSync(true) = self.inner.peers.data(&holder.addr, &req).await? {
+        if let ReplicaResponse::InSync(true) = self.inner.peers.data(&holder.addr, &req).await? {
             return Ok(0);
         }
         let items: Vec<(Id, Version)> = {
@@ -377,18 +377,18 @@ impl Node {
         // Compare in sub-ranges so no message grows with the range.
         let mut moved = 0;
         for (sub, chunk) in split_range(range, &items, self.inner.opts.tuning.sync_list_max) {
-            let req = DataRequest::SyncList {
+            let req = ReplicaRequest::SyncList {
                 range: sub,
                 items: chunk.to_vec(),
             };
-            let DataResponse::Delta { want, newer } =
+            let ReplicaResponse::Delta { want, newer } =
                 self.inner.peers.data(&holder.addr, &req).await?
             else {
                 return Err(CallError::Rejected("unexpected answer to SyncList".into()));
             };
             moved += newer.len();
             self.count_repaired(Moved::of(&newer));
-            self.handle_data(DataRequest::Replicate { entries: newer });
+            self.handle_data(ReplicaRequest::Replicate { entries: newer });
             let entries: Vec<Entry> = {
                 let data = lock(&self.inner.data);
                 want.iter()
@@ -410,14 +410,14 @@ impl Node {
             from,
             to: self.inner.me.id,
         };
-        let req = DataRequest::SyncList {
+        let req = ReplicaRequest::SyncList {
             range,
             items: Vec::new(),
         };
         match self.inner.peers.data(&holder.addr, &req).await {
-            Ok(DataResponse::Delta { newer, .. }) => {
+            Ok(ReplicaResponse::Delta { newer, .. }) => {
                 let n = newer.len();
-                self.handle_data(DataRequest::Replicate { entries: newer });
+                self.handle_data(ReplicaRequest::Replicate { entries: newer });
                 tracing::info!(entries = n, from = %holder.addr, "pulled the keys we now own");
             }
             Ok(other) => tracing::warn!(?other, "unexpected answer to the join pull"),
@@ -435,7 +435,7 @@ impl Node {
     /// Sends `entries` to `holder` in replicate messages of bounded size.
     async fn send_entries(&self, holder: &Peer, entries: Vec<Entry>) -> Result<(), CallError> {
         for batch in batches(entries, self.inner.opts.tuning.batch_bytes) {
-            let req = DataRequest::Replicate { entries: batch };
+            let req = ReplicaRequest::Replicate { entries: batch };
             self.inner.peers.data(&holder.addr, &req).await?;
         }
         Ok(())

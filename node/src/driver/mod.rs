@@ -25,7 +25,7 @@ use crate::replication::{batches, diff, split_range, Leases};
 pub use crate::request::ClientReply;
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
 use crate::store::{Clock, Entry, Store, Version};
-use crate::wire::{DataRequest, DataResponse, Op, Outcome, ReplyMsg, RouteMsg};
+use crate::wire::{KvOp, KvOutcome, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 pub use chord_proto::api::Status;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
@@ -365,21 +365,21 @@ mod tests {
     #[test]
     fn a_single_replicated_write_older_than_the_held_one_is_reported() {
         let n = node();
-        let rep = |ts| DataRequest::Replicate {
+        let rep = |ts| ReplicaRequest::Replicate {
             entries: vec![entry(ts)],
         };
         assert!(matches!(
             n.handle_data(rep(5 << 16)),
-            DataResponse::Applied(1)
+            ReplicaResponse::Applied(1)
         ));
         match n.handle_data(rep(3 << 16)) {
-            DataResponse::Newer(v) => assert_eq!(v.ts, 5 << 16),
+            ReplicaResponse::Newer(v) => assert_eq!(v.ts, 5 << 16),
             other => panic!("expected Newer, got {other:?}"),
         }
         // The same version again (a re-sent copy) is an ordinary no-op.
         assert!(matches!(
             n.handle_data(rep(5 << 16)),
-            DataResponse::Applied(0)
+            ReplicaResponse::Applied(0)
         ));
     }
 
@@ -387,10 +387,10 @@ mod tests {
     fn versions_far_in_the_future_are_refused() {
         let n = node();
         let far = (now_ms() + 2 * ms(n.options().tuning.max_clock_lead)) << 16;
-        let req = DataRequest::Replicate {
+        let req = ReplicaRequest::Replicate {
             entries: vec![entry(far)],
         };
-        assert!(matches!(n.handle_data(req), DataResponse::Applied(0)));
+        assert!(matches!(n.handle_data(req), ReplicaResponse::Applied(0)));
         assert!(n.entries().is_empty());
     }
 }

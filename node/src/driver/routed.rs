@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 
 impl Node {
     /// Runs a client operation that arrived at this node (the entry node).
-    pub async fn client_op(&self, key: String, op: Op) -> ClientReply {
+    pub async fn client_op(&self, key: String, op: KvOp) -> ClientReply {
         let id = Id::hash(key.as_bytes());
         let (ready, owns) = {
             let ring = lock(&self.inner.ring);
@@ -114,9 +114,9 @@ impl Node {
 
     /// Executes a client's operation here, as the owner, with the entry's one
     /// retry when the first answer was inconclusive (nothing was changed).
-    async fn execute_here(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
+    async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> KvOutcome {
         let out = self.execute(key, id, op.clone(), req).await;
-        if matches!(out, Outcome::Inconclusive { .. }) {
+        if matches!(out, KvOutcome::Inconclusive { .. }) {
             return self.execute(key, id, op, req).await;
         }
         out
@@ -204,7 +204,7 @@ impl Node {
         }
         let id = Id::hash(msg.key.as_bytes());
         if !self.is_ready() {
-            let out = Outcome::Failed {
+            let out = KvOutcome::Failed {
                 status: 503,
                 error: "a node on the path is not in the ring".into(),
             };
@@ -221,12 +221,12 @@ impl Node {
         match self.forward(fwd, &id, None).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                let op = std::mem::replace(&mut msg.op, Op::Get);
+                let op = std::mem::replace(&mut msg.op, KvOp::Get);
                 let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
                 self.send_reply(&msg, out, false).await;
             }
             Err(e) => {
-                let out = Outcome::Failed {
+                let out = KvOutcome::Failed {
                     status: 503,
                     error: e,
                 };
@@ -237,7 +237,7 @@ impl Node {
 
     /// Answers the entry node: with the outcome of the operation done here, or
     /// (`gave_up`) with why this node could not pass the request on.
-    async fn send_reply(&self, msg: &RouteMsg, outcome: Outcome, gave_up: bool) {
+    async fn send_reply(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) {
         let reply = ReplyMsg {
             req: msg.req.clone(),
             owner: self.inner.me.addr.clone(),
@@ -353,7 +353,7 @@ mod tests {
             req: Pending::new_id(),
             origin: "127.0.0.1:1".into(),
             key: key.into(),
-            op: Op::Get,
+            op: KvOp::Get,
             hops: 1,
             owner_hint: false,
             avoid: None,

@@ -16,7 +16,7 @@ enum WriteError {
     /// A holder has a newer version of the key than the one we assigned.
     Superseded(Version),
     /// Too few holders applied it.
-    Failed(Outcome),
+    Failed(KvOutcome),
 }
 
 /// A routed write this node is executing (see [`InFlight`]). Dropped before
@@ -30,11 +30,11 @@ struct Executing<'a> {
 
 impl Executing<'_> {
     /// Hands `out` to the waiting copies and remembers it for later ones.
-    fn finish(mut self, out: &Outcome) {
+    fn finish(mut self, out: &KvOutcome) {
         let now = now_ms();
         let mut data = lock(&self.node.inner.data);
         data.in_flight.finish(self.req, out);
-        if matches!(out, Outcome::Stored | Outcome::Deleted) {
+        if matches!(out, KvOutcome::Stored | KvOutcome::Deleted) {
             data.recent.insert(self.req, out.clone(), now);
         }
         self.done = true;
@@ -51,8 +51,14 @@ impl Drop for Executing<'_> {
 
 impl Node {
     /// Performs `op` on `key` as its owner.
-    pub(super) async fn execute(&self, key: &str, id: Id, op: Op, req: Option<&str>) -> Outcome {
-        let is_write = !matches!(op, Op::Get);
+    pub(super) async fn execute(
+        &self,
+        key: &str,
+        id: Id,
+        op: KvOp,
+        req: Option<&str>,
+    ) -> KvOutcome {
+        let is_write = !matches!(op, KvOp::Get);
         // Set while this call executes a routed write. If the call is dropped
         // part-way (the entry node executing for a client that went away), it
         // abandons the write, so a later copy is not left waiting for ever.
@@ -68,7 +74,7 @@ impl Node {
             };
             match begun {
                 Begin::Wait(rx) => {
-                    return rx.await.unwrap_or(Outcome::Failed {
+                    return rx.await.unwrap_or(KvOutcome::Failed {
                         status: 503,
                         error: "the first attempt of this request was abandoned".into(),
                     })
@@ -82,11 +88,11 @@ impl Node {
                 }
             }
         }
-        let isolated = || Outcome::Failed {
+        let isolated = || KvOutcome::Failed {
             status: 503,
             error: "this node is cut off from its ring; its answer could be stale".into(),
         };
-        let inconclusive = |answered: usize, expected: usize| Outcome::Inconclusive {
+        let inconclusive = |answered: usize, expected: usize| KvOutcome::Inconclusive {
             error: format!(
                 "only {answered} of the {expected} other holders of the key answered, and \
                  this node's own copy (it has none, or it may be stale) proves nothing alone: \
@@ -98,7 +104,7 @@ impl Node {
         // healed partition, a thaw): writes may still be on their way here
         // from nodes outside the holders, as orphans handed over by the next
         // repair rounds. Not proven yet.
-        let settling = || Outcome::Inconclusive {
+        let settling = || KvOutcome::Inconclusive {
             error: "the ring changed a moment ago and the key may still be on its way \
                     here: its absence is not proven; try again"
                 .into(),
@@ -113,32 +119,32 @@ impl Node {
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
             // is cloned, not the whole entry with its key.
-            Op::Get => match self.local_value(&id).filter(|_| trust_local) {
-                Some(v) => Outcome::Value(v),
+            KvOp::Get => match self.local_value(&id).filter(|_| trust_local) {
+                Some(v) => KvOutcome::Value(v),
                 None => match self.newest(key, &id, view).await {
-                    Verdict::Found(Entry { value: Some(v), .. }) => Outcome::Value(v),
+                    Verdict::Found(Entry { value: Some(v), .. }) => KvOutcome::Value(v),
                     _ if self.is_isolated() => isolated(),
                     Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                    Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
+                    Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
                     Verdict::Inconclusive { answered, expected } => {
                         inconclusive(answered, expected)
                     }
                 },
             },
-            Op::Put { value } => match self.write(key, id, Some(value)).await {
-                Ok(()) => Outcome::Stored,
+            KvOp::Put { value } => match self.write(key, id, Some(value)).await {
+                Ok(()) => KvOutcome::Stored,
                 Err(e) => e,
             },
-            Op::Delete => match self.newest(key, &id, view).await {
+            KvOp::Delete => match self.newest(key, &id, view).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
                     match self.write(key, id, None).await {
-                        Ok(()) => Outcome::Deleted,
+                        Ok(()) => KvOutcome::Deleted,
                         Err(e) => e,
                     }
                 }
                 _ if self.is_isolated() => isolated(),
                 Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                Verdict::Found(_) | Verdict::Absent => Outcome::NotFound,
+                Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
                 Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
             },
         };
@@ -185,7 +191,7 @@ impl Node {
                 HolderPoll::holders_expected(r, ring.known_ring_size()),
             )
         };
-        let req = DataRequest::Fetch {
+        let req = ReplicaRequest::Fetch {
             key: key.to_string(),
         };
         let ask = |p: Peer, holder: bool| {
@@ -221,7 +227,7 @@ impl Node {
             holders_done += usize::from(holder);
             // A holder that timed out, refused or answered nonsense is silent:
             // never counted as one that said "absent".
-            if let Ok(DataResponse::Entry(copy)) = r {
+            if let Ok(ReplicaResponse::Entry(copy)) = r {
                 if holder {
                     poll.answer(copy);
                 } else {
@@ -244,7 +250,7 @@ impl Node {
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<(), Outcome> {
+    ) -> Result<(), KvOutcome> {
         // A holder may already have a newer version we never saw (a clock
         // ahead of ours, a range we just took over): then we move our clock
         // past it and write again, rather than acknowledge a write that the
@@ -256,7 +262,7 @@ impl Node {
                 Ok(()) => return Ok(()),
             }
         }
-        Err(Outcome::Failed {
+        Err(KvOutcome::Failed {
             status: 503,
             error: "the write kept meeting newer versions on its holders".into(),
         })
@@ -290,7 +296,7 @@ impl Node {
                 ring.known_ring_size(),
             )
         };
-        let req = Arc::new(DataRequest::Replicate {
+        let req = Arc::new(ReplicaRequest::Replicate {
             entries: vec![entry],
         });
         let mut calls: FuturesUnordered<_> = first
@@ -307,11 +313,11 @@ impl Node {
                 .await
                 .expect("an undecided quorum write has a call in flight");
             match answer {
-                Ok(DataResponse::Applied(_)) => {
+                Ok(ReplicaResponse::Applied(_)) => {
                     Metrics::count(replica_writes, "applied");
                     quorum.on_applied();
                 }
-                Ok(DataResponse::Newer(v)) => {
+                Ok(ReplicaResponse::Newer(v)) => {
                     Metrics::count(replica_writes, "newer");
                     quorum.on_newer(v);
                 }
@@ -344,8 +350,8 @@ impl Node {
     fn replicate_to(
         &self,
         p: Peer,
-        req: Arc<DataRequest>,
-    ) -> impl std::future::Future<Output = (Peer, Result<DataResponse, CallError>)> + Send + 'static
+        req: Arc<ReplicaRequest>,
+    ) -> impl std::future::Future<Output = (Peer, Result<ReplicaResponse, CallError>)> + Send + 'static
     {
         let peers = self.inner.peers.clone();
         async move {
@@ -448,14 +454,14 @@ mod tests {
         hold(&n, "k", 100, None);
         thawed(&n);
         let id = Id::hash(b"k");
-        match n.execute("k", id, Op::Get, None).await {
-            Outcome::Value(v) => assert_eq!(v.get(), "\"new\""),
+        match n.execute("k", id, KvOp::Get, None).await {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET on a thawed owner with a stale tombstone: {other:?}"),
         }
         // The newer copy was kept: once ticking again, the owner answers alone.
         n.inner.last_tick_ms.store(now_ms(), Ordering::Relaxed);
-        match n.execute("k", id, Op::Get, None).await {
-            Outcome::Value(v) => assert_eq!(v.get(), "\"new\""),
+        match n.execute("k", id, KvOp::Get, None).await {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET after the read repair: {other:?}"),
         }
     }
@@ -469,8 +475,8 @@ mod tests {
         hold(&holder_a, "k", 200, Some("2"));
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
-        match n.execute("k", Id::hash(b"k"), Op::Get, None).await {
-            Outcome::Value(v) => assert_eq!(v.get(), "2"),
+        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
     }
@@ -483,8 +489,8 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), Op::Get, None).await {
-            Outcome::Value(v) => assert_eq!(v.get(), "2"),
+        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
     }
@@ -498,13 +504,13 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, Op::Get, None).await;
-        assert!(matches!(get, Outcome::NotFound), "ticking: {get:?}");
+        let get = n.execute("k", id, KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::NotFound), "ticking: {get:?}");
         thawed(&n);
-        let settling = |out: &Outcome| matches!(out, Outcome::Inconclusive { error } if error.contains("changed a moment ago"));
-        let get = n.execute("k", id, Op::Get, None).await;
+        let settling = |out: &KvOutcome| matches!(out, KvOutcome::Inconclusive { error } if error.contains("changed a moment ago"));
+        let get = n.execute("k", id, KvOp::Get, None).await;
         assert!(settling(&get), "thawed: {get:?}");
-        let del = n.execute("k", id, Op::Delete, None).await;
+        let del = n.execute("k", id, KvOp::Delete, None).await;
         assert!(settling(&del), "thawed: {del:?}");
     }
 
@@ -517,8 +523,8 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&silent, 1), peer_at(&silent, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), Op::Get, None).await {
-            Outcome::Value(v) => assert_eq!(v.get(), "1"),
+        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "1"),
             other => panic!("thawed, holders silent: {other:?}"),
         }
     }
@@ -532,14 +538,14 @@ mod tests {
         let answering = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&answering, 1), peer_at(&silent, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, Op::Get, None).await;
+        let get = n.execute("k", id, KvOp::Get, None).await;
         assert!(
-            matches!(get, Outcome::Inconclusive { .. }),
+            matches!(get, KvOutcome::Inconclusive { .. }),
             "GET with a silent holder: {get:?}"
         );
-        let del = n.execute("k", id, Op::Delete, None).await;
+        let del = n.execute("k", id, KvOp::Delete, None).await;
         assert!(
-            matches!(del, Outcome::Inconclusive { .. }),
+            matches!(del, KvOutcome::Inconclusive { .. }),
             "DELETE with a silent holder: {del:?}"
         );
         // Nothing was written: no tombstone, no copy.
@@ -552,10 +558,10 @@ mod tests {
         let b = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, Op::Get, None).await;
-        assert!(matches!(get, Outcome::NotFound), "{get:?}");
-        let del = n.execute("k", id, Op::Delete, None).await;
-        assert!(matches!(del, Outcome::NotFound), "{del:?}");
+        let get = n.execute("k", id, KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
+        let del = n.execute("k", id, KvOp::Delete, None).await;
+        assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
     }
 
     #[tokio::test]
@@ -569,7 +575,7 @@ mod tests {
             ring.on_unreachable(&peer_at(&a, 2).id);
             ring.on_unreachable(&peer_at(&a, 3).id);
         }
-        let get = n.execute("k", Id::hash(b"k"), Op::Get, None).await;
-        assert!(matches!(get, Outcome::Inconclusive { .. }), "{get:?}");
+        let get = n.execute("k", Id::hash(b"k"), KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
     }
 }
