@@ -5,7 +5,7 @@
 //! Every distinct world is checked once: the "always" properties, and a
 //! fault-free continuation that must reach a correct ring.
 
-use crate::checks::{safety, settle_rounds, Violation};
+use crate::checks::{safety, settle_rounds_cached, Violation};
 use crate::model::Model;
 use crate::world::{Action, World};
 use std::collections::HashMap;
@@ -41,6 +41,7 @@ pub fn explore(model: &Model) -> Result<Stats, Box<Counterexample>> {
         // Fingerprint → most depth left with which it was explored.
         seen: HashMap::new(),
         path: Vec::new(),
+        settled: HashMap::new(),
         transitions: 0,
         max_settle_rounds: 0,
     };
@@ -60,6 +61,8 @@ struct Search<'a> {
     model: &'a Model,
     seen: HashMap<u64, u32>,
     path: Vec<Action>,
+    /// Quiet worlds known to settle, and in how many rounds.
+    settled: HashMap<u64, usize>,
     transitions: u64,
     max_settle_rounds: usize,
 }
@@ -100,7 +103,7 @@ impl Search<'_> {
         };
         safety(w).map_err(|v| fail(v, &self.path))?;
         let mut settled = w.clone();
-        let rounds = settle_rounds(&mut settled, self.model.converge_rounds)
+        let rounds = settle_rounds_cached(&mut settled, self.model.converge_rounds, &mut self.settled)
             .map_err(|v| fail(v, &self.path))?;
         self.max_settle_rounds = self.max_settle_rounds.max(rounds);
         Ok(())

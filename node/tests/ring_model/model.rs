@@ -22,7 +22,7 @@
 //! * **Network**: any leg in flight may be delivered next (no FIFO order), no
 //!   duplication, no partitions.
 
-use crate::world::{peer, Action, Budget, Msg, Reply, Slot, World};
+use crate::world::{id, Action, Budget, Msg, Reply, Slot, World, MAX_NODES};
 use chord_node::ring::RingOptions;
 
 /// Which world the search starts from.
@@ -66,7 +66,7 @@ impl Model {
     /// Checks the configuration against the fault assumptions above.
     pub fn validate(&self) {
         let opts = self.ring_options();
-        assert!((3..=5).contains(&self.nodes), "3 to 5 nodes");
+        assert!((3..=MAX_NODES).contains(&self.nodes), "3 to 5 nodes");
         assert!(
             self.departures < self.successor_list_len as u32,
             "departures must stay below L"
@@ -76,7 +76,7 @@ impl Model {
             "losses must stay below suspect_after"
         );
         let mut by_id: Vec<usize> = (0..self.nodes).collect();
-        by_id.sort_by_key(|i| peer(*i).id);
+        by_id.sort_by_key(|i| id(*i));
         assert_ne!(
             by_id,
             (0..self.nodes).collect::<Vec<_>>(),

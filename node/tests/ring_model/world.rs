@@ -2,14 +2,34 @@
 //! once started) and the message legs in flight. Every change is one
 //! [`Action`]; applying it is deterministic, so a trace of actions replays.
 
+use chord_node::id::Id;
 use chord_node::ring::{Outbound, Peer, Response, RingOptions, RingState};
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
+
+/// Most nodes a model may have.
+pub const MAX_NODES: usize = 5;
 
 /// Node number `i` of the model: address `nII:7000`, id = SHA-1 of it.
 pub fn peer(i: usize) -> Peer {
-    Peer::from_addr(&format!("n{i:02}:7000"))
+    peers()[i].clone()
+}
+
+/// The id of node number `i`.
+pub fn id(i: usize) -> Id {
+    peers()[i].id
+}
+
+/// The model's peers, hashed once: the checks look ids up all the time.
+fn peers() -> &'static [Peer] {
+    static PEERS: OnceLock<Vec<Peer>> = OnceLock::new();
+    PEERS.get_or_init(|| {
+        (0..MAX_NODES)
+            .map(|i| Peer::from_addr(&format!("n{i:02}:7000")))
+            .collect()
+    })
 }
 
 /// What happened to one node id.
@@ -120,7 +140,7 @@ impl World {
     /// The node number of `p` (every peer the model hands out is one of ours).
     pub fn index_of(&self, p: &Peer) -> usize {
         (0..self.slots.len())
-            .find(|i| peer(*i).id == p.id)
+            .find(|i| id(*i) == p.id)
             .unwrap_or_else(|| panic!("{} is not a model node", p.addr))
     }
 
@@ -339,7 +359,7 @@ impl fmt::Display for World {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = |p: &Peer| format!("n{:02}", self.index_of(p));
         for (i, s) in self.slots.iter().enumerate() {
-            write!(f, "  n{i:02} {}: ", peer(i).id.short())?;
+            write!(f, "  n{i:02} {}: ", id(i).short())?;
             match s {
                 Slot::Absent => writeln!(f, "not started")?,
                 Slot::Crashed => writeln!(f, "crashed")?,
