@@ -223,7 +223,10 @@ fn drain(w: &mut World) -> Result<(), Violation> {
         w.apply(Action::Deliver(w.msgs.len() - 1));
         safety(w).map_err(|v| violation(v.property, format!("{} (while settling)", v.detail)))?;
         steps += 1;
-        assert!(steps <= MAX_ROUND_STEPS, "no quiescence after {steps} steps");
+        assert!(
+            steps <= MAX_ROUND_STEPS,
+            "no quiescence after {steps} steps"
+        );
     }
     Ok(())
 }

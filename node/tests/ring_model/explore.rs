@@ -103,8 +103,9 @@ impl Search<'_> {
         };
         safety(w).map_err(|v| fail(v, &self.path))?;
         let mut settled = w.clone();
-        let rounds = settle_rounds_cached(&mut settled, self.model.converge_rounds, &mut self.settled)
-            .map_err(|v| fail(v, &self.path))?;
+        let rounds =
+            settle_rounds_cached(&mut settled, self.model.converge_rounds, &mut self.settled)
+                .map_err(|v| fail(v, &self.path))?;
         self.max_settle_rounds = self.max_settle_rounds.max(rounds);
         Ok(())
     }

@@ -4,14 +4,14 @@
 //! # Fault assumptions
 //! * **Crashes and leaves** together at most `departures` per run, and
 //!   `departures ≤ L − 1` (L = successor-list length). Only a member that has
-//!   not started to leave crashes or leaves, only from a ring of at least
-//!   L + 1 members (Zave's "stable base"; the ring module's caveats), and
-//!   only when every other member keeps another member in its successor
-//!   list: Zave's assumption that no node loses all its successors at once.
-//!   A leave counts like a crash here because its announcements may be
-//!   lost. (Below L + 1 members a node can adopt a successor that answered
-//!   and died before the answer arrived, and be left with no live one
-//!   until its next stabilize drops it: a dead end the model would flag.)
+//!   not started to leave crashes or leaves, and only from a *stable base*:
+//!   every member's successor list holds L members (so the ring has at least
+//!   L + 1; the ring module's caveats), and each keeps a live successor
+//!   whatever departs. A leave counts like a crash here because its
+//!   announcements may be lost. Without a stable base a node can adopt a
+//!   successor that answered and died before the answer arrived, and be
+//!   left with no live one until its next stabilize drops it (a 2-node ring;
+//!   or a founder whose joiners are mid-join): a dead end the model flags.
 //!   A crashed process refuses connections (the driver then drops the peer at
 //!   once); its pending answers vanish. No restarts.
 //! * **Message loss**: at most `losses` legs per run, fewer than
@@ -100,7 +100,10 @@ impl Model {
         w.found(0);
         if let Start::RingOfAllButOne = self.start {
             for i in 1..self.nodes - 1 {
-                w.apply(Action::Join { node: i, via: i - 1 });
+                w.apply(Action::Join {
+                    node: i,
+                    via: i - 1,
+                });
                 crate::checks::settle_rounds(&mut w, self.converge_rounds)
                     .expect("the start ring converges");
             }
@@ -128,13 +131,10 @@ impl Model {
                 out.push(Action::Lose(k));
             }
         }
-        // Zave's stable base: at least L + 1 members before a departure.
-        if w.budget.departures > 0 && members.len() > self.successor_list_len {
+        if w.budget.departures > 0 && stable_base(w, self.successor_list_len) {
             for &i in &members {
-                if spares_every_list(w, i) {
-                    out.push(Action::Crash(i));
-                    out.push(Action::Leave(i));
-                }
+                out.push(Action::Crash(i));
+                out.push(Action::Leave(i));
             }
         }
         for i in 0..n {
@@ -148,16 +148,12 @@ impl Model {
     }
 }
 
-/// Whether every other member keeps a member in its successor list (or has
-/// an empty one) without `i`: Zave's assumption that no node loses all its
-/// successors at once.
-fn spares_every_list(w: &World, i: usize) -> bool {
-    w.members().into_iter().filter(|j| *j != i).all(|j| {
+/// Whether every member's successor list holds at least `l` members: a
+/// departure then leaves each of them a live successor, even one that
+/// adopts an answer sent before it (Zave's stable base).
+fn stable_base(w: &World, l: usize) -> bool {
+    w.members().into_iter().all(|j| {
         let succ = w.state(j).expect("member runs").successors();
-        succ.is_empty()
-            || succ
-                .iter()
-                .map(|p| w.index_of(p))
-                .any(|k| k != i && w.is_member(k))
+        succ.iter().filter(|p| w.is_member(w.index_of(p))).count() >= l
     })
 }

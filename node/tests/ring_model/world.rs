@@ -177,7 +177,9 @@ impl World {
 
     /// Node numbers of the members, ascending.
     pub fn members(&self) -> Vec<usize> {
-        (0..self.slots.len()).filter(|i| self.is_member(*i)).collect()
+        (0..self.slots.len())
+            .filter(|i| self.is_member(*i))
+            .collect()
     }
 
     /// Whether an exchange node `i` started is still in flight.
@@ -369,7 +371,11 @@ impl fmt::Display for World {
                     writeln!(
                         f,
                         "{}{} succ [{}] pred {}",
-                        if state.is_joined() { "joined" } else { "joining" },
+                        if state.is_joined() {
+                            "joined"
+                        } else {
+                            "joining"
+                        },
                         if *leaving { ", leaving" } else { "" },
                         succ.join(" "),
                         pred
