@@ -132,7 +132,7 @@ fn world_of(lists: [&[usize]; 4]) -> world::World {
         let state =
             chord_node::ring::RingState::with_view(world::peer(i), pred, succ, opts.clone());
         w.slots[i] = world::Slot::Up {
-            state,
+            state: Box::new(state),
             leaving: false,
             seed: None,
         };

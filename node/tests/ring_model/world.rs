@@ -39,8 +39,8 @@ pub enum Slot {
     Absent,
     /// A running process.
     Up {
-        /// Its ring state machine.
-        state: RingState,
+        /// Its ring state machine (boxed: it is large, the other slots tiny).
+        state: Box<RingState>,
         /// Called `leave()`: it answers `NotReady` and no longer ticks.
         leaving: bool,
         /// The member it joins through (`None` for the founder).
@@ -192,7 +192,7 @@ impl World {
 
     /// Node `i` founds a ring on its own (only for building start states).
     pub fn found(&mut self, i: usize) {
-        let state = RingState::new_ring(peer(i), self.opts.clone());
+        let state = Box::new(RingState::new_ring(peer(i), self.opts.clone()));
         self.slots[i] = Slot::Up {
             state,
             leaving: false,
@@ -233,7 +233,7 @@ impl World {
                 self.send(i, outs);
             }
             Action::Join { node, via } => {
-                let state = RingState::joining(peer(node), peer(via), self.opts.clone());
+                let state = Box::new(RingState::joining(peer(node), peer(via), self.opts.clone()));
                 self.slots[node] = Slot::Up {
                     state,
                     leaving: false,
