@@ -112,14 +112,15 @@
 //!
 //! | run | nodes | depth | states | time |
 //! |-----|-------|-------|--------|------|
-//! | default: ring of 3, a 4th joins, 1 crash or leave, 1 loss | 4 | 7 | 82 858 | ~45 s debug |
-//! | default: founder alone, 2 join, 1 departure, 1 loss | 3 | 16 | 22 600 | ~15 s debug |
-//! | `--ignored`: ring of 3, a 4th joins, 1 departure, 2 losses | 4 | 8 | IGN1 |
-//! | `--ignored`: ring of 4, a 5th joins, 1 departure, 1 loss | 5 | 7 | IGN2 |
-//! | `--ignored`: founder alone, 3 join, 1 departure, 1 loss | 4 | 18 | IGN3 |
+//! | default: ring of 3, a 4th joins, 1 crash or leave, 1 loss | 4 | 7 | 82 858 | ~55 s (debug) |
+//! | default: founder alone, 2 join, 1 departure, 1 loss | 3 | 16 | 22 600 | ~15 s (debug) |
+//! | `--ignored`: ring of 3, a 4th joins, 1 departure, 2 losses | 4 | 8 | 342 015 | 89 s (release) |
+//! | `--ignored`: ring of 4, a 5th joins, 1 departure, 1 loss | 5 | 7 | 287 128 | 150 s (release) |
+//! | `--ignored`: founder alone, 3 join, 1 departure, 1 loss | 4 | 18 | 388 354 | 29 s (release) |
 //!
 //! The larger runs: `cargo test --release -p chord-node --test ring_model --
-//! --ignored --nocapture` (times on two shared cores). Every run passes. Below
+//! --ignored --nocapture` (times on two cores shared with other builds, so
+//! rough). Every run passes. Below
 //! the stable base a violation is reachable and expected: a node adopts a
 //! successor that answered and crashed before the answer arrived, and is left
 //! with no live successor until its next stabilize (see the caveat on L + 1).
