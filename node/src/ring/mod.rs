@@ -121,8 +121,9 @@
 //! The larger runs: `cargo test --release -p chord-node --test ring_model --
 //! --ignored --nocapture` (times on two cores shared with other builds, so
 //! rough). Every run passes. Below the stable base a violation is
-//! reachable and expected: a node adopts a successor that answered and crashed before the answer arrived, and is left
-//! with no live successor until its next stabilize (see the caveat on L + 1).
+//! reachable and expected: a node adopts a successor that answered and
+//! crashed before the answer arrived, and is left with no live successor
+//! until its next stabilize (see the caveat on L + 1).
 //!
 //! # Implementation caveats
 //! * A peer that is slow in three ticks in a row is dropped like a dead one
