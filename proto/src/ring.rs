@@ -5,7 +5,7 @@ use crate::peer::Peer;
 use serde::{Deserialize, Serialize};
 
 /// A ring-maintenance request from one node to another.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Request {
     /// Liveness probe; answered with [`Response::Pong`].
     Ping,
@@ -42,7 +42,7 @@ pub enum Request {
 }
 
 /// The answer to a [`Request`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Response {
     /// Answer to `Ping`.
     Pong,

@@ -7,6 +7,7 @@
 
 use crate::id::Id;
 use chord_proto::peer::Peer;
+use std::hash::{Hash, Hasher};
 
 /// One remembered peer.
 #[derive(Clone, Debug)]
@@ -90,6 +91,21 @@ impl PassiveList {
     pub fn quiet(&mut self, id: &Id, until: u64) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.peer.id == *id) {
             e.quiet_until = until;
+        }
+    }
+
+    /// Feeds the list into `h` with its tick stamps made relative to `now`
+    /// (see [`crate::ring::RingState::fingerprint`]): every comparison the
+    /// list makes is between stamps, or between a stamp and the current tick.
+    pub fn fingerprint<H: Hasher>(&self, now: u64, h: &mut H) {
+        let age = |t: u64| i128::from(now) - i128::from(t);
+        for e in &self.entries {
+            e.peer.hash(h);
+            age(e.seen_at).hash(h);
+            // 0 is "never probed", which sorts before every real stamp.
+            (e.probed_at != 0).then(|| age(e.probed_at)).hash(h);
+            // Quiet means `quiet_until > now`: past stamps are all alike.
+            (e.quiet_until > now).then(|| age(e.quiet_until)).hash(h);
         }
     }
 

@@ -7,6 +7,7 @@ use crate::ring::{Request, Response};
 use crate::routing::{Hop, RouteView};
 use chord_proto::peer::Peer;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// Sizes that shape ring maintenance (timing lives in the driver's options).
 #[derive(Clone, Debug)]
@@ -62,7 +63,7 @@ impl Default for RingOptions {
 
 /// Why an outbound request was sent: it comes back with the response, so the
 /// state machine keeps no table of requests in flight.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Purpose {
     /// Join lookup step `step` for our successor.
     JoinLookup {
@@ -103,7 +104,7 @@ pub enum Purpose {
 }
 
 /// A request the driver must send; its outcome goes back through [`RingState::on_response`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Outbound {
     /// Destination.
     pub to: Peer,
@@ -268,6 +269,50 @@ impl RingState {
     /// What this state has seen since start (see [`RingCounters`]).
     pub fn counters(&self) -> RingCounters {
         self.counters
+    }
+
+    /// Feeds into `h` everything that shapes how this state reacts to future
+    /// events, for a model checker to recognise a state it has seen before
+    /// (`node/tests/ring_model`). Tick stamps are hashed relative to the
+    /// current tick, because only their distance to it matters; the options
+    /// (fixed for a run) and the metrics counters (never read back) are left
+    /// out. Two states that hash alike behave alike, up to hash collisions.
+    pub fn fingerprint<H: Hasher>(&self, h: &mut H) {
+        self.me.hash(h);
+        self.predecessor.hash(h);
+        self.successors.hash(h);
+        // Fingers come in long runs of one peer: hash each run once (where
+        // it starts, and whom it names), which is much cheaper.
+        for (i, f) in self.fingers.iter().enumerate() {
+            if i == 0 || self.fingers[i - 1] != *f {
+                (i, f).hash(h);
+            }
+        }
+        self.next_finger.hash(h);
+        self.joined.hash(h);
+        self.bootstraps.hash(h);
+        self.next_bootstrap.hash(h);
+        // Founding compares `ticks > t`: only the distance counts.
+        self.found_at_tick
+            .map(|t| i128::from(t) - i128::from(self.ticks))
+            .hash(h);
+        self.join_refused.hash(h);
+        for (id, m) in &self.misses {
+            // A miss is compared with the current tick only for equality
+            // ("already counted in this tick").
+            (id, m.ticks, m.last_tick == self.ticks).hash(h);
+        }
+        self.remembered.hash(h);
+        self.next_remembered.hash(h);
+        self.join_pull.hash(h);
+        if self.opts.passive_len > 0 {
+            // The probe schedule runs on the tick count modulo `probe_every`.
+            (self.ticks % self.opts.probe_every.max(1)).hash(h);
+            self.passive.fingerprint(self.ticks, h);
+        }
+        self.considering.hash(h);
+        self.ring.hash(h);
+        self.takes_ring_nonce.hash(h);
     }
 
     /// This node.
