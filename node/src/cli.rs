@@ -117,7 +117,7 @@ impl TryFrom<Flags> for Options {
             ),
             None => None,
         };
-        Ok(Options {
+        let opts = Options {
             listen: f.listen,
             advertise: f.advertise,
             join: seed_list(f.join.as_deref().unwrap_or("")),
@@ -137,7 +137,10 @@ impl TryFrom<Flags> for Options {
                 sync_list_max: f.sync_list_max as usize,
                 ..Tuning::default()
             },
-        })
+        };
+        // The flags' ranges already hold; this keeps the two lists honest.
+        opts.validate().map_err(anyhow::Error::msg)?;
+        Ok(opts)
     }
 }
 

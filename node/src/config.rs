@@ -75,6 +75,52 @@ impl Default for Options {
 }
 
 impl Options {
+    /// Checks the ranges the flags enforce, for options built in code: a zero
+    /// interval would panic the maintenance timer, zero replicas would
+    /// acknowledge writes nobody holds, a zero sync list would never split.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks: [(bool, &str); 10] = [
+            (
+                (1..=64).contains(&self.successors),
+                "successors must be 1..=64",
+            ),
+            ((1..=16).contains(&self.replicas), "replicas must be 1..=16"),
+            (
+                self.write_quorum.is_none_or(|w| (1..=16).contains(&w)),
+                "write_quorum must be 1..=16",
+            ),
+            (!self.stabilize.is_zero(), "stabilize must be above zero"),
+            (
+                self.repair >= Duration::from_millis(10),
+                "repair must be at least 10 ms",
+            ),
+            (
+                !self.request_timeout.is_zero(),
+                "request_timeout must be above zero",
+            ),
+            (
+                !self.rpc_timeout.is_zero(),
+                "rpc_timeout must be above zero",
+            ),
+            (
+                (1..=1000).contains(&self.max_hops),
+                "max_hops must be 1..=1000",
+            ),
+            (
+                self.tuning.sync_list_max >= 1,
+                "tuning.sync_list_max must be at least 1",
+            ),
+            (
+                self.tuning.batch_bytes >= 1,
+                "tuning.batch_bytes must be at least 1",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err((*why).to_string()),
+            None => Ok(()),
+        }
+    }
+
     /// Effective write quorum W: as asked for, else R, and never above R.
     pub fn write_quorum(&self) -> usize {
         self.write_quorum
@@ -184,5 +230,20 @@ mod tests {
         // suspect_after 3: 3 × (1 s + 250 ms); lease 5 × 1 s + 4 × that.
         assert_eq!(o.failure_detection(), Duration::from_millis(3750));
         assert_eq!(o.lease(), Duration::from_millis(20_000));
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_out_of_range_values_are_named() {
+        assert_eq!(Options::default().validate(), Ok(()));
+        let bad = |f: fn(&mut Options)| {
+            let mut o = Options::default();
+            f(&mut o);
+            o.validate().unwrap_err()
+        };
+        assert!(bad(|o| o.stabilize = Duration::ZERO).contains("stabilize"));
+        assert!(bad(|o| o.replicas = 0).contains("replicas"));
+        assert!(bad(|o| o.write_quorum = Some(0)).contains("write_quorum"));
+        assert!(bad(|o| o.tuning.sync_list_max = 0).contains("sync_list_max"));
+        assert!(bad(|o| o.repair = Duration::from_millis(9)).contains("repair"));
     }
 }

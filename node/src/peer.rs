@@ -328,4 +328,39 @@ mod tests {
         let r = call.await.unwrap();
         assert!(matches!(r, Err(CallError::Stalled(_))), "{r:?}");
     }
+
+    /// A peer that answers every request with `status` and an empty body.
+    fn answering_peer(status: u16) -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for mut conn in l.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        addr
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_503_is_not_ready_and_a_refused_port_is_refused() {
+        let client = PeerClient::new(Duration::from_millis(2000), None);
+        let fetch = ReplicaRequest::Fetch { key: "k".into() };
+        let r = client.data(&answering_peer(503), &fetch).await;
+        assert!(matches!(r, Err(CallError::NotReady(_))), "{r:?}");
+        let r = client.data(&answering_peer(500), &fetch).await;
+        assert!(matches!(r, Err(CallError::Rejected(_))), "{r:?}");
+        // A port nobody listens on: bind one, then free it.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().to_string()
+        };
+        let r = client.data(&closed, &fetch).await;
+        assert!(matches!(r, Err(CallError::Refused(_))), "{r:?}");
+    }
 }

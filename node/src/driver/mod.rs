@@ -114,7 +114,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Node {
     /// A node advertised as `me`, configured by `opts` (not started yet).
+    ///
+    /// Panics if `opts` fails [`Options::validate`].
     pub fn new(me: Peer, opts: Options) -> Node {
+        // A programming error in an embedder or test, not user input: the
+        // binary's flags are validated (with a clear message) before this.
+        if let Err(why) = opts.validate() {
+            panic!("invalid node options: {why}");
+        }
         let ring_opts = RingOptions {
             successor_list_len: opts.successors as usize,
             // Drawn per process: a node restarted at its old address that

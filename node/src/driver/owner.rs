@@ -308,10 +308,11 @@ impl Node {
             if let Some(verdict) = quorum.verdict() {
                 break verdict;
             }
-            let (p, answer) = calls
-                .next()
-                .await
-                .expect("an undecided quorum write has a call in flight");
+            // `quorum` counts the same calls, so one is in flight while it is
+            // undecided; were they ever to disagree, no answer is coming.
+            let Some((p, answer)) = calls.next().await else {
+                break quorum.out_of_calls();
+            };
             match answer {
                 Ok(ReplicaResponse::Applied(_)) => {
                     Metrics::count(replica_writes, "applied");

@@ -257,7 +257,7 @@ impl Node {
             };
             let (theirs, rest): (Vec<_>, Vec<_>) = orphans
                 .into_iter()
-                .partition(|(id, _)| *id == first || crate::id::in_half_open(id, &from, &owner.id));
+                .partition(|(id, _)| *id == first || crate::placement::owns(&from, &owner.id, id));
             orphans = rest;
             let versions: Vec<(Id, Version)> =
                 theirs.iter().map(|(i, e)| (*i, e.version)).collect();

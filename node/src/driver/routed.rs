@@ -3,12 +3,12 @@
 //! owner's direct reply, the timeout and the one retry on another path.
 //!
 //! The decisions are made by the pure machines in [`crate::request`]
-//! ([`EntryRequest`] at the entry, [`HandOff`] at every hop); this module
+//! ([`ClientRequest`] at the entry, [`Relay`] at every hop); this module
 //! sends, receives, sleeps and feeds them what happened.
 
 use super::*;
-use crate::request::entry::route_deadline_ms;
-use crate::request::{Decision, EntryRequest, Event, HandOff, HandOffLimits, Next, Start};
+use crate::request::client::route_deadline_ms;
+use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, Start};
 use futures_util::StreamExt;
 
 impl Node {
@@ -20,7 +20,7 @@ impl Node {
             (ring.is_joined(), ring.view().owns(&id))
         };
         // No location cache yet: the ring picks every first hop.
-        let (mut entry, mut attempt) = match EntryRequest::first_step(ready, owns, None) {
+        let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, None) {
             Start::Answer(reply) => return reply,
             Start::ExecuteHere => {
                 return ClientReply::here(self.execute_here(&key, id, op, None).await)
@@ -125,7 +125,7 @@ impl Node {
     /// Forwards `msg` to the next hop for `id`, skipping dead candidates;
     /// `first`, if given, is asked first as the key's owner. The rules
     /// (hedging, the owner hint from `msg.owner_hint`, the node to avoid
-    /// from `msg.avoid`, the hop ceiling) are [`HandOff`]'s. `Ok(None)` when
+    /// from `msg.avoid`, the hop ceiling) are [`Relay`]'s. `Ok(None)` when
     /// this node turns out to be the owner; an error when no candidate took
     /// it, or when `msg.hops` (the hop it would become) is over the
     /// `--max-hops` ceiling.
@@ -144,15 +144,15 @@ impl Node {
         first: Option<Peer>,
     ) -> Result<Option<Peer>, String> {
         let opts = &self.inner.opts;
-        let limits = HandOffLimits::new(opts.rpc_timeout, opts.max_hops);
-        let mut hand_off = HandOff::new(msg.hops, msg.avoid, msg.owner_hint, first, limits);
+        let limits = RelayLimits::new(opts.rpc_timeout, opts.max_hops);
+        let mut relay = Relay::new(msg.hops, msg.avoid, msg.owner_hint, first, limits);
         let began = tokio::time::Instant::now();
-        let give_up_at = began + hand_off.give_up_at();
+        let give_up_at = began + relay.give_up_at();
         let mut in_flight = futures_util::stream::FuturesUnordered::new();
         loop {
             let next = {
                 let ring = lock(&self.inner.ring);
-                hand_off.next(&ring.view(), id, began.elapsed())
+                relay.next(&ring.view(), id, began.elapsed())
             };
             match next {
                 Next::Local => return Ok(None),
@@ -167,25 +167,25 @@ impl Node {
                 }
                 Next::Wait => {}
             }
-            let suspect_at = hand_off.suspect_at().map(|at| began + at);
+            let suspect_at = relay.suspect_at().map(|at| began + at);
             tokio::select! {
                 Some((to, res)) = in_flight.next() => match res {
                     Ok(()) => return Ok(Some(to)),
                     Err(e) => {
-                        if hand_off.on_failed(&to, &e) {
+                        if relay.on_failed(&to, &e) {
                             self.peer_failed(&to, &e);
                         }
                     }
                 },
                 _ = tokio::time::sleep_until(suspect_at.unwrap_or(give_up_at)), if suspect_at.is_some() => {
-                    if let Some(to) = hand_off.on_silent(began.elapsed()) {
+                    if let Some(to) = relay.on_silent(began.elapsed()) {
                         Metrics::count(&self.inner.metrics.timeouts, "hop");
                         let silent = CallError::Unreachable("no answer in time".into());
                         self.peer_failed(&to, &silent);
                     }
                 }
                 _ = tokio::time::sleep_until(give_up_at) => {
-                    return Err(hand_off.last_error().to_string())
+                    return Err(relay.last_error().to_string())
                 }
             }
         }

@@ -3,13 +3,13 @@
 //! A client operation lives in three places, and each keeps its rules here,
 //! with no sockets, no clock and no locks (like [`crate::ring`]):
 //!
-//! * [`entry`] — the request's life at the **entry node**: route it or run it
+//! * [`client`] — the request's life at the **entry node**: route it or run it
 //!   here, the first hop (a seam for a future location cache), the reply's
 //!   timer once a first hop has taken it, the **one retry** on another path
 //!   (avoiding the node that gave up, else the first hop that led nowhere),
 //!   and which answer the client gets: a 503 from the path is remembered and
 //!   returned if the retry brings nothing better.
-//! * [`hand_off`] — one **hop's forwarding**: the next candidate (the routing
+//! * [`relay`] — one **hop's forwarding**: the next candidate (the routing
 //!   rule, with the owner hint sent to the node believed to own the key and,
 //!   at a hinted hop, the hint passed back to a predecessor that joined),
 //!   the hedge (a silent candidate is suspected after a call timeout and the
@@ -19,7 +19,7 @@
 //!   R − 1 distinct successors, a failed holder is replaced by the next
 //!   successor, and the write is acknowledged at W − 1 acks (W capped by the
 //!   ring's known size), superseded by a holder's newer version, or failed
-//!   once too few calls are left.
+//!   once no call is left and fewer than W − 1 holders acknowledged.
 //!
 //! The async driver (`crate::driver::routed` and `crate::driver::owner`) feeds
 //! each machine what happened (a call ended, a timer fired, a reply came) and
@@ -27,13 +27,13 @@
 //! value: the hand-off is told how long it has run, so every rule is
 //! deterministic and unit-tested here.
 
-pub mod entry;
-pub mod hand_off;
+pub mod client;
 pub mod quorum;
+pub mod relay;
 
-pub use entry::{Attempt, ClientReply, Decision, EntryRequest, Event, Start};
-pub use hand_off::{HandOff, HandOffLimits, Next};
+pub use client::{Attempt, ClientReply, ClientRequest, Decision, Event, Start};
 pub use quorum::{QuorumWrite, WriteVerdict};
+pub use relay::{Next, Relay, RelayLimits};
 
 #[cfg(test)]
 mod test_peers {

@@ -114,19 +114,30 @@ impl QuorumWrite {
 
     /// How the write ended, once it has: `None` while it waits for answers.
     pub fn verdict(&self) -> Option<WriteVerdict> {
+        self.settled()
+            .or_else(|| (self.in_flight == 0).then(|| self.too_few()))
+    }
+
+    /// The verdict when the driver has no call left to wait for, whatever
+    /// this count says (the two agree unless the driver lost a call): what
+    /// has been answered decides, and nothing more will come.
+    pub fn out_of_calls(&self) -> WriteVerdict {
+        self.settled().unwrap_or_else(|| self.too_few())
+    }
+
+    /// Superseded or acknowledged, if the answers so far decide it.
+    fn settled(&self) -> Option<WriteVerdict> {
         if let Some(v) = self.superseded {
             return Some(WriteVerdict::Superseded(v));
         }
-        if self.acks >= self.need {
-            return Some(WriteVerdict::Acknowledged);
+        (self.acks >= self.need).then_some(WriteVerdict::Acknowledged)
+    }
+
+    fn too_few(&self) -> WriteVerdict {
+        WriteVerdict::TooFew {
+            reached: self.acks + 1,
+            required: self.need + 1,
         }
-        if self.in_flight == 0 {
-            return Some(WriteVerdict::TooFew {
-                reached: self.acks + 1,
-                required: self.need + 1,
-            });
-        }
-        None
     }
 }
 
@@ -150,6 +161,42 @@ mod tests {
         let (w, first) = write();
         assert_eq!(first, vec![peer(20), peer(30)]);
         assert_eq!(w.verdict(), None);
+    }
+
+    #[test]
+    fn w_of_1_is_acknowledged_at_once_while_the_copies_travel() {
+        let succs = [20, 30, 40].map(peer);
+        let (w, first) = QuorumWrite::start(&peer(10).id, &succs, 3, 1, 4);
+        assert_eq!(first, vec![peer(20), peer(30)], "R − 1 copies still go out");
+        assert_eq!(w.verdict(), Some(WriteVerdict::Acknowledged));
+    }
+
+    #[test]
+    fn a_newer_version_after_one_ack_supersedes_the_write() {
+        let succs = [20, 30, 40].map(peer);
+        let (mut w, _) = QuorumWrite::start(&peer(10).id, &succs, 3, 3, 4);
+        w.on_applied();
+        assert_eq!(w.verdict(), None, "one of two acks");
+        let newer = Version {
+            ts: 99 << 16,
+            node: 30,
+        };
+        w.on_newer(newer);
+        assert_eq!(w.verdict(), Some(WriteVerdict::Superseded(newer)));
+    }
+
+    #[test]
+    fn out_of_calls_decides_from_the_answers_so_far() {
+        let (mut w, _) = write();
+        assert_eq!(
+            w.out_of_calls(),
+            WriteVerdict::TooFew {
+                reached: 1,
+                required: 2
+            }
+        );
+        w.on_applied();
+        assert_eq!(w.out_of_calls(), WriteVerdict::Acknowledged);
     }
 
     #[test]

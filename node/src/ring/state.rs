@@ -2,7 +2,7 @@
 //! outbound requests out. No sockets, no clock: see the module essay in `ring`.
 
 use super::passive::PassiveList;
-use crate::id::{in_half_open, in_open, Id, BITS};
+use crate::id::{in_open, Id, BITS};
 use crate::ring::{Request, Response};
 use crate::routing::{Hop, RouteView};
 use chord_proto::peer::Peer;
@@ -953,7 +953,7 @@ impl RingState {
             };
         }
         if let Some(p) = &self.predecessor {
-            if in_half_open(id, &p.id, &self.me.id) {
+            if crate::placement::owns(&p.id, &self.me.id, id) {
                 return Response::Found {
                     peer: self.me.clone(),
                 };
@@ -1008,7 +1008,7 @@ impl RingState {
         while i < BITS {
             let start = self.me.id.finger_start(i);
             let covered = match &peer {
-                Some(p) => in_half_open(&start, &self.me.id, &p.id),
+                Some(p) => crate::placement::owns(&self.me.id, &p.id, &start),
                 None => i == index,
             };
             if !covered {

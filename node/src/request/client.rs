@@ -5,7 +5,7 @@
 //! The driver (`crate::driver::routed`) registers the request id, sends each
 //! attempt's first hop from a task of its own and waits for the owner's
 //! direct reply; every outcome of that becomes an [`Event`], and
-//! [`EntryRequest::on`] says what to do next ([`Decision`]).
+//! [`ClientRequest::on`] says what to do next ([`Decision`]).
 
 use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
@@ -73,7 +73,7 @@ pub fn route_deadline_ms(now_ms: u64, rpc_timeout: Duration, request_timeout: Du
         .saturating_add(DEADLINE_SLACK_MS)
 }
 
-/// How a client operation begins ([`EntryRequest::first_step`]).
+/// How a client operation begins ([`ClientRequest::first_step`]).
 #[derive(Debug)]
 pub enum Start {
     /// Answer at once (this node is not in a ring).
@@ -82,7 +82,7 @@ pub enum Start {
     /// common case on a small ring or a single node).
     ExecuteHere,
     /// Route it: send this first attempt, then feed events to the state.
-    Route(EntryRequest, Attempt),
+    Route(ClientRequest, Attempt),
 }
 
 /// How one attempt's first hop is sent.
@@ -138,7 +138,7 @@ pub enum Decision {
 /// A routed client request at its entry node: which attempt runs, how far
 /// it got, and the answer kept for the client if the retry fails too.
 #[derive(Debug)]
-pub struct EntryRequest {
+pub struct ClientRequest {
     /// Attempts started so far (1 or 2).
     started: u8,
     /// The peer that took this attempt's first hop, once one has.
@@ -149,7 +149,7 @@ pub struct EntryRequest {
     failed: Option<ClientReply>,
 }
 
-impl EntryRequest {
+impl ClientRequest {
     /// How a client operation starts: refused while this node is not
     /// `ready`, run here if it `owns` the key, else routed. The first
     /// attempt goes through `cached_owner` when a location cache offers one
@@ -164,7 +164,7 @@ impl EntryRequest {
         if owns {
             return Start::ExecuteHere;
         }
-        let entry = EntryRequest {
+        let entry = ClientRequest {
             started: 1,
             first_hop: None,
             failed: None,
@@ -267,8 +267,8 @@ mod tests {
     use crate::request::test_peers::peer;
 
     /// A routed request whose first attempt has been sent.
-    fn routed() -> EntryRequest {
-        match EntryRequest::first_step(true, false, None) {
+    fn routed() -> ClientRequest {
+        match ClientRequest::first_step(true, false, None) {
             Start::Route(entry, attempt) => {
                 assert_eq!(
                     attempt,
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_node_not_in_a_ring_answers_503_at_once() {
-        match EntryRequest::first_step(false, true, None) {
+        match ClientRequest::first_step(false, true, None) {
             Start::Answer(reply) => {
                 assert_eq!(reply.owner, None);
                 assert!(matches!(
@@ -348,14 +348,14 @@ mod tests {
     #[test]
     fn a_key_this_node_owns_runs_here_without_routing_state() {
         assert!(matches!(
-            EntryRequest::first_step(true, true, Some(peer(9))),
+            ClientRequest::first_step(true, true, Some(peer(9))),
             Start::ExecuteHere
         ));
     }
 
     #[test]
     fn a_cached_owner_is_the_first_attempts_hop_but_not_the_retrys() {
-        let Start::Route(mut entry, first) = EntryRequest::first_step(true, false, Some(peer(9)))
+        let Start::Route(mut entry, first) = ClientRequest::first_step(true, false, Some(peer(9)))
         else {
             panic!("expected a routed request");
         };

@@ -11,10 +11,10 @@
 //! next hop" under load). No peer is asked twice, and the whole hand-off
 //! ends after `HEDGE_PATIENCE + 1` call timeouts.
 //!
-//! The driver (`crate::driver::routed`'s `forward`) asks [`HandOff::next`]
+//! The driver (`crate::driver::routed`'s `forward`) asks [`Relay::next`]
 //! with the current ring view, makes the calls it names, and reports each
-//! call that fails ([`HandOff::on_failed`]) and each suspicion timer
-//! ([`HandOff::on_silent`]); a call that succeeds ends the hand-off. Time is
+//! call that fails ([`Relay::on_failed`]) and each suspicion timer
+//! ([`Relay::on_silent`]); a call that succeeds ends the hand-off. Time is
 //! the time since the hand-off began, passed in.
 
 use crate::id::Id;
@@ -29,7 +29,7 @@ const CANDIDATES: usize = 4;
 
 /// The bounds of one hand-off.
 #[derive(Clone, Copy, Debug)]
-pub struct HandOffLimits {
+pub struct RelayLimits {
     /// Candidates asked at most.
     pub candidates: usize,
     /// A call silent this long is suspected (the call timeout).
@@ -38,10 +38,10 @@ pub struct HandOffLimits {
     pub max_hops: u32,
 }
 
-impl HandOffLimits {
+impl RelayLimits {
     /// The limits for a call timeout of `rpc_timeout` and `--max-hops`.
-    pub fn new(rpc_timeout: Duration, max_hops: u32) -> HandOffLimits {
-        HandOffLimits {
+    pub fn new(rpc_timeout: Duration, max_hops: u32) -> RelayLimits {
+        RelayLimits {
             candidates: CANDIDATES,
             suspect_after: rpc_timeout,
             max_hops,
@@ -49,7 +49,7 @@ impl HandOffLimits {
     }
 }
 
-/// What the driver does next ([`HandOff::next`]).
+/// What the driver does next ([`Relay::next`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
     /// This node owns the key: execute it here. Any call still open is
@@ -65,8 +65,8 @@ pub enum Next {
         /// Whether `to` is believed to own the key (`RouteMsg::owner_hint`).
         owner_hint: bool,
     },
-    /// Wait for a call to end, the suspicion timer ([`HandOff::suspect_at`])
-    /// or the end of the hand-off ([`HandOff::give_up_at`]).
+    /// Wait for a call to end, the suspicion timer ([`Relay::suspect_at`])
+    /// or the end of the hand-off ([`Relay::give_up_at`]).
     Wait,
     /// Nobody took it: answer 503 with this reason.
     GiveUp(String),
@@ -75,8 +75,8 @@ pub enum Next {
 /// One hop's hand-off of one request: who was asked, who failed, who is
 /// suspected, and whether the next candidate is due.
 #[derive(Debug)]
-pub struct HandOff {
-    limits: HandOffLimits,
+pub struct Relay {
+    limits: RelayLimits,
     /// The hop number the request becomes at the next node.
     hops: u32,
     /// Whether this hop was sent the request as the key's owner: then the
@@ -102,7 +102,7 @@ pub struct HandOff {
     last_error: String,
 }
 
-impl HandOff {
+impl Relay {
     /// A hand-off of a request that becomes hop `hops` at the next node.
     /// `avoid` is the node the entry's retry avoids, `hinted` whether the
     /// request came to this node as its owner, `first` a peer to ask first
@@ -112,9 +112,9 @@ impl HandOff {
         avoid: Option<Id>,
         hinted: bool,
         first: Option<Peer>,
-        limits: HandOffLimits,
-    ) -> HandOff {
-        HandOff {
+        limits: RelayLimits,
+    ) -> Relay {
+        Relay {
             limits,
             hops,
             hinted,
@@ -242,8 +242,8 @@ mod tests {
 
     const T: Duration = Duration::from_millis(200);
 
-    fn limits() -> HandOffLimits {
-        HandOffLimits::new(T, 32)
+    fn limits() -> RelayLimits {
+        RelayLimits::new(T, 32)
     }
 
     /// Node 10 with predecessor 5, successors 20 and 30, fingers 100 and 200.
@@ -289,27 +289,27 @@ mod tests {
     fn the_first_candidate_is_the_routing_rules_next_hop() {
         let ring = Ring::new();
         // Rule 4: the closest preceding node, no hint.
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         assert_eq!(
             h.next(&ring.view(), &key(250), Duration::ZERO),
             call(200, false)
         );
         assert_eq!(h.suspect_at(), Some(T));
         // Rules 2–3: the owner, with the hint.
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         assert_eq!(
             h.next(&ring.view(), &key(25), Duration::ZERO),
             call(30, true)
         );
         // Our own key: execute here.
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         assert_eq!(h.next(&ring.view(), &key(7), Duration::ZERO), Next::Local);
     }
 
     #[test]
     fn the_retrys_avoided_node_is_passed_over() {
         let ring = Ring::new();
-        let mut h = HandOff::new(1, Some(peer(200).id), false, None, limits());
+        let mut h = Relay::new(1, Some(peer(200).id), false, None, limits());
         assert_eq!(
             h.next(&ring.view(), &key(250), Duration::ZERO),
             call(100, false)
@@ -320,16 +320,16 @@ mod tests {
     fn a_hinted_hop_passes_a_key_behind_it_to_its_predecessor_with_the_hint() {
         // A node joined between the sender and us and took the key.
         let ring = Ring::new();
-        let mut h = HandOff::new(3, None, true, None, limits());
+        let mut h = Relay::new(3, None, true, None, limits());
         assert_eq!(h.next(&ring.view(), &key(3), Duration::ZERO), call(5, true));
         // The same key without the hint goes round the ring.
-        let mut h = HandOff::new(3, None, false, None, limits());
+        let mut h = Relay::new(3, None, false, None, limits());
         assert_eq!(
             h.next(&ring.view(), &key(3), Duration::ZERO),
             call(200, false)
         );
         // Hinted, with that predecessor failed: by the routing rule instead.
-        let mut h = HandOff::new(3, None, true, None, limits());
+        let mut h = Relay::new(3, None, true, None, limits());
         h.next(&ring.view(), &key(3), Duration::ZERO);
         assert!(h.on_failed(&peer(5), &CallError::Refused("gone".into())));
         assert_eq!(
@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn a_silent_candidate_is_suspected_and_the_next_one_asked_while_its_call_stays_open() {
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
         assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
         // Nothing new is due before the suspicion.
@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn a_silence_counted_at_the_suspicion_is_not_counted_again() {
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
         h.next(&ring.view(), &k, Duration::ZERO);
         assert_eq!(h.on_silent(T), Some(peer(200)));
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn a_suspicion_noticed_far_too_late_is_our_stall_not_the_peers() {
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
         h.next(&ring.view(), &k, Duration::ZERO);
         // The timer fired a whole timeout late: this process did not run.
@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn a_failed_older_call_waits_for_the_newest_ones_suspicion() {
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
         h.next(&ring.view(), &k, Duration::ZERO);
         h.on_silent(T);
@@ -406,7 +406,7 @@ mod tests {
         // The owner is used even when avoided: after it fails, the only way
         // on is the same owner, which is not asked again.
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(25);
         assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(30, true));
         assert!(h.on_failed(&peer(30), &CallError::Refused("down".into())));
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn an_owner_already_asked_is_waited_for_not_asked_again() {
         let ring = Ring::new();
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(25);
         h.next(&ring.view(), &k, Duration::ZERO);
         assert_eq!(h.on_silent(T), Some(peer(30)));
@@ -439,7 +439,7 @@ mod tests {
             successors: &succs,
             fingers: &fingers,
         };
-        let mut h = HandOff::new(2, None, false, None, limits());
+        let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
         let mut asked = Vec::new();
         let mut now = Duration::ZERO;
@@ -460,17 +460,17 @@ mod tests {
     #[test]
     fn a_request_past_the_hop_ceiling_fails_unless_this_node_owns_it() {
         let ring = Ring::new();
-        let tight = HandOffLimits::new(T, 4);
-        let mut h = HandOff::new(5, None, false, None, tight);
+        let tight = RelayLimits::new(T, 4);
+        let mut h = Relay::new(5, None, false, None, tight);
         match h.next(&ring.view(), &key(250), Duration::ZERO) {
             Next::GiveUp(e) => assert_eq!(e, "routing did not converge within 4 hops"),
             other => panic!("{other:?}"),
         }
         // The owner reached at the last hop answers.
-        let mut h = HandOff::new(5, None, false, None, tight);
+        let mut h = Relay::new(5, None, false, None, tight);
         assert_eq!(h.next(&ring.view(), &key(7), Duration::ZERO), Next::Local);
         // At the ceiling exactly, it still goes on.
-        let mut h = HandOff::new(4, None, false, None, tight);
+        let mut h = Relay::new(4, None, false, None, tight);
         assert_eq!(
             h.next(&ring.view(), &key(250), Duration::ZERO),
             call(200, false)
@@ -480,13 +480,13 @@ mod tests {
     #[test]
     fn a_cached_owner_is_asked_first_with_the_hint_then_the_ring() {
         let ring = Ring::new();
-        let mut h = HandOff::new(1, None, false, Some(peer(240)), limits());
+        let mut h = Relay::new(1, None, false, Some(peer(240)), limits());
         let k = key(250);
         assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(240, true));
         assert!(h.on_failed(&peer(240), &CallError::Refused("moved".into())));
         assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
         // A cached owner the retry avoids is not asked.
-        let mut h = HandOff::new(1, Some(peer(240).id), false, Some(peer(240)), limits());
+        let mut h = Relay::new(1, Some(peer(240).id), false, Some(peer(240)), limits());
         assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
     }
 }
