@@ -3,6 +3,7 @@
 //! path, the node marks, their labels, and the legend.
 
 use super::geometry::{turn_of, Frame, Point, Span};
+use super::labels;
 use super::marks;
 use super::model::RingView;
 use super::style::{self, Sizes};
@@ -14,8 +15,8 @@ pub fn render(view: &RingView) -> String {
     let sizes = Sizes::for_nodes(view.nodes.len());
     let frame = Frame {
         centre: Point {
-            x: style::CENTRE,
-            y: style::CENTRE,
+            x: style::WIDTH / 2.0,
+            y: style::CENTRE_Y,
         },
         radius: style::RADIUS,
     };
@@ -66,14 +67,15 @@ fn rim(svg: &mut Svg, frame: &Frame) {
             ("stroke", style::RIM.into()),
         ],
     );
-    let outer = frame.radius + style::BAND;
+    // The mark of id 0 points inwards: outside is where the labels go.
+    let inner = frame.radius - style::BAND;
     svg.leaf(
         "line",
         &[
             ("x1", c.x.into()),
-            ("y1", (c.y - frame.radius + style::BAND).into()),
+            ("y1", (c.y - inner).into()),
             ("x2", c.x.into()),
-            ("y2", (c.y - outer).into()),
+            ("y2", (c.y - inner + 8.0).into()),
             ("stroke", style::RIM.into()),
         ],
     );
@@ -81,7 +83,7 @@ fn rim(svg: &mut Svg, frame: &Frame) {
         "text",
         &[
             ("x", c.x.into()),
-            ("y", (c.y - outer - 4.0).into()),
+            ("y", (c.y - inner + 20.0).into()),
             ("text-anchor", "middle".into()),
             ("font-size", 11.0.into()),
             ("fill", style::RIM.into()),
@@ -233,9 +235,17 @@ fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
 }
 
 /// Names outside the circle: every node's on a small ring, only the
-/// selected node's on a large one.
+/// selected node's on a large one; see [`labels::place`].
 fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     let selected = view.selected.as_ref().map(|s| s.name.as_str());
+    let shown: Vec<_> = view
+        .nodes
+        .iter()
+        .filter(|n| sizes.all_labels || selected == Some(n.name.as_str()))
+        .collect();
+    let turns: Vec<f64> = shown.iter().map(|n| turn_of(&n.id)).collect();
+    let radius = frame.radius + style::BAND + 6.0;
+    let spots = labels::place(frame, &turns, radius, sizes.font * 1.2);
     svg.open(
         "g",
         &[
@@ -244,29 +254,34 @@ fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
             ("fill", style::NODE.into()),
         ],
     );
-    for node in &view.nodes {
-        if !sizes.all_labels && selected != Some(node.name.as_str()) {
-            continue;
+    for (node, spot) in shown.iter().zip(&spots) {
+        if spot.moved {
+            let from = frame.point_at(turn_of(&node.id), frame.radius + style::BAND / 2.0);
+            svg.leaf(
+                "line",
+                &[
+                    ("class", "leader".into()),
+                    ("x1", from.x.into()),
+                    ("y1", from.y.into()),
+                    ("x2", spot.at.x.into()),
+                    ("y2", spot.at.y.into()),
+                    ("stroke", style::RIM.into()),
+                    ("stroke-width", 0.75.into()),
+                ],
+            );
         }
-        let turn = turn_of(&node.id);
-        let p = frame.point_at(turn, frame.radius + style::BAND + 4.0);
-        // Labels on the right read away from the circle, those on the left
-        // end at it; near the top and bottom they are centred.
-        let side = (turn * std::f64::consts::TAU).sin();
-        let anchor = if side > 0.2 {
-            "start"
-        } else if side < -0.2 {
-            "end"
-        } else {
-            "middle"
+        // A little air between a leader line's end and the text.
+        let pad = match spot.anchor {
+            labels::Anchor::Start => 2.0,
+            labels::Anchor::End => -2.0,
         };
         svg.text(
             "text",
             &[
                 ("class", "label".into()),
-                ("x", p.x.into()),
-                ("y", p.y.into()),
-                ("text-anchor", anchor.into()),
+                ("x", (spot.at.x + pad).into()),
+                ("y", spot.at.y.into()),
+                ("text-anchor", spot.anchor.svg().into()),
                 ("dominant-baseline", "middle".into()),
             ],
             &node.name,
@@ -319,7 +334,7 @@ fn legend(svg: &mut Svg, view: &RingView) {
         ));
     }
     let x = 24.0;
-    let mut y = style::CENTRE * 2.0 + 4.0;
+    let mut y = style::CENTRE_Y * 2.0 + 4.0;
     svg.open(
         "g",
         &[
@@ -334,7 +349,7 @@ fn legend(svg: &mut Svg, view: &RingView) {
     }
     for (i, (colour, what)) in key.iter().enumerate() {
         // Two columns of swatches.
-        let (cx, cy) = (x + (i % 2) as f64 * 380.0, y + (i / 2) as f64 * 18.0);
+        let (cx, cy) = (x + (i % 2) as f64 * 420.0, y + (i / 2) as f64 * 18.0);
         svg.leaf(
             "rect",
             &[
@@ -374,7 +389,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{n} nodes: not well-formed: {e}"));
             let root = doc.root_element();
             assert!(root.has_tag_name("svg"));
-            assert_eq!(root.attribute("viewBox"), Some("0 0 800 900"), "{n}");
+            assert_eq!(root.attribute("viewBox"), Some("0 0 1000 900"), "{n}");
             let marks: Vec<_> = doc
                 .descendants()
                 .filter(|e| e.attribute("class") == Some("node"))

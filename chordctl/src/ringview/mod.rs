@@ -9,6 +9,7 @@
 //! - [`model`]: what is drawn, built from the nodes' statuses
 //! - [`geometry`]: ids to angles and points, key-space spans to arcs
 //! - [`draw`]: the picture, layer by layer
+//! - [`labels`]: where node labels go so that they do not overlap
 //! - [`marks`]: arrowheads and path data shared by the layers
 //! - [`trace`]: a lookup's route (drawn when given; no command gives one yet)
 //! - [`style`]: sizes that scale with the ring, and colours
@@ -16,6 +17,7 @@
 
 mod draw;
 mod geometry;
+mod labels;
 mod marks;
 mod model;
 mod style;

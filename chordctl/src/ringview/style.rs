@@ -2,12 +2,12 @@
 //! and a thousand both make a readable picture; the canvas itself is fixed
 //! (the `viewBox` lets a viewer scale it).
 
-/// Canvas width.
-pub const WIDTH: f64 = 800.0;
+/// Canvas width: the circle in the middle, room for labels on each side.
+pub const WIDTH: f64 = 1000.0;
 /// Canvas height: the circle's square plus room for the legend.
 pub const HEIGHT: f64 = 900.0;
-/// Centre of the circle (x and y).
-pub const CENTRE: f64 = 400.0;
+/// Height of the centre of the circle (it is centred horizontally).
+pub const CENTRE_Y: f64 = 400.0;
 /// Radius of the identifier circle.
 pub const RADIUS: f64 = 290.0;
 /// Width of the band of key-space arcs along the circle.
