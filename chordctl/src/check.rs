@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use chord_proto::api::KeyEntry;
+use chord_proto::api::{KeyEntry, Status};
 use chord_proto::entry::Version;
 use chord_proto::id::{ring_fraction, Id};
 use chord_proto::placement::holders_of;
@@ -39,6 +39,19 @@ pub struct RingInput {
     pub predecessor: Option<Id>,
     /// First successor id.
     pub successor: Option<Id>,
+}
+
+impl RingInput {
+    /// The pointers of a node that answered with `status`.
+    pub fn from_status(name: &str, status: &Status) -> RingInput {
+        RingInput {
+            name: name.to_string(),
+            id: status.id,
+            ready: status.ready,
+            predecessor: status.predecessor.as_ref().map(|p| p.id),
+            successor: status.successors.first().map(|p| p.id),
+        }
+    }
 }
 
 /// One node in ring order.

@@ -44,7 +44,7 @@ pub struct Cli {
     )]
     pub cluster: String,
 
-    /// Output format of commands that print data.
+    /// Output format of commands that print data (`svg`: `ring` only).
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
@@ -110,6 +110,8 @@ pub enum OutputFormat {
     Table,
     /// One JSON document for programs.
     Json,
+    /// A picture of the ring as SVG (`ring` only).
+    Svg,
 }
 
 /// The subcommands.
@@ -122,8 +124,9 @@ pub enum Command {
     /// One row per node: address, ring id, state, neighbours, keys.
     #[command(visible_alias = "ls")]
     Status,
-    /// Nodes in ring order, their share of the key space, pointer agreement.
-    Ring,
+    /// Nodes in ring order, their share of the key space, pointer agreement;
+    /// `--svg FILE` (or `-o svg`) also draws them.
+    Ring(RingArgs),
     /// Store a JSON value under KEY.
     Put(PutArgs),
     /// Print the JSON value stored under KEY.
@@ -171,6 +174,19 @@ pub struct UpArgs {
     /// seconds); a half-made cluster is removed after that.
     #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = DurationArg::secs(1, 86_400))]
     pub timeout: Duration,
+}
+
+/// Arguments of `ring`.
+#[derive(Debug, Args)]
+pub struct RingArgs {
+    /// Also write a picture of the ring to FILE as SVG: nodes on the
+    /// identifier circle, key space shaded by keys owned, successor
+    /// pointers (`-o svg` prints the picture instead of the table).
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Draw this node's fingers in the picture (by name or index).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
 }
 
 /// Arguments of `put`.
@@ -317,8 +333,13 @@ pub enum Action {
     Down,
     /// Per-node table.
     Status,
-    /// Ring-order table.
-    Ring,
+    /// Ring-order table (or picture, with `-o svg`).
+    Ring {
+        /// Where to write the picture as well, if anywhere.
+        svg: Option<PathBuf>,
+        /// Whose fingers the picture draws (name or index).
+        node: Option<String>,
+    },
     /// Store a value (already checked to be JSON).
     Put {
         /// The key.
@@ -426,7 +447,18 @@ impl Cli {
             }
             Command::Down => Action::Down,
             Command::Status => Action::Status,
-            Command::Ring => Action::Ring,
+            Command::Ring(args) => {
+                if args.node.is_some() && args.svg.is_none() && self.output != OutputFormat::Svg {
+                    return Err(exit::usage(
+                        "ring: --node picks whose fingers the picture draws; \
+                         add --svg FILE or -o svg",
+                    ));
+                }
+                Action::Ring {
+                    svg: args.svg,
+                    node: args.node,
+                }
+            }
             Command::Put(args) => {
                 validate_key(&args.key)?;
                 validate_json(&args.key, &args.json)?;
@@ -480,6 +512,14 @@ impl Cli {
             Command::Chaos(args) => Action::Chaos(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
+        // `-o svg` is a picture of the ring; the other commands print tables
+        // or JSON, and are stopped here, before they could run half-way.
+        if self.output == OutputFormat::Svg && !matches!(action, Action::Ring { .. }) {
+            return Err(exit::usage(
+                "-o svg only applies to `ring` (a picture of the ring); \
+                 use -o table or -o json here",
+            ));
+        }
         match runtime {
             RuntimeKind::Compose => refuse_lifecycle(
                 &action,
@@ -743,6 +783,42 @@ mod tests {
         assert!(Cli::try_parse_from(["chordctl", "kill", "--random", "2", "n1"]).is_err());
         let p = plan(&["kill", "a", "b", "a"]).unwrap();
         assert!(matches!(p.action, Action::Kill(KillSelection::Named(ref v)) if v == &["a", "b"]));
+    }
+
+    #[test]
+    fn svg_output_is_for_ring_only() {
+        for args in [
+            &["-o", "svg", "ring"][..],
+            &["ring", "--svg", "r.svg"],
+            &["ring", "--svg", "r.svg", "--node", "3"],
+            &["-o", "svg", "ring", "--node", "chord-default-3"],
+        ] {
+            let p = plan(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(matches!(p.action, Action::Ring { .. }), "{args:?}");
+        }
+        match plan(&["ring", "--svg", "r.svg", "--node", "3"])
+            .unwrap()
+            .action
+        {
+            Action::Ring { svg, node } => {
+                assert_eq!(svg, Some(PathBuf::from("r.svg")));
+                assert_eq!(node.as_deref(), Some("3"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for args in [
+            &["-o", "svg", "status"][..],
+            &["-o", "svg", "down"],
+            &["--output", "svg", "check"],
+            &["-o", "svg", "get", "k"],
+            &["-o", "svg", "bench", "--target", "127.0.0.1:1"],
+            &["ring", "--node", "3"],
+        ] {
+            let err = plan(args).unwrap_err();
+            assert_eq!(code_of(&err), 2, "{args:?}: {err}");
+        }
+        let err = plan(&["-o", "svg", "status"]).unwrap_err();
+        assert!(err.to_string().contains("only applies to `ring`"), "{err}");
     }
 
     #[test]

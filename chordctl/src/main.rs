@@ -12,6 +12,7 @@
 //! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
 //! - [`poll`]: the wait loop (look, sleep, look again until a deadline)
+//! - [`ringview`]: the picture of the ring (`ring --svg`), pure SVG text
 //! - [`duration`]: human durations (`10s`, `2m`) for the time flags
 //! - [`exit`]: the documented exit codes
 //!
@@ -28,6 +29,7 @@ mod exit;
 mod image;
 mod output;
 mod poll;
+mod ringview;
 mod runtime;
 
 use std::process::ExitCode;

@@ -55,6 +55,9 @@ fn argument_errors_are_code_2() {
         &["--cluster", "bad/name", "status"],
         &["--runtime", "vm", "status"],
         &["-o", "yaml", "status"],
+        &["-o", "svg", "status"],
+        &["-o", "svg", "put", "k", "1"],
+        &["ring", "--node", "1"],
         &["--runtime", "process", "up", "3", "--image", "x"],
     ];
     for args in cases {

@@ -167,3 +167,43 @@ fn a_seeded_chaos_run_with_processes_loses_nothing() {
     );
     guard.remember_pids();
 }
+
+/// The data-name of every node mark in an SVG picture of the ring.
+fn node_marks(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg)
+        .unwrap_or_else(|e| panic!("the picture is not well-formed XML ({e}):\n{svg}"));
+    assert!(doc.root_element().attribute("viewBox").is_some());
+    doc.descendants()
+        .filter(|e| e.attribute("class") == Some("node"))
+        .map(|e| e.attribute("data-name").unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn ring_svg_of_a_4_node_ring_marks_4_nodes() {
+    let mut guard = Guard::new("t-psvg");
+    let ctl = guard.ctl.clone();
+    let up = ctl.run(&["up", "4", "--timeout", "120"]);
+    guard.remember_pids();
+    up.ok("up 4");
+    let file = guard.state_dir.join("ring.svg");
+    let file_arg = file.to_str().unwrap();
+
+    // --svg FILE writes the picture and keeps the table on stdout.
+    let run = ctl.run(&["ring", "--svg", file_arg]).ok("ring --svg");
+    assert!(run.stdout.starts_with("NAME"), "{}", run.stdout);
+    let mut marks = node_marks(&std::fs::read_to_string(&file).unwrap());
+    marks.sort();
+    let mut names: Vec<String> = (1..=4)
+        .map(|i| format!("chord-{}-{i}", guard.cluster))
+        .collect();
+    names.sort();
+    assert_eq!(marks, names);
+
+    // -o svg prints it; --node by index draws that node's fingers.
+    let run = ctl
+        .run(&["-o", "svg", "ring", "--node", "2"])
+        .ok("-o svg ring");
+    assert_eq!(node_marks(&run.stdout).len(), 4);
+    assert!(run.stdout.contains("class=\"fingers\""), "{}", run.stdout);
+}

@@ -69,6 +69,7 @@ async fn run(plan: &BenchPlan, candidates: Vec<String>, output: OutputFormat) ->
     match output {
         OutputFormat::Json => print_json(&report)?,
         OutputFormat::Table => print(&render_table(&report))?,
+        OutputFormat::Svg => unreachable!("Cli::into_plan refuses -o svg for bench"),
     }
     if report.ops > 0 && report.ok + report.not_found == 0 {
         bail!("no request succeeded ({} failed)", report.errors);

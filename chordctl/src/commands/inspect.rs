@@ -1,20 +1,23 @@
-//! `status`, `ring`, and the wait for a correct ring that `up`,
+//! `status`, `ring` (and its picture), and the wait for a correct ring that `up`,
 //! `add` and `restart` share. Fetching happens here; judging is in
 //! [`crate::check`].
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::{died, Ctx};
 use crate::check::{self, RingInput, RingReport};
+use crate::cli::OutputFormat;
 use crate::client::Client;
 use crate::exit;
 use crate::output::{print_json, println, Progress, Table};
 use crate::poll::{self, Look, POLL};
+use crate::ringview::{self, RingView};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 use chord_proto::api::Status;
 use chord_proto::id::Id;
@@ -47,16 +50,7 @@ pub async fn observe(client: &Client, cluster: &Cluster) -> Vec<Observed> {
 pub fn ring_report(observed: &[Observed]) -> RingReport {
     let inputs: Vec<RingInput> = observed
         .iter()
-        .filter_map(|o| {
-            let s = o.status.as_ref()?;
-            Some(RingInput {
-                name: o.node.name.clone(),
-                id: s.id,
-                ready: s.ready,
-                predecessor: s.predecessor.as_ref().map(|p| p.id),
-                successor: s.successors.first().map(|p| p.id),
-            })
-        })
+        .filter_map(|o| Some(RingInput::from_status(&o.node.name, o.status.as_ref()?)))
         .collect();
     check::ring(&inputs)
 }
@@ -258,44 +252,32 @@ pub async fn status<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
     Ok(())
 }
 
-/// `ring`: ring order, key-space shares, pointer agreement.
-pub async fn ring<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
+/// `ring`: ring order, key-space shares, pointer agreement; with `svg`
+/// (or `-o svg`) also a picture, with `node`'s fingers if given. The
+/// picture is written even when the ring is broken, which is when it helps
+/// most; the exit code is the same as without it.
+pub async fn ring<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    svg: Option<&Path>,
+    node: Option<&str>,
+) -> Result<()> {
     let cluster = ctx.existing().await?;
     let client = Client::new(&cluster.spec.key)?;
     let observed = observe(&client, &cluster).await;
     let report = ring_report(&observed);
-    if ctx.json() {
-        print_json(&report)?;
+    let picture = if svg.is_some() || ctx.output == OutputFormat::Svg {
+        Some(ring_picture(&cluster, &observed, node)?)
     } else {
-        let mut table = Table::new(&[
-            "NAME",
-            "ID",
-            "SHARE",
-            "SUCCESSOR",
-            "PREDECESSOR",
-            "POINTERS",
-        ]);
-        for r in &report.rows {
-            let verdict = match (r.successor_ok, r.predecessor_ok) {
-                (true, true) => "agree".to_string(),
-                (false, true) => "successor wrong".to_string(),
-                (true, false) => "predecessor wrong".to_string(),
-                (false, false) => "both wrong".to_string(),
-            };
-            table.row(vec![
-                r.name.clone(),
-                r.id.short(),
-                format!("{:.2}%", r.share),
-                r.successor.clone(),
-                r.predecessor.clone(),
-                verdict,
-            ]);
-        }
-        let mut text = table.render();
-        for p in &report.problems {
-            text.push_str(&format!("ring problem: {p}\n"));
-        }
-        crate::output::print(&text)?;
+        None
+    };
+    if let (Some(path), Some(picture)) = (svg, &picture) {
+        std::fs::write(path, picture)
+            .with_context(|| format!("writing the ring picture to {}", path.display()))?;
+    }
+    match (ctx.output, &picture) {
+        (OutputFormat::Json, _) => print_json(&report)?,
+        (OutputFormat::Svg, Some(picture)) => crate::output::print(picture)?,
+        _ => print_ring_table(&report)?,
     }
     if report.rows.is_empty() {
         return Err(exit::unhealthy("no node answers"));
@@ -307,6 +289,51 @@ pub async fn ring<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The SVG picture of the nodes that answered; `node` (name or index)
+/// picks whose fingers are drawn.
+fn ring_picture(cluster: &Cluster, observed: &[Observed], node: Option<&str>) -> Result<String> {
+    let selected = node
+        .map(|n| cluster.node(n).map(|info| info.name.as_str()))
+        .transpose()?;
+    let statuses: Vec<(&str, &Status)> = observed
+        .iter()
+        .filter_map(|o| Some((o.node.name.as_str(), o.status.as_ref()?)))
+        .collect();
+    Ok(ringview::render(&RingView::new(&statuses, selected)?))
+}
+
+fn print_ring_table(report: &RingReport) -> Result<()> {
+    let mut table = Table::new(&[
+        "NAME",
+        "ID",
+        "SHARE",
+        "SUCCESSOR",
+        "PREDECESSOR",
+        "POINTERS",
+    ]);
+    for r in &report.rows {
+        let verdict = match (r.successor_ok, r.predecessor_ok) {
+            (true, true) => "agree".to_string(),
+            (false, true) => "successor wrong".to_string(),
+            (true, false) => "predecessor wrong".to_string(),
+            (false, false) => "both wrong".to_string(),
+        };
+        table.row(vec![
+            r.name.clone(),
+            r.id.short(),
+            format!("{:.2}%", r.share),
+            r.successor.clone(),
+            r.predecessor.clone(),
+            verdict,
+        ]);
+    }
+    let mut text = table.render();
+    for p in &report.problems {
+        text.push_str(&format!("ring problem: {p}\n"));
+    }
+    crate::output::print(&text)
 }
 
 /// Prints a one-line list of names to stdout (table mode).

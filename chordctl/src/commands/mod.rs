@@ -120,7 +120,7 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Get { key, target } => data::get(&ctx, &key, &target).await,
         Action::Delete { key, target } => data::delete(&ctx, &key, &target).await,
         Action::Status => inspect::status(&ctx).await,
-        Action::Ring => inspect::ring(&ctx).await,
+        Action::Ring { svg, node } => inspect::ring(&ctx, svg.as_deref(), node.as_deref()).await,
         Action::Check { wait } => verify::check(&ctx, wait).await,
         Action::Bench(bench) => crate::bench::on_cluster(&ctx, &bench).await,
         Action::Chaos(chaos) => crate::chaos::run(&ctx, &chaos).await,
