@@ -129,7 +129,7 @@ pub enum Command {
     Ring(RingArgs),
     /// Store a JSON value under KEY.
     Put(PutArgs),
-    /// Print the JSON value stored under KEY.
+    /// Print the JSON value stored under KEY (a 503 is asked again for up to 10 s).
     Get(KeyArgs),
     /// Delete KEY.
     Delete(KeyArgs),

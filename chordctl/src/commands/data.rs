@@ -3,12 +3,14 @@
 use anyhow::{anyhow, bail, Result};
 use rand::seq::SliceRandom;
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 use super::Ctx;
 use crate::cli::Target;
 use crate::client::{Client, KvReply};
 use crate::exit;
 use crate::output::{print, print_json, println};
+use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 
 /// Which key operation to send.
@@ -151,9 +153,32 @@ pub async fn put<R: Runtime>(
     }
 }
 
+/// How long `get` keeps asking while the ring answers 503. A read is safe
+/// to repeat, and a node answers 503 to a miss it cannot prove yet: for a
+/// few repair rounds after its neighbours changed (a join, a death, a
+/// healed partition), and while a holder it must ask is silent. Writes are
+/// not repeated: a 503 there may follow a partial write.
+pub const GET_RETRY_FOR: Duration = Duration::from_secs(10);
+
 /// `get`: prints the stored JSON exactly as the node returns it.
 pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, KvCommand::Get, target).await?;
+    let deadline = Instant::now() + GET_RETRY_FOR;
+    let look = poll::try_until(
+        deadline,
+        POLL,
+        async || {
+            let sent = send(ctx, key, KvCommand::Get, target).await?;
+            Ok::<_, anyhow::Error>(match sent.1.status {
+                503 => Look::NotYet(sent),
+                _ => Look::Done(sent),
+            })
+        },
+        |_| {},
+    )
+    .await?;
+    let (node, reply, cluster) = match look {
+        Look::Done(sent) | Look::NotYet(sent) => sent,
+    };
     match reply.status {
         200 => {
             report_route(ctx.verbose, &cluster, &node, &reply);
