@@ -15,6 +15,7 @@
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
 //! * [`key`] — keys as URL path segments.
+//! * [`trace`] — request traces: `X-Chord-Trace` and the `X-Chord-Path` a request took.
 //!
 //! Everything here is pure: no sockets, no clocks.
 
@@ -30,4 +31,5 @@ pub mod peer;
 pub mod placement;
 pub mod range;
 pub mod ring;
+pub mod trace;
 pub mod wire;

@@ -1,0 +1,245 @@
+//! Request traces: the path a request took, as `X-Chord-Path` spells it.
+//!
+//! A client that sends `X-Chord-Trace: 1` with a `/kv` request gets back
+//! `X-Chord-Path`: every node the request visited, in order, each with why
+//! it was chosen, ending with the owner and, when the owner is not the entry
+//! node, the owner's direct reply to the entry:
+//!
+//! ```text
+//! X-Chord-Path: 10.0.0.6:7000 entry, 10.0.0.2:7000 finger-7, 10.0.0.12:7000 successor-list owner, 10.0.0.6:7000 direct-reply
+//! ```
+//!
+//! Hops are separated by `,` and optional blanks; within a hop the address
+//! (`host:port`, no blanks or commas) comes first, then one or more tags.
+//! A path is at most [`MAX_PATH`] hops long (a longer one is cut, with the
+//! tag [`Tag::Truncated`] on the last hop kept), so a request that wanders
+//! cannot grow its header without bound. Unknown tags parse as
+//! [`Tag::Other`], so an older client reads a newer node's path.
+
+use std::fmt;
+
+/// Request header asking for a trace (value `1`).
+pub const TRACE_HEADER: &str = "x-chord-trace";
+/// Response header carrying the path.
+pub const PATH_HEADER: &str = "x-chord-path";
+/// Most hops a path records (the entry, up to `--max-hops` forwards, the
+/// owner and the reply fit well within it).
+pub const MAX_PATH: usize = 40;
+
+/// Why a node is on the path, or what it did there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Tag {
+    /// The node the client asked (first on the path).
+    Entry,
+    /// Chosen from the sender's location cache.
+    Cache,
+    /// Chosen as the sender's finger `i` (the successor of `sender + 2^i`).
+    Finger(u8),
+    /// Found as the key's owner in the sender's successor list (the
+    /// successor-list shortcut).
+    SuccessorList,
+    /// The closest preceding node among the sender's successors (no finger
+    /// was closer).
+    Successor,
+    /// Asked after the previous candidate (or the entry's first attempt)
+    /// timed out or gave up.
+    Retry,
+    /// Sent back to the sender's predecessor: a node that joined there owns
+    /// the key now.
+    Hint,
+    /// The node that performed the operation.
+    Owner,
+    /// The owner's answer straight to the entry node (last on the path).
+    DirectReply,
+    /// The path was cut at [`MAX_PATH`] hops.
+    Truncated,
+    /// A tag this version does not know.
+    Other(String),
+}
+
+impl Tag {
+    fn parse(s: &str) -> Tag {
+        match s {
+            "entry" => Tag::Entry,
+            "cache" => Tag::Cache,
+            "successor-list" => Tag::SuccessorList,
+            "successor" => Tag::Successor,
+            "retry" => Tag::Retry,
+            "hint" => Tag::Hint,
+            "owner" => Tag::Owner,
+            "direct-reply" => Tag::DirectReply,
+            "truncated" => Tag::Truncated,
+            _ => match s.strip_prefix("finger-").and_then(|i| i.parse().ok()) {
+                Some(i) => Tag::Finger(i),
+                None => Tag::Other(s.to_string()),
+            },
+        }
+    }
+
+    /// How a person reads the tag (`finger 7`, `direct reply`).
+    pub fn label(&self) -> String {
+        match self {
+            Tag::Finger(i) => format!("finger {i}"),
+            Tag::SuccessorList => "successor list".into(),
+            Tag::DirectReply => "direct reply".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tag::Entry => f.write_str("entry"),
+            Tag::Cache => f.write_str("cache"),
+            Tag::Finger(i) => write!(f, "finger-{i}"),
+            Tag::SuccessorList => f.write_str("successor-list"),
+            Tag::Successor => f.write_str("successor"),
+            Tag::Retry => f.write_str("retry"),
+            Tag::Hint => f.write_str("hint"),
+            Tag::Owner => f.write_str("owner"),
+            Tag::DirectReply => f.write_str("direct-reply"),
+            Tag::Truncated => f.write_str("truncated"),
+            Tag::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One node on the path and why it is there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TraceHop {
+    /// The node's advertised `host:port`.
+    pub addr: String,
+    /// Why it was chosen, and what it did (at least one tag).
+    pub tags: Vec<Tag>,
+}
+
+impl TraceHop {
+    /// A hop at `addr` with `tags`.
+    pub fn new(addr: impl Into<String>, tags: Vec<Tag>) -> TraceHop {
+        TraceHop {
+            addr: addr.into(),
+            tags,
+        }
+    }
+
+    /// Whether the hop carries `tag`.
+    pub fn has(&self, tag: &Tag) -> bool {
+        self.tags.contains(tag)
+    }
+}
+
+/// The `X-Chord-Path` value for `path` (cut at [`MAX_PATH`] hops).
+pub fn format_path(path: &[TraceHop]) -> String {
+    let mut out = String::new();
+    for (i, hop) in bounded(path).iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&hop.addr);
+        for t in &hop.tags {
+            out.push(' ');
+            out.push_str(&t.to_string());
+        }
+    }
+    out
+}
+
+/// `path` cut to [`MAX_PATH`] hops: the first `MAX_PATH − 1` and the last,
+/// tagged [`Tag::Truncated`], so the owner and the reply stay visible.
+pub fn bounded(path: &[TraceHop]) -> Vec<TraceHop> {
+    if path.len() <= MAX_PATH {
+        return path.to_vec();
+    }
+    let mut out = path[..MAX_PATH - 1].to_vec();
+    let mut last = path[path.len() - 1].clone();
+    last.tags.push(Tag::Truncated);
+    out.push(last);
+    out
+}
+
+/// Why an `X-Chord-Path` value could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PathError(pub String);
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad X-Chord-Path: {}", self.0)
+    }
+}
+
+impl std::error::Error for PathError {}
+
+/// Reads an `X-Chord-Path` value. Every hop needs an address and a tag; at
+/// most [`MAX_PATH`] hops are accepted.
+pub fn parse_path(value: &str) -> Result<Vec<TraceHop>, PathError> {
+    let mut path = Vec::new();
+    for part in value.split(',') {
+        let mut words = part.split_whitespace();
+        let Some(addr) = words.next() else {
+            return Err(PathError(format!("empty hop in {value:?}")));
+        };
+        let tags: Vec<Tag> = words.map(Tag::parse).collect();
+        if tags.is_empty() {
+            return Err(PathError(format!("hop {addr:?} has no tag")));
+        }
+        path.push(TraceHop::new(addr, tags));
+        if path.len() > MAX_PATH {
+            return Err(PathError(format!("more than {MAX_PATH} hops")));
+        }
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Vec<TraceHop> {
+        vec![
+            TraceHop::new("10.0.0.6:7000", vec![Tag::Entry]),
+            TraceHop::new("10.0.0.2:7000", vec![Tag::Finger(7)]),
+            TraceHop::new("10.0.0.12:7000", vec![Tag::SuccessorList, Tag::Owner]),
+            TraceHop::new("10.0.0.6:7000", vec![Tag::DirectReply]),
+        ]
+    }
+
+    #[test]
+    fn a_path_round_trips_through_its_header_text() {
+        let text = format_path(&example());
+        assert_eq!(
+            text,
+            "10.0.0.6:7000 entry, 10.0.0.2:7000 finger-7, \
+             10.0.0.12:7000 successor-list owner, 10.0.0.6:7000 direct-reply"
+        );
+        assert_eq!(parse_path(&text).unwrap(), example());
+    }
+
+    #[test]
+    fn unknown_tags_are_kept_and_bad_values_refused() {
+        let p = parse_path("a:1 entry owner,b:2 teleport").unwrap();
+        assert_eq!(p[1].tags, vec![Tag::Other("teleport".into())]);
+        assert!(parse_path("").is_err());
+        assert!(parse_path("a:1 entry, ,b:2 owner").is_err());
+        assert!(parse_path("a:1").is_err());
+        assert_eq!(Tag::parse("finger-x"), Tag::Other("finger-x".into()));
+        assert_eq!(Tag::Finger(159).label(), "finger 159");
+    }
+
+    #[test]
+    fn a_long_path_is_cut_keeping_its_end() {
+        let mut long: Vec<TraceHop> = (0..100)
+            .map(|i| TraceHop::new(format!("n{i}:1"), vec![Tag::Successor]))
+            .collect();
+        long.last_mut().unwrap().tags.push(Tag::Owner);
+        let cut = bounded(&long);
+        assert_eq!(cut.len(), MAX_PATH);
+        assert_eq!(cut[MAX_PATH - 1].addr, "n99:1");
+        assert!(cut[MAX_PATH - 1].has(&Tag::Owner));
+        assert!(cut[MAX_PATH - 1].has(&Tag::Truncated));
+        let parsed = parse_path(&format_path(&long)).unwrap();
+        assert_eq!(parsed, cut);
+        let too_long = vec!["a:1 entry"; MAX_PATH + 1].join(",");
+        assert!(parse_path(&too_long).is_err());
+    }
+}
