@@ -187,6 +187,10 @@ pub struct RingArgs {
     /// Draw this node's fingers in the picture (by name or index).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// Draw the path of a traced GET of KEY (through a random running node)
+    /// in the picture.
+    #[arg(long, value_name = "KEY")]
+    pub trace: Option<String>,
 }
 
 /// Arguments of `put`.
@@ -200,6 +204,10 @@ pub struct PutArgs {
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// Ask for the request's path and print it to stderr: node names, each
+    /// hop's reason, the owner's direct reply (stdout is unchanged).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// Arguments of `get` and `delete`.
@@ -210,6 +218,10 @@ pub struct KeyArgs {
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// Ask for the request's path and print it to stderr: node names, each
+    /// hop's reason, the owner's direct reply (stdout is unchanged).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// Arguments of `kill`.
@@ -339,6 +351,8 @@ pub enum Action {
         svg: Option<PathBuf>,
         /// Whose fingers the picture draws (name or index).
         node: Option<String>,
+        /// A key whose traced GET the picture draws.
+        trace: Option<String>,
     },
     /// Store a value (already checked to be JSON).
     Put {
@@ -348,6 +362,8 @@ pub enum Action {
         value: String,
         /// Node to ask.
         target: Target,
+        /// Print the request's path (`--trace`).
+        trace: bool,
     },
     /// Read a value.
     Get {
@@ -355,6 +371,8 @@ pub enum Action {
         key: String,
         /// Node to ask.
         target: Target,
+        /// Print the request's path (`--trace`).
+        trace: bool,
     },
     /// Delete a key.
     Delete {
@@ -362,6 +380,8 @@ pub enum Action {
         key: String,
         /// Node to ask.
         target: Target,
+        /// Print the request's path (`--trace`).
+        trace: bool,
     },
     /// Kill nodes.
     Kill(KillSelection),
@@ -448,15 +468,26 @@ impl Cli {
             Command::Down => Action::Down,
             Command::Status => Action::Status,
             Command::Ring(args) => {
-                if args.node.is_some() && args.svg.is_none() && self.output != OutputFormat::Svg {
+                let drawn = args.svg.is_some() || self.output == OutputFormat::Svg;
+                if args.node.is_some() && !drawn {
                     return Err(exit::usage(
                         "ring: --node picks whose fingers the picture draws; \
                          add --svg FILE or -o svg",
                     ));
                 }
+                if let Some(key) = &args.trace {
+                    if !drawn {
+                        return Err(exit::usage(
+                            "ring: --trace draws a lookup's path in the picture; \
+                             add --svg FILE or -o svg",
+                        ));
+                    }
+                    validate_key(key)?;
+                }
                 Action::Ring {
                     svg: args.svg,
                     node: args.node,
+                    trace: args.trace,
                 }
             }
             Command::Put(args) => {
@@ -466,6 +497,7 @@ impl Cli {
                     key: args.key,
                     value: args.json,
                     target: target(args.node),
+                    trace: args.trace,
                 }
             }
             Command::Get(args) => {
@@ -473,6 +505,7 @@ impl Cli {
                 Action::Get {
                     key: args.key,
                     target: target(args.node),
+                    trace: args.trace,
                 }
             }
             Command::Delete(args) => {
@@ -480,6 +513,7 @@ impl Cli {
                 Action::Delete {
                     key: args.key,
                     target: target(args.node),
+                    trace: args.trace,
                 }
             }
             Command::Kill(args) => Action::Kill(match args.random {
@@ -685,12 +719,36 @@ mod tests {
     fn put_keeps_json_text_as_given() {
         let p = plan(&["put", "user:1", "{ \"a\" : 1 }"]).unwrap();
         match p.action {
-            Action::Put { key, value, target } => {
+            Action::Put {
+                key,
+                value,
+                target,
+                trace,
+            } => {
                 assert_eq!(key, "user:1");
                 assert_eq!(value, "{ \"a\" : 1 }");
                 assert_eq!(target, Target::Random);
+                assert!(!trace);
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn trace_is_off_unless_asked() {
+        for (args, want) in [
+            (&["get", "k"][..], false),
+            (&["get", "k", "--trace"], true),
+            (&["delete", "--trace", "k"], true),
+            (&["put", "k", "1", "--trace"], true),
+        ] {
+            let trace = match plan(args).unwrap().action {
+                Action::Get { trace, .. }
+                | Action::Delete { trace, .. }
+                | Action::Put { trace, .. } => trace,
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(trace, want, "{args:?}");
         }
     }
 
@@ -792,6 +850,8 @@ mod tests {
             &["ring", "--svg", "r.svg"],
             &["ring", "--svg", "r.svg", "--node", "3"],
             &["-o", "svg", "ring", "--node", "chord-default-3"],
+            &["ring", "--svg", "r.svg", "--trace", "user:1"],
+            &["-o", "svg", "ring", "--trace", "user:1"],
         ] {
             let p = plan(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
             assert!(matches!(p.action, Action::Ring { .. }), "{args:?}");
@@ -800,9 +860,10 @@ mod tests {
             .unwrap()
             .action
         {
-            Action::Ring { svg, node } => {
+            Action::Ring { svg, node, trace } => {
                 assert_eq!(svg, Some(PathBuf::from("r.svg")));
                 assert_eq!(node.as_deref(), Some("3"));
+                assert_eq!(trace, None);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -813,6 +874,8 @@ mod tests {
             &["-o", "svg", "get", "k"],
             &["-o", "svg", "bench", "--target", "127.0.0.1:1"],
             &["ring", "--node", "3"],
+            &["ring", "--trace", "k"],
+            &["ring", "--svg", "r.svg", "--trace", ""],
         ] {
             let err = plan(args).unwrap_err();
             assert_eq!(code_of(&err), 2, "{args:?}: {err}");

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use chord_proto::api::{ErrorBody, KeyListing, Status};
 use chord_proto::headers;
 use chord_proto::key::encode_key;
+use chord_proto::trace::{self, TraceHop};
 
 /// A node's answer to a `/kv` request.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct KvReply {
     pub owner: Option<String>,
     /// `X-Chord-Hops`.
     pub hops: Option<u32>,
+    /// `X-Chord-Path`, when the request was traced (and the path readable).
+    pub path: Option<Vec<TraceHop>>,
 }
 
 impl KvReply {
@@ -39,6 +42,8 @@ impl KvReply {
 pub struct Client {
     http: reqwest::Client,
     cluster_key: String,
+    /// Whether `/kv` requests ask for their path (`X-Chord-Trace: 1`).
+    trace: bool,
 }
 
 impl Client {
@@ -57,7 +62,13 @@ impl Client {
         Ok(Self {
             http,
             cluster_key: cluster_key.to_string(),
+            trace: false,
         })
+    }
+
+    /// This client, asking for each `/kv` request's path when `on`.
+    pub fn traced(self, on: bool) -> Self {
+        Self { trace: on, ..self }
     }
 
     /// `GET /status`.
@@ -112,17 +123,28 @@ impl Client {
             .put(kv_url(endpoint, key))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(json.to_string());
-        send(req, endpoint).await
+        send(self.trace_header(req), endpoint).await
     }
 
     /// `GET /kv/{key}`.
     pub async fn get(&self, endpoint: &str, key: &str) -> Result<KvReply> {
-        send(self.http.get(kv_url(endpoint, key)), endpoint).await
+        let req = self.trace_header(self.http.get(kv_url(endpoint, key)));
+        send(req, endpoint).await
     }
 
     /// `DELETE /kv/{key}`.
     pub async fn delete(&self, endpoint: &str, key: &str) -> Result<KvReply> {
-        send(self.http.delete(kv_url(endpoint, key)), endpoint).await
+        let req = self.trace_header(self.http.delete(kv_url(endpoint, key)));
+        send(req, endpoint).await
+    }
+
+    /// `req` with `X-Chord-Trace: 1` if this client traces.
+    fn trace_header(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.trace {
+            req.header(trace::TRACE_HEADER, "1")
+        } else {
+            req
+        }
     }
 }
 
@@ -143,6 +165,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
     };
     let owner = header(headers::OWNER);
     let hops = header(headers::HOPS).and_then(|h| h.parse().ok());
+    let path = header(trace::PATH_HEADER).and_then(|p| trace::parse_path(&p).ok());
     let status = resp.status().as_u16();
     let body = resp
         .text()
@@ -153,6 +176,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
         body,
         owner,
         hops,
+        path,
     })
 }
 

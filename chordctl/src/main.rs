@@ -11,6 +11,7 @@
 //! - [`bench`]: the `bench` command: workload, measurement, report
 //! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
+//! - [`pathview`]: a traced request's path as one line of node names (`--trace`)
 //! - [`poll`]: the wait loop (look, sleep, look again until a deadline)
 //! - [`ringview`]: the picture of the ring (`ring --svg`), pure SVG text
 //! - [`duration`]: human durations (`10s`, `2m`) for the time flags
@@ -28,6 +29,7 @@ mod duration;
 mod exit;
 mod image;
 mod output;
+mod pathview;
 mod poll;
 mod ringview;
 mod runtime;

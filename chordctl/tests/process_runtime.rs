@@ -207,3 +207,49 @@ fn ring_svg_of_a_4_node_ring_marks_4_nodes() {
     assert_eq!(node_marks(&run.stdout).len(), 4);
     assert!(run.stdout.contains("class=\"fingers\""), "{}", run.stdout);
 }
+
+#[test]
+fn get_trace_prints_the_path_and_ring_trace_draws_it() {
+    let mut guard = Guard::new("t-ptrace");
+    let ctl = guard.ctl.clone();
+    let up = ctl.run(&["up", "4", "--timeout", "120"]);
+    guard.remember_pids();
+    up.ok("up 4");
+    let put = ctl
+        .run(&["put", "--trace", "traced", "[1]"])
+        .ok("put --trace");
+    assert_eq!(put.stdout.trim(), "OK");
+
+    // stdout is the value as always; stderr the path, then (-v) the owner.
+    let get = ctl
+        .run(&["-v", "get", "--trace", "traced"])
+        .ok("get --trace");
+    assert_eq!(get.stdout.trim(), "[1]");
+    let mut lines = get.stderr.lines();
+    let path = lines.next().unwrap_or_default();
+    let owner = (lines.find_map(|l| l.strip_prefix("owner: ")))
+        .and_then(|o| o.split(' ').next())
+        .unwrap_or_else(|| panic!("no owner line in {}", get.stderr));
+    let prefix = format!("chord-{}-", guard.cluster);
+    assert!(path.starts_with(&prefix), "{path}");
+    // The last hop before the direct reply (or the only one, when the entry
+    // owned the key) is the owner.
+    let (forwards, reply) = path.split_once(" ⇒ ").unwrap_or((path, ""));
+    let last = forwards.rsplit(" → ").next().unwrap();
+    assert!(last.starts_with(&format!("{owner} (")), "{path}");
+    assert!(last.ends_with("owner)"), "{path}");
+    if !reply.is_empty() {
+        let entry = path.split(' ').next().unwrap();
+        assert_eq!(reply, format!("{entry} (direct reply)"), "{path}");
+    }
+
+    // ring --svg --trace KEY draws the route; the table stays on stdout.
+    let file = guard.state_dir.join("traced.svg");
+    let file_arg = file.to_str().unwrap();
+    let ring = (ctl.run(&["ring", "--svg", file_arg, "--trace", "traced"])).ok("ring --trace");
+    assert!(ring.stdout.starts_with("NAME"), "{}", ring.stdout);
+    let svg = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(node_marks(&svg).len(), 4);
+    assert!(svg.contains("class=\"trace\""), "{svg}");
+    assert!(svg.contains("lookup of traced"), "{svg}");
+}

@@ -9,11 +9,16 @@
 //! 4. otherwise to the closest preceding node: the candidate of `F ∪ S` in
 //!    `(n, k)` farthest clockwise from `n` (or `s0` if there is none).
 //!
+//! Each choice comes with its reason ([`Why`]), for the path a traced
+//! request reports (`X-Chord-Path`): rules 2–3 are the successor-list
+//! shortcut, rule 4 names the finger or successor it took.
+//!
 //! The Python simulator (`sim/`) implements the same rule and its test
 //! vectors pin it (`node/tests/vectors.rs`).
 
 use crate::id::{in_half_open, in_open, Id};
 use chord_proto::peer::Peer;
+use chord_proto::trace::Tag;
 
 /// Where a request for a key goes next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +29,40 @@ pub enum Hop {
     Owner(Peer),
     /// Send to this peer, which is closer to the key but does not own it.
     Forward(Peer),
+}
+
+/// Why a next hop was chosen: decided with it, reported by traces. Copy and
+/// small, so the untraced path pays nothing for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// This node owns the key (no hop).
+    Local,
+    /// Rules 2–3: the owner, found in the successor list.
+    SuccessorList,
+    /// Rule 4: the closest preceding node, this node's finger `i`.
+    Finger(u8),
+    /// Rule 4: the closest preceding node among the successors (no finger
+    /// was as close), or the first successor when nothing precedes the key.
+    Successor,
+    /// Back to the predecessor: a hinted hop's key is behind it (a node
+    /// joined there), or no successor is left.
+    Hint,
+    /// Not the routing rule's choice: the owner a location cache named.
+    Cache,
+}
+
+impl Why {
+    /// The trace tag for this reason (`None` for [`Why::Local`]).
+    pub fn tag(self) -> Option<Tag> {
+        match self {
+            Why::Local => None,
+            Why::SuccessorList => Some(Tag::SuccessorList),
+            Why::Finger(i) => Some(Tag::Finger(i)),
+            Why::Successor => Some(Tag::Successor),
+            Why::Hint => Some(Tag::Hint),
+            Why::Cache => Some(Tag::Cache),
+        }
+    }
 }
 
 /// What a node knows that routing needs: a borrowed view of its ring state.
@@ -71,13 +110,18 @@ impl RouteView<'_> {
     /// successor is never ours: the sender's view is stale, and it goes on
     /// by [`RouteView::next_hop`].
     pub fn hinted_hop(&self, key: &Id, avoid: &[Id]) -> Hop {
+        self.hinted_route(key, avoid).0
+    }
+
+    /// [`RouteView::hinted_hop`] and why.
+    pub fn hinted_route(&self, key: &Id, avoid: &[Id]) -> (Hop, Why) {
         if self.owns(key) || self.ahead(key) {
-            return self.next_hop(key, avoid);
+            return self.route(key, avoid);
         }
         match self.predecessor {
-            None => Hop::Local,
-            Some(p) if !avoid.contains(&p.id) => Hop::Owner(p.clone()),
-            Some(_) => self.next_hop(key, avoid),
+            None => (Hop::Local, Why::Local),
+            Some(p) if !avoid.contains(&p.id) => (Hop::Owner(p.clone()), Why::Hint),
+            Some(_) => self.route(key, avoid),
         }
     }
 
@@ -86,25 +130,30 @@ impl RouteView<'_> {
     /// through) as long as another candidate is left; an owner found by rules
     /// 2–3 is used regardless.
     pub fn next_hop(&self, key: &Id, avoid: &[Id]) -> Hop {
+        self.route(key, avoid).0
+    }
+
+    /// [`RouteView::next_hop`] and why.
+    pub fn route(&self, key: &Id, avoid: &[Id]) -> (Hop, Why) {
         if self.owns(key) {
-            return Hop::Local;
+            return (Hop::Local, Why::Local);
         }
         if let Some(owner) = self.successor_owner(key) {
-            return Hop::Owner(owner.clone());
+            return (Hop::Owner(owner.clone()), Why::SuccessorList);
         }
         // An avoided peer is a preference, not a wall: when it is the only way
         // on, going through it beats a false owner guess at `s0`.
         match self
-            .closest_preceding(key, avoid)
-            .or_else(|| self.closest_preceding(key, &[]))
+            .closest_preceding_why(key, avoid)
+            .or_else(|| self.closest_preceding_why(key, &[]))
         {
-            Some(p) => Hop::Forward(p.clone()),
+            Some((p, why)) => (Hop::Forward(p.clone()), why),
             None => match (self.successors.first(), self.predecessor) {
-                (Some(s0), _) => Hop::Owner(s0.clone()),
+                (Some(s0), _) => (Hop::Owner(s0.clone()), Why::Successor),
                 // No successor left (`owns` ruled out being alone): back
                 // through the predecessor, whose view reaches further.
-                (None, Some(p)) => Hop::Forward(p.clone()),
-                (None, None) => Hop::Local,
+                (None, Some(p)) => (Hop::Forward(p.clone()), Why::Hint),
+                (None, None) => (Hop::Local, Why::Local),
             },
         }
     }
@@ -123,13 +172,31 @@ impl RouteView<'_> {
 
     /// Rule 4: the known node in `(me, key)` farthest from `me`.
     pub fn closest_preceding(&self, key: &Id, avoid: &[Id]) -> Option<&Peer> {
+        self.closest_preceding_why(key, avoid).map(|(p, _)| p)
+    }
+
+    /// [`RouteView::closest_preceding`] and why: a peer that is both a
+    /// finger and a successor counts as the finger (the rule is Chord's
+    /// closest preceding *finger*; the successors only fill in), and a peer
+    /// several fingers point at as the lowest of them, the first finger
+    /// that reaches it.
+    pub fn closest_preceding_why(&self, key: &Id, avoid: &[Id]) -> Option<(&Peer, Why)> {
         let me = &self.me.id;
-        self.fingers
-            .iter()
-            .flatten()
-            .chain(self.successors.iter())
-            .filter(|c| c.id != *me && !avoid.contains(&c.id) && in_open(&c.id, me, key))
-            .max_by_key(|c| me.distance_to(&c.id))
+        let usable = |c: &Peer| c.id != *me && !avoid.contains(&c.id) && in_open(&c.id, me, key);
+        let fingers = (self.fingers.iter().enumerate())
+            // Finger indices are below the id width (160), so they fit a u8.
+            .filter_map(|(i, f)| Some((f.as_ref()?, Why::Finger(i as u8))));
+        let successors = self.successors.iter().map(|s| (s, Why::Successor));
+        let mut best: Option<(&Peer, Why, Id)> = None;
+        for (c, why) in fingers.chain(successors).filter(|(c, _)| usable(c)) {
+            let d = me.distance_to(&c.id);
+            // Strictly farther only: the first candidate at a distance (the
+            // lowest finger, before any successor) keeps its reason.
+            if best.as_ref().is_none_or(|(_, _, b)| d > *b) {
+                best = Some((c, why, d));
+            }
+        }
+        best.map(|(c, why, _)| (c, why))
     }
 }
 
@@ -244,5 +311,70 @@ mod tests {
             ..view
         };
         assert_eq!(view.next_hop(&key(50), &[]), Hop::Forward(peer(40)));
+    }
+
+    #[test]
+    fn every_choice_says_why() {
+        let me = peer(10);
+        let pred = peer(5);
+        let succs = vec![peer(20), peer(30)];
+        // Fingers 0–2 all reach 20 (also our successor), 3 reaches 100, 4 reaches 200.
+        let fingers: Vec<Option<Peer>> = [20, 20, 20, 100, 200].map(|n| Some(peer(n))).to_vec();
+        let view = RouteView {
+            me: &me,
+            predecessor: Some(&pred),
+            successors: &succs,
+            fingers: &fingers,
+        };
+        assert_eq!(view.route(&key(7), &[]), (Hop::Local, Why::Local));
+        // Rules 2–3: the successor-list shortcut.
+        assert_eq!(view.route(&key(15), &[]).1, Why::SuccessorList);
+        assert_eq!(
+            view.route(&key(25), &[]),
+            (Hop::Owner(peer(30)), Why::SuccessorList)
+        );
+        // Rule 4: the finger that reached it.
+        assert_eq!(
+            view.route(&key(150), &[]),
+            (Hop::Forward(peer(100)), Why::Finger(3))
+        );
+        assert_eq!(view.route(&key(250), &[]).1, Why::Finger(4));
+        // A successor that is also a finger counts as the lowest such finger.
+        assert_eq!(
+            view.route(&key(150), &[peer(100).id, peer(30).id]),
+            (Hop::Forward(peer(20)), Why::Finger(0))
+        );
+        // A successor closer than every finger.
+        assert_eq!(
+            view.route(&key(150), &[peer(100).id]),
+            (Hop::Forward(peer(30)), Why::Successor)
+        );
+        // Hinted: a key behind us goes back to the predecessor.
+        assert_eq!(
+            view.hinted_route(&key(3), &[]),
+            (Hop::Owner(peer(5)), Why::Hint)
+        );
+        assert_eq!(view.hinted_route(&key(3), &[peer(5).id]).1, Why::Finger(4));
+        // No successor left: back through the predecessor.
+        let lonely = RouteView {
+            successors: &[],
+            fingers: &[],
+            ..view
+        };
+        assert_eq!(
+            lonely.route(&key(50), &[]),
+            (Hop::Forward(pred.clone()), Why::Hint)
+        );
+        // No fingers: the farthest successor before the key.
+        let bare = RouteView {
+            fingers: &[],
+            ..view
+        };
+        assert_eq!(
+            bare.route(&key(250), &[]),
+            (Hop::Forward(peer(30)), Why::Successor)
+        );
+        assert_eq!(Why::Finger(7).tag(), Some(Tag::Finger(7)));
+        assert_eq!(Why::Local.tag(), None);
     }
 }

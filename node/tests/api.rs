@@ -481,3 +481,54 @@ async fn status_listing_and_errors_are_the_shared_contract_types() {
     let (code, _): (u16, ErrorBody) = read_as(&c.http, &format!("http://{a}/kv/c0"), None).await;
     assert!(code == 404 || code == 503, "{code}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_request_on_one_node_reports_the_entry_as_owner() {
+    use chord_proto::trace::{PATH_HEADER, TRACE_HEADER};
+    let c = Cluster::start(FAST, 1, true).await;
+    let a = c.nodes[0].addr.clone();
+    let url = format!("http://{a}/kv/traced");
+    let path = |r: &reqwest::Response| {
+        r.headers()
+            .get(PATH_HEADER)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let want = Some(format!("{a} entry owner"));
+    let r = c
+        .http
+        .get(&url)
+        .header(TRACE_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), path(&r)), (404, want.clone()));
+    let r = c
+        .http
+        .put(&url)
+        .header(TRACE_HEADER, "1")
+        .body("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), path(&r)), (200, want.clone()));
+    let r = c
+        .http
+        .delete(&url)
+        .header(TRACE_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), path(&r)), (200, want));
+    // Off by default, and for any value but 1 (bytes that are not text too).
+    let r = c.http.get(&url).send().await.unwrap();
+    assert_eq!(path(&r), None);
+    let odd = reqwest::header::HeaderValue::from_bytes(b"\xff").unwrap();
+    let r = c
+        .http
+        .get(&url)
+        .header(TRACE_HEADER, odd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), path(&r)), (404, None));
+}

@@ -1,8 +1,9 @@
 //! Real multi-process rings on 127.0.0.1: joins, routing with direct replies,
-//! owner placement, deletes, a killed node, and path length.
+//! owner placement, deletes, a killed node, path length, and traced paths.
 
 mod common;
 
+use chord_proto::trace::{format_path, parse_path, Tag, TraceHop, PATH_HEADER, TRACE_HEADER};
 use common::{Cluster, FAST};
 use rand::seq::IndexedRandom;
 use serde_json::json;
@@ -324,5 +325,116 @@ async fn get_past_503s(c: &Cluster, via: &str, key: &str) -> (u16, serde_json::V
         }
         // A client's back-off between attempts, not a wait for a state.
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sends `method /kv/key` through `via` with `X-Chord-Trace: 1`; returns
+/// the status, `X-Chord-Owner`, `X-Chord-Hops` and the parsed path.
+async fn traced(
+    c: &Cluster,
+    method: reqwest::Method,
+    via: &str,
+    key: &str,
+) -> (u16, String, usize, Vec<TraceHop>) {
+    let mut req = c
+        .http
+        .request(method.clone(), format!("http://{via}/kv/{key}"))
+        .header(TRACE_HEADER, "1");
+    if method == reqwest::Method::PUT {
+        req = req.body("{\"traced\":true}");
+    }
+    let r = req.send().await.unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{method} {key} via {via}: no {name}"))
+    };
+    let path = parse_path(&header(PATH_HEADER)).unwrap();
+    let (owner, hops) = (header("x-chord-owner"), header("x-chord-hops"));
+    (r.status().as_u16(), owner, hops.parse().unwrap(), path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_request_reports_every_hop_of_its_path_and_why() {
+    // Short successor lists on 12 nodes make paths of several hops through
+    // fingers (as in the frozen-node test).
+    let args = [FAST, &["--successors", "3"]].concat();
+    let c = Cluster::start(&args, 12, false).await;
+    c.wait_fingers(Duration::from_secs(60)).await;
+    let members: Vec<String> = c.live().iter().map(|n| n.addr.clone()).collect();
+    let forward_tag = |t: &Tag| {
+        matches!(
+            t,
+            Tag::Finger(_)
+                | Tag::SuccessorList
+                | Tag::Successor
+                | Tag::Hint
+                | Tag::Retry
+                | Tag::Cache
+        )
+    };
+    let (mut far, mut local) = (0, 0);
+    for i in 0..200 {
+        if far >= 10 && local >= 1 {
+            break;
+        }
+        let key = format!("trace-{i}");
+        let via = c.random_addr();
+        let method = if i % 2 == 0 {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::GET
+        };
+        let (status, owner, hops, path) = traced(&c, method.clone(), &via, &key).await;
+        let shown = format_path(&path);
+        // A GET of a key never written: 404 (or 503 while a miss is not
+        // proven yet); the path is there all the same.
+        assert!(matches!(status, 200 | 404 | 503), "{key}: {status} {shown}");
+        assert!(path.iter().all(|h| members.contains(&h.addr)), "{shown}");
+        assert_eq!(path[0].addr, via, "{shown}");
+        assert!(path[0].has(&Tag::Entry), "{shown}");
+        if status == 503 {
+            continue;
+        }
+        assert_eq!(owner, c.owner_of(&key), "{shown}");
+        if owner == via {
+            // The entry owned the key: it ran it itself.
+            assert_eq!(hops, 0);
+            assert_eq!(shown, format!("{via} entry owner"));
+            local += 1;
+            continue;
+        }
+        // Entry, one hop per forward (the owner last), the direct reply.
+        let (owner_hop, reply) = (&path[path.len() - 2], &path[path.len() - 1]);
+        assert!(owner_hop.has(&Tag::Owner), "{shown}");
+        assert_eq!(owner_hop.addr, owner, "{shown}");
+        assert_eq!(reply.addr, via, "{shown}");
+        assert_eq!(reply.tags, vec![Tag::DirectReply], "{shown}");
+        assert_eq!(path.len() - 2, hops, "forwards vs X-Chord-Hops: {shown}");
+        for hop in &path[1..path.len() - 1] {
+            let why: Vec<&Tag> = hop.tags.iter().filter(|t| **t != Tag::Owner).collect();
+            assert!(!why.is_empty(), "{shown}");
+            assert!(why.iter().all(|t| forward_tag(t)), "{shown}");
+        }
+        if hops >= 2 {
+            println!("{method} {key}: {shown}");
+            far += 1;
+        }
+    }
+    assert!(
+        far >= 10 && local >= 1,
+        "{far} paths of 2+ hops, {local} local"
+    );
+
+    // Without the header (or with another value) there is no path.
+    for value in [None, Some("0"), Some("yes")] {
+        let mut req = c.http.get(format!("http://{}/kv/trace-1", c.random_addr()));
+        if let Some(v) = value {
+            req = req.header(TRACE_HEADER, v);
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.headers().get("x-chord-owner").is_some());
+        assert!(r.headers().get(PATH_HEADER).is_none(), "{value:?}");
     }
 }

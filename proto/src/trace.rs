@@ -45,7 +45,8 @@ pub enum Tag {
     /// timed out or gave up.
     Retry,
     /// Sent back to the sender's predecessor: a node that joined there owns
-    /// the key now.
+    /// the key now (also a node with no successor left, whose predecessor's
+    /// view reaches further).
     Hint,
     /// The node that performed the operation.
     Owner,
@@ -106,7 +107,7 @@ impl fmt::Display for Tag {
 }
 
 /// One node on the path and why it is there.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TraceHop {
     /// The node's advertised `host:port`.
     pub addr: String,
@@ -156,6 +157,52 @@ pub fn bounded(path: &[TraceHop]) -> Vec<TraceHop> {
     last.tags.push(Tag::Truncated);
     out.push(last);
     out
+}
+
+impl fmt::Display for TraceHop {
+    /// The hop as it appears in `X-Chord-Path`: the address, then its tags.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.addr)?;
+        for t in &self.tags {
+            write!(f, " {t}")?;
+        }
+        Ok(())
+    }
+}
+
+/// On the wire (`RouteMsg::trace`, `ReplyMsg::trace`) a hop is its header
+/// text, `"10.0.0.2:7000 finger-7"`: one format to read, and a hop a newer
+/// node tags differently still parses (as [`Tag::Other`]).
+impl serde::Serialize for TraceHop {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TraceHop {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TraceHop, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match parse_path(&text)
+            .map_err(serde::de::Error::custom)?
+            .as_mut_slice()
+        {
+            [hop] => Ok(std::mem::take(hop)),
+            _ => Err(serde::de::Error::custom(format!("not one hop: {text:?}"))),
+        }
+    }
+}
+
+/// Appends `hop` to a path kept within [`MAX_PATH`] hops: once full, the
+/// new hop replaces the last one, tagged [`Tag::Truncated`] (as
+/// [`bounded`] cuts), so a path that keeps growing costs no more memory.
+pub fn push_bounded(path: &mut Vec<TraceHop>, mut hop: TraceHop) {
+    if path.len() >= MAX_PATH {
+        path.truncate(MAX_PATH - 1);
+        if !hop.has(&Tag::Truncated) {
+            hop.tags.push(Tag::Truncated);
+        }
+    }
+    path.push(hop);
 }
 
 /// Why an `X-Chord-Path` value could not be read.
@@ -241,5 +288,30 @@ mod tests {
         assert_eq!(parsed, cut);
         let too_long = vec!["a:1 entry"; MAX_PATH + 1].join(",");
         assert!(parse_path(&too_long).is_err());
+    }
+    #[test]
+    fn a_hop_travels_as_its_header_text() {
+        let hop = TraceHop::new("10.0.0.12:7000", vec![Tag::SuccessorList, Tag::Owner]);
+        let json = serde_json::to_string(&hop).unwrap();
+        assert_eq!(json, r#""10.0.0.12:7000 successor-list owner""#);
+        assert_eq!(serde_json::from_str::<TraceHop>(&json).unwrap(), hop);
+        assert_eq!(hop.to_string(), format_path(std::slice::from_ref(&hop)));
+        assert!(serde_json::from_str::<TraceHop>(r#""a:1""#).is_err());
+        assert!(serde_json::from_str::<TraceHop>(r#""a:1 entry, b:2 owner""#).is_err());
+    }
+
+    #[test]
+    fn pushing_onto_a_full_path_cuts_it_like_bounded() {
+        let hop = |i: usize| TraceHop::new(format!("n{i}:1"), vec![Tag::Successor]);
+        let all: Vec<TraceHop> = (0..MAX_PATH + 5).map(hop).collect();
+        let mut path = Vec::new();
+        for h in &all {
+            push_bounded(&mut path, h.clone());
+        }
+        assert_eq!(path, bounded(&all));
+        assert_eq!(
+            path[MAX_PATH - 1].tags,
+            vec![Tag::Successor, Tag::Truncated]
+        );
     }
 }

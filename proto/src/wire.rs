@@ -6,6 +6,7 @@ use crate::digest::Digest;
 use crate::entry::{Entry, Version};
 use crate::id::Id;
 use crate::range::Range;
+use crate::trace::TraceHop;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -52,6 +53,11 @@ pub struct RouteMsg {
     /// drops requests early, one that runs behind keeps them longer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
+    /// The path so far, when the client asked for a trace (`X-Chord-Trace`):
+    /// the entry first, the receiver last (each sender appends the node it
+    /// sends to). Absent, and never allocated, on an untraced request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<TraceHop>>,
 }
 
 /// The outcome of an operation at the owner.
@@ -98,6 +104,11 @@ pub struct ReplyMsg {
     pub hops: u32,
     /// What happened.
     pub outcome: KvOutcome,
+    /// On a traced request, the path up to the replying node (tagged
+    /// `owner` when it performed the operation); the entry adds its
+    /// `direct-reply` hop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<TraceHop>>,
 }
 
 /// Replica traffic between holders (`POST /chord/data`).
@@ -186,6 +197,8 @@ mod tests {
         )
         .unwrap();
         assert!(reply.gave_up.is_none());
+        assert!(route.trace.is_none() && reply.trace.is_none());
+        assert!(!serde_json::to_string(&reply).unwrap().contains("trace"));
 
         // On a retry the avoided id travels as 40 hex digits and comes back.
         let id = Id::hash(b"b:2");
@@ -195,5 +208,22 @@ mod tests {
         };
         let back: RouteMsg = serde_json::from_str(&serde_json::to_string(&retry).unwrap()).unwrap();
         assert_eq!(back.avoid, Some(id));
+
+        // A traced request carries its path as hop texts.
+        let path = vec![
+            TraceHop::new("a:1", vec![crate::trace::Tag::Entry]),
+            TraceHop::new("b:2", vec![crate::trace::Tag::Finger(3)]),
+        ];
+        let traced = RouteMsg {
+            trace: Some(path.clone()),
+            ..back
+        };
+        let text = serde_json::to_string(&traced).unwrap();
+        assert!(
+            text.contains(r#""trace":["a:1 entry","b:2 finger-3"]"#),
+            "{text}"
+        );
+        let back: RouteMsg = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.trace, Some(path));
     }
 }

@@ -183,6 +183,7 @@ mod tests {
             body: body.to_string(),
             owner: None,
             hops: None,
+            path: None,
         })
     }
 

@@ -10,6 +10,7 @@ use crate::cli::Target;
 use crate::client::{Client, KvReply};
 use crate::exit;
 use crate::output::{print, print_json, println};
+use crate::pathview;
 use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 
@@ -42,16 +43,18 @@ fn candidates(cluster: &Cluster, target: &Target) -> Result<Vec<NodeInfo>> {
     }
 }
 
-/// Sends `op`, moving on to the next candidate when a node cannot be
-/// reached (at most one try per node). HTTP answers are returned as they are.
+/// Sends `op` (asking for its path when `trace`), moving on to the next
+/// candidate when a node cannot be reached (at most one try per node). HTTP
+/// answers are returned as they are.
 async fn send<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
     op: KvCommand<'_>,
     target: &Target,
+    trace: bool,
 ) -> Result<(NodeInfo, KvReply, Cluster)> {
     let cluster = ctx.existing().await?;
-    let client = Client::new(&cluster.spec.key)?;
+    let client = Client::new(&cluster.spec.key)?.traced(trace);
     let mut last_error = None;
     for node in candidates(&cluster, target)? {
         let Some(endpoint) = node.endpoint.as_deref() else {
@@ -108,10 +111,29 @@ fn failure(node: &NodeInfo, what: &str, key: &str, reply: &KvReply) -> anyhow::E
 fn owner_label(cluster: &Cluster, owner: Option<&str>) -> String {
     match owner {
         None => "unknown".to_string(),
-        Some(addr) => match cluster.nodes.iter().find(|n| n.advertise == addr) {
-            Some(n) => format!("{} ({addr})", n.name),
+        Some(addr) => match name_of(cluster, addr) {
+            Some(name) => format!("{name} ({addr})"),
             None => addr.to_string(),
         },
+    }
+}
+
+/// The node name for an address, when it is one of ours.
+pub fn name_of(cluster: &Cluster, addr: &str) -> Option<String> {
+    (cluster.nodes.iter())
+        .find(|n| n.advertise == addr)
+        .map(|n| n.name.clone())
+}
+
+/// With `--trace`, prints the request's path on stderr (whatever the
+/// answer; stdout stays the command's own output).
+fn report_path(trace: bool, cluster: &Cluster, reply: &KvReply) {
+    if !trace {
+        return;
+    }
+    match &reply.path {
+        Some(path) => eprintln!("{}", pathview::render(path, |a| name_of(cluster, a))),
+        None => eprintln!("(no path: the node did not report one)"),
     }
 }
 
@@ -135,8 +157,10 @@ pub async fn put<R: Runtime>(
     key: &str,
     value: &str,
     target: &Target,
+    trace: bool,
 ) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, KvCommand::Put(value), target).await?;
+    let (node, reply, cluster) = send(ctx, key, KvCommand::Put(value), target, trace).await?;
+    report_path(trace, &cluster, &reply);
     if reply.status != 200 {
         return Err(failure(&node, "put", key, &reply));
     }
@@ -161,13 +185,18 @@ pub async fn put<R: Runtime>(
 pub const GET_RETRY_FOR: Duration = Duration::from_secs(10);
 
 /// `get`: prints the stored JSON exactly as the node returns it.
-pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
+pub async fn get<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
     let deadline = Instant::now() + GET_RETRY_FOR;
     let look = poll::try_until(
         deadline,
         POLL,
         async || {
-            let sent = send(ctx, key, KvCommand::Get, target).await?;
+            let sent = send(ctx, key, KvCommand::Get, target, trace).await?;
             Ok::<_, anyhow::Error>(match sent.1.status {
                 503 => Look::NotYet(sent),
                 _ => Look::Done(sent),
@@ -179,6 +208,7 @@ pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Re
     let (node, reply, cluster) = match look {
         Look::Done(sent) | Look::NotYet(sent) => sent,
     };
+    report_path(trace, &cluster, &reply);
     match reply.status {
         200 => {
             report_route(ctx.verbose, &cluster, &node, &reply);
@@ -194,8 +224,14 @@ pub async fn get<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Re
 }
 
 /// `delete`: prints `deleted`; a missing key is exit code 3.
-pub async fn delete<R: Runtime>(ctx: &Ctx<'_, R>, key: &str, target: &Target) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, KvCommand::Delete, target).await?;
+pub async fn delete<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
+    let (node, reply, cluster) = send(ctx, key, KvCommand::Delete, target, trace).await?;
+    report_path(trace, &cluster, &reply);
     match reply.status {
         200 => {
             report_route(ctx.verbose, &cluster, &node, &reply);

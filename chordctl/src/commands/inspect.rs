@@ -8,16 +8,18 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use futures_util::future::join_all;
+use rand::seq::IndexedRandom;
 use serde::Serialize;
 
-use super::{died, Ctx};
+use super::{data, died, Ctx};
 use crate::check::{self, RingInput, RingReport};
 use crate::cli::OutputFormat;
 use crate::client::Client;
 use crate::exit;
 use crate::output::{print_json, println, Progress, Table};
+use crate::pathview;
 use crate::poll::{self, Look, POLL};
-use crate::ringview::{self, RingView};
+use crate::ringview::{self, RingView, Trace};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 use chord_proto::api::Status;
 use chord_proto::id::Id;
@@ -253,20 +255,26 @@ pub async fn status<R: Runtime>(ctx: &Ctx<'_, R>) -> Result<()> {
 }
 
 /// `ring`: ring order, key-space shares, pointer agreement; with `svg`
-/// (or `-o svg`) also a picture, with `node`'s fingers if given. The
-/// picture is written even when the ring is broken, which is when it helps
-/// most; the exit code is the same as without it.
+/// (or `-o svg`) also a picture, with `node`'s fingers and the path of a
+/// traced GET of `trace` if given. The picture is written even when the
+/// ring is broken, which is when it helps most; the exit code is the same
+/// as without it.
 pub async fn ring<R: Runtime>(
     ctx: &Ctx<'_, R>,
     svg: Option<&Path>,
     node: Option<&str>,
+    trace: Option<&str>,
 ) -> Result<()> {
     let cluster = ctx.existing().await?;
     let client = Client::new(&cluster.spec.key)?;
     let observed = observe(&client, &cluster).await;
     let report = ring_report(&observed);
     let picture = if svg.is_some() || ctx.output == OutputFormat::Svg {
-        Some(ring_picture(&cluster, &observed, node)?)
+        let route = match trace {
+            Some(key) => traced_route(&client, &cluster, &observed, key).await,
+            None => None,
+        };
+        Some(ring_picture(&cluster, &observed, node, route)?)
     } else {
         None
     };
@@ -291,9 +299,57 @@ pub async fn ring<R: Runtime>(
     Ok(())
 }
 
+/// The route of a traced GET of `key` through a random running node, its
+/// path also printed on stderr; `None` (with a warning) when there is none
+/// to draw, so that the picture of the ring is still made.
+async fn traced_route(
+    client: &Client,
+    cluster: &Cluster,
+    observed: &[Observed],
+    key: &str,
+) -> Option<Trace> {
+    let running: Vec<&NodeInfo> = cluster.running();
+    let Some(via) = running.choose(&mut rand::rng()) else {
+        eprintln!("warning: no running node to trace {key:?} through");
+        return None;
+    };
+    let endpoint = via.endpoint.as_deref()?;
+    let reply = match client.clone().traced(true).get(endpoint, key).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            eprintln!("warning: the traced GET of {key:?} failed: {e:#}");
+            return None;
+        }
+    };
+    let Some(path) = reply.path else {
+        eprintln!("warning: {} reported no path for {key:?}", via.name);
+        return None;
+    };
+    eprintln!("{}", pathview::render(&path, |a| data::name_of(cluster, a)));
+    let id_of = |addr: &str| {
+        (observed.iter())
+            .filter_map(|o| o.status.as_ref())
+            .find(|s| s.addr == addr)
+            .map(|s| s.id)
+    };
+    let route = Trace::from_path(key, &path, id_of);
+    if route.is_none() {
+        eprintln!(
+            "warning: the GET of {key:?} reached no owner ({})",
+            reply.status
+        );
+    }
+    route
+}
+
 /// The SVG picture of the nodes that answered; `node` (name or index)
-/// picks whose fingers are drawn.
-fn ring_picture(cluster: &Cluster, observed: &[Observed], node: Option<&str>) -> Result<String> {
+/// picks whose fingers are drawn, `route` a lookup's path to draw.
+fn ring_picture(
+    cluster: &Cluster,
+    observed: &[Observed],
+    node: Option<&str>,
+    route: Option<Trace>,
+) -> Result<String> {
     let selected = node
         .map(|n| cluster.node(n).map(|info| info.name.as_str()))
         .transpose()?;
@@ -301,7 +357,9 @@ fn ring_picture(cluster: &Cluster, observed: &[Observed], node: Option<&str>) ->
         .iter()
         .filter_map(|o| Some((o.node.name.as_str(), o.status.as_ref()?)))
         .collect();
-    Ok(ringview::render(&RingView::new(&statuses, selected)?))
+    let mut view = RingView::new(&statuses, selected)?;
+    view.trace = route;
+    Ok(ringview::render(&view))
 }
 
 fn print_ring_table(report: &RingReport) -> Result<()> {

@@ -116,11 +116,18 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Partition(groups) => cluster::partition(&ctx, &groups).await,
         Action::Heal => cluster::heal(&ctx).await,
         Action::Logs { node, follow, tail } => cluster::logs(&ctx, &node, follow, tail).await,
-        Action::Put { key, value, target } => data::put(&ctx, &key, &value, &target).await,
-        Action::Get { key, target } => data::get(&ctx, &key, &target).await,
-        Action::Delete { key, target } => data::delete(&ctx, &key, &target).await,
+        Action::Put {
+            key,
+            value,
+            target,
+            trace,
+        } => data::put(&ctx, &key, &value, &target, trace).await,
+        Action::Get { key, target, trace } => data::get(&ctx, &key, &target, trace).await,
+        Action::Delete { key, target, trace } => data::delete(&ctx, &key, &target, trace).await,
         Action::Status => inspect::status(&ctx).await,
-        Action::Ring { svg, node } => inspect::ring(&ctx, svg.as_deref(), node.as_deref()).await,
+        Action::Ring { svg, node, trace } => {
+            inspect::ring(&ctx, svg.as_deref(), node.as_deref(), trace.as_deref()).await
+        }
         Action::Check { wait } => verify::check(&ctx, wait).await,
         Action::Bench(bench) => crate::bench::on_cluster(&ctx, &bench).await,
         Action::Chaos(chaos) => crate::chaos::run(&ctx, &chaos).await,

@@ -47,7 +47,7 @@ pub struct RingView {
     pub nodes: Vec<NodeView>,
     /// The node chosen with `--node`, if any.
     pub selected: Option<Selected>,
-    /// A lookup's path to draw, if any (no command fills it in yet).
+    /// A lookup's path to draw, if any (`ring --trace KEY`).
     pub trace: Option<Trace>,
 }
 

@@ -2,10 +2,11 @@
 //! entry node to the key's owner, and the owner's direct reply to the entry
 //! node, drawn dashed.
 //!
-//! Nothing fills a [`Trace`] in yet: the nodes do not report the path a
-//! request took. This is the drawing side of a future `ring --trace KEY`.
+//! `ring --trace KEY` fills a [`Trace`] in from the `X-Chord-Path` of a
+//! traced GET ([`Trace::from_path`]).
 
 use chord_proto::id::Id;
+use chord_proto::trace::{Tag, TraceHop};
 
 use super::geometry::Frame;
 use super::marks;
@@ -44,6 +45,27 @@ pub struct Edge {
 }
 
 impl Trace {
+    /// The route a traced request's `path` shows: its forwards from the
+    /// entry node to the hop tagged `owner` (the direct reply is drawn from
+    /// the owner anyway), `id_of` giving a node's id for its address; hops
+    /// at unknown addresses are left out. `None` when no hop is the owner
+    /// (the request failed on the way) or the owner's id is unknown.
+    pub fn from_path(
+        key: &str,
+        path: &[TraceHop],
+        id_of: impl Fn(&str) -> Option<Id>,
+    ) -> Option<Trace> {
+        let owner = path.iter().position(|h| h.has(&Tag::Owner))?;
+        Some(Trace {
+            key: key.to_string(),
+            path: path[..=owner]
+                .iter()
+                .filter_map(|h| id_of(&h.addr))
+                .collect(),
+            owner: id_of(&path[owner].addr)?,
+        })
+    }
+
     /// The edges in order: forwards along the path and on to the owner
     /// (when the path does not already end there), then the reply. A node
     /// handing the request to itself adds no edge, and an entry node that
@@ -138,6 +160,35 @@ mod tests {
             .iter()
             .map(|e| (back(e.from), back(e.to), e.leg))
             .collect()
+    }
+
+    #[test]
+    fn a_traced_path_becomes_the_route_up_to_its_owner() {
+        let path = chord_proto::trace::parse_path(
+            "a:1 entry, b:2 finger-3, c:3 successor-list owner, a:1 direct-reply",
+        )
+        .unwrap();
+        let id_of = |addr: &str| match addr {
+            "a:1" => Some(id_at(0.1)),
+            "b:2" => Some(id_at(0.5)),
+            "c:3" => Some(id_at(0.8)),
+            _ => None,
+        };
+        let t = Trace::from_path("k", &path, id_of).unwrap();
+        assert_eq!(t.path, [id_at(0.1), id_at(0.5), id_at(0.8)]);
+        assert_eq!(t.owner, id_at(0.8));
+        assert_eq!(t.key, "k");
+        // The entry owned it: no route, the owner ring only.
+        let here = chord_proto::trace::parse_path("a:1 entry owner").unwrap();
+        assert!(Trace::from_path("k", &here, id_of)
+            .unwrap()
+            .edges()
+            .is_empty());
+        // Failed on the way (no owner), or an owner nobody knows: nothing.
+        let gave_up = chord_proto::trace::parse_path("a:1 entry, b:2 finger-3, a:1 direct-reply");
+        assert_eq!(Trace::from_path("k", &gave_up.unwrap(), id_of), None);
+        let stranger = chord_proto::trace::parse_path("a:1 entry, z:9 owner").unwrap();
+        assert_eq!(Trace::from_path("k", &stranger, id_of), None);
     }
 
     #[test]

@@ -8,12 +8,29 @@
 
 use super::*;
 use crate::request::client::route_deadline_ms;
+use crate::request::path;
 use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, Start};
 use futures_util::StreamExt;
 
 impl Node {
-    /// Runs a client operation that arrived at this node (the entry node).
-    pub async fn client_op(&self, key: String, op: KvOp) -> ClientReply {
+    /// Runs a client operation that arrived at this node (the entry node);
+    /// with `trace`, the answer carries the path the request took.
+    pub async fn client_op(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
+        let mut reply = self.client_op_inner(key, op, trace).await;
+        // An answer this node made itself (not ready, no first hop, or run
+        // here without a path yet) still shows where it was made.
+        if trace && reply.path.is_none() {
+            reply.path = Some(path::start(&self.inner.me.addr));
+        }
+        reply
+    }
+
+    async fn client_op_inner(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
+        let me = &self.inner.me.addr;
+        let here = |outcome| ClientReply {
+            path: trace.then(|| path::here(me)),
+            ..ClientReply::here(outcome)
+        };
         let id = Id::hash(key.as_bytes());
         let (ready, owns) = {
             let ring = lock(&self.inner.ring);
@@ -22,9 +39,7 @@ impl Node {
         // No location cache yet: the ring picks every first hop.
         let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, None) {
             Start::Answer(reply) => return reply,
-            Start::ExecuteHere => {
-                return ClientReply::here(self.execute_here(&key, id, op, None).await)
-            }
+            Start::ExecuteHere => return here(self.execute_here(&key, id, op, None).await),
             Start::Route(entry, attempt) => (entry, attempt),
         };
         let req = Pending::new_id();
@@ -55,10 +70,11 @@ impl Node {
                     opts.rpc_timeout,
                     opts.request_timeout,
                 )),
+                trace: trace.then(|| path::start(me)),
             };
-            let (node, via) = (self.clone(), attempt.via.take());
+            let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             tokio::spawn(async move {
-                let _ = sent_tx.send(node.forward(msg, &id, via).await);
+                let _ = sent_tx.send(node.forward(msg, &id, via, retrying).await);
             });
             // The reply's timer starts once a first hop has taken the request,
             // as when the entry waited for the 202 first: a slow or hung first
@@ -69,7 +85,12 @@ impl Node {
                 let event = tokio::select! {
                     biased;
                     got = &mut reply => match got {
-                        Ok(reply) => Event::Reply(reply),
+                        Ok(mut reply) => {
+                            if let Some(p) = &mut reply.trace {
+                                path::replied(p, me, &reply.owner);
+                            }
+                            Event::Reply(reply)
+                        }
                         // Unreachable while `_waiting` holds the id.
                         Err(_) => Event::ReplyLost,
                     },
@@ -91,7 +112,7 @@ impl Node {
                     Decision::ExecuteHere => {
                         // The ring changed under us: this node owns the key now.
                         let outcome = self.execute_here(&key, id, op, Some(&req)).await;
-                        return ClientReply::here(outcome);
+                        return here(outcome);
                     }
                     Decision::Answer(reply) => return reply,
                     Decision::Retry {
@@ -128,7 +149,9 @@ impl Node {
     /// from `msg.avoid`, the hop ceiling) are [`Relay`]'s. `Ok(None)` when
     /// this node turns out to be the owner; an error when no candidate took
     /// it, or when `msg.hops` (the hop it would become) is over the
-    /// `--max-hops` ceiling.
+    /// `--max-hops` ceiling. On a traced request each copy's path gets the
+    /// candidate it goes to; `retrying` (the entry's retry attempt) tags
+    /// every candidate a retry.
     ///
     /// Two hops may take the same request, as a timed-out hand-off that did
     /// arrive always could: the entry takes the first reply, an owner that
@@ -142,6 +165,7 @@ impl Node {
         mut msg: RouteMsg,
         id: &Id,
         first: Option<Peer>,
+        retrying: bool,
     ) -> Result<Option<Peer>, String> {
         let opts = &self.inner.opts;
         let limits = RelayLimits::new(opts.rpc_timeout, opts.max_hops);
@@ -157,9 +181,17 @@ impl Node {
             match next {
                 Next::Local => return Ok(None),
                 Next::GiveUp(e) => return Err(e),
-                Next::Call { to, owner_hint } => {
+                Next::Call {
+                    to,
+                    owner_hint,
+                    why,
+                    retry,
+                } => {
                     msg.owner_hint = owner_hint;
-                    let (node, sent) = (self.clone(), msg.clone());
+                    let (node, mut sent) = (self.clone(), msg.clone());
+                    if let Some(p) = &mut sent.trace {
+                        path::forwarded(p, &to.addr, why, retry || retrying);
+                    }
                     in_flight.push(async move {
                         let res = node.inner.peers.route(&to.addr, &sent).await;
                         (to, res)
@@ -218,7 +250,7 @@ impl Node {
             hops: msg.hops.saturating_add(1),
             ..msg.clone()
         };
-        match self.forward(fwd, &id, None).await {
+        match self.forward(fwd, &id, None, false).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 let op = std::mem::replace(&mut msg.op, KvOp::Get);
@@ -236,14 +268,21 @@ impl Node {
     }
 
     /// Answers the entry node: with the outcome of the operation done here, or
-    /// (`gave_up`) with why this node could not pass the request on.
+    /// (`gave_up`) with why this node could not pass the request on. A
+    /// traced request's path goes back with it, this node tagged the owner
+    /// unless it gave up.
     async fn send_reply(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) {
+        let mut trace = msg.trace.clone();
+        if let (Some(p), false) = (&mut trace, gave_up) {
+            path::owned(p, &self.inner.me.addr);
+        }
         let reply = ReplyMsg {
             req: msg.req.clone(),
             owner: self.inner.me.addr.clone(),
             gave_up: gave_up.then_some(self.inner.me.id),
             hops: msg.hops,
             outcome,
+            trace,
         };
         if msg.origin == self.inner.me.addr {
             self.inner.pending.resolve(reply);
@@ -358,6 +397,7 @@ mod tests {
             owner_hint: false,
             avoid: None,
             deadline_ms: None,
+            trace: None,
         }
     }
 
@@ -376,7 +416,7 @@ mod tests {
         );
         let key = key_at(0x30);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None).await;
+        let took = n.forward(msg(&key), &id, None, false).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
     }
 
@@ -395,7 +435,7 @@ mod tests {
         );
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None).await;
+        let took = n.forward(msg(&key), &id, None, false).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
     }
 
@@ -411,7 +451,7 @@ mod tests {
         );
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
-        let took = n.forward(msg(&key), &id, None).await;
+        let took = n.forward(msg(&key), &id, None, false).await;
         assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(live)));
     }
 
@@ -457,9 +497,12 @@ mod tests {
         // The hand-off gives up after HEDGE_PATIENCE + 1 call timeouts,
         // asking each silent peer once (the outer limit only turns a hang
         // into a failure).
-        let took = tokio::time::timeout(Duration::from_secs(30), n.forward(msg(&key), &id, None))
-            .await
-            .expect("forwarding to silent hops never ended");
+        let took = tokio::time::timeout(
+            Duration::from_secs(30),
+            n.forward(msg(&key), &id, None, false),
+        )
+        .await
+        .expect("forwarding to silent hops never ended");
         assert!(took.is_err(), "{took:?}");
         // At most one miss each (at the suspicion; none if this test's own
         // timer fired late): not a second one when the call runs out.

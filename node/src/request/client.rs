@@ -11,6 +11,7 @@ use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
 use crate::wire::{KvOutcome, ReplyMsg};
 use chord_proto::peer::Peer;
+use chord_proto::trace::TraceHop;
 use std::time::Duration;
 
 /// Added to a routed request's deadline for clock differences between nodes
@@ -31,6 +32,10 @@ pub struct ClientReply {
     pub owner: Option<String>,
     /// Forwarding steps after the entry node.
     pub hops: u32,
+    /// On a traced request, the path it took (`X-Chord-Path`): from the
+    /// reply that brought this answer, or set by the driver for an answer
+    /// made here. `None` when untraced.
+    pub path: Option<Vec<TraceHop>>,
 }
 
 impl ClientReply {
@@ -40,6 +45,7 @@ impl ClientReply {
             outcome,
             owner: None,
             hops: 0,
+            path: None,
         }
     }
 
@@ -57,6 +63,7 @@ impl ClientReply {
             outcome: reply.outcome,
             owner: Some(reply.owner),
             hops: reply.hops,
+            path: reply.trace,
         }
     }
 }
@@ -93,6 +100,8 @@ pub struct Attempt {
     /// A peer believed to own the key, asked first with the owner hint (a
     /// location cache's guess); `None`: the ring's own next hop.
     pub via: Option<Peer>,
+    /// Whether this is the retry (its first hop is a trace's `retry`).
+    pub retry: bool,
 }
 
 /// What the entry node learns while an attempt runs.
@@ -172,6 +181,7 @@ impl ClientRequest {
         let attempt = Attempt {
             avoid: None,
             via: cached_owner,
+            retry: false,
         };
         Start::Route(entry, attempt)
     }
@@ -247,7 +257,11 @@ impl ClientRequest {
         }
         self.started += 1;
         Decision::Retry {
-            attempt: Attempt { avoid, via: None },
+            attempt: Attempt {
+                avoid,
+                via: None,
+                retry: true,
+            },
             previous_hop: self.first_hop.take(),
         }
     }
@@ -274,7 +288,8 @@ mod tests {
                     attempt,
                     Attempt {
                         avoid: None,
-                        via: None
+                        via: None,
+                        retry: false,
                     }
                 );
                 entry
@@ -290,6 +305,7 @@ mod tests {
             gave_up,
             hops: 3,
             outcome,
+            trace: None,
         }
     }
 
@@ -366,6 +382,7 @@ mod tests {
         let again = retry(entry.on(Event::ReplyTimeout));
         assert_eq!(again.via, None);
         assert_eq!(again.avoid, Some(peer(9).id));
+        assert!(again.retry && !first.retry, "only the retry is tagged one");
     }
 
     #[test]
@@ -527,5 +544,27 @@ mod tests {
             route_deadline_ms(10_000, Duration::from_millis(300), Duration::from_secs(2)),
             10_000 + 1_200 + 2_000 + 1_000
         );
+    }
+
+    #[test]
+    fn the_answer_carries_the_path_of_the_reply_that_brought_it() {
+        use chord_proto::trace::Tag;
+        let path = vec![
+            TraceHop::new("a:1", vec![Tag::Entry]),
+            TraceHop::new("owner:1", vec![Tag::Finger(4), Tag::Owner]),
+        ];
+        let mut entry = routed();
+        entry.on(Event::HopTook(peer(2)));
+        let traced = ReplyMsg {
+            trace: Some(path.clone()),
+            ..reply(KvOutcome::NotFound, None)
+        };
+        match entry.on(Event::Reply(traced)) {
+            Decision::Answer(r) => assert_eq!(r.path, Some(path)),
+            other => panic!("{other:?}"),
+        }
+        // Every attempt after the first is a retry, whatever brought it.
+        let mut entry = routed();
+        assert!(retry(entry.on(Event::HopFailed("refused".into()))).retry);
     }
 }

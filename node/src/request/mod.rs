@@ -21,6 +21,10 @@
 //!   ring's known size), superseded by a holder's newer version, or failed
 //!   once no call is left and fewer than W − 1 holders acknowledged.
 //!
+//! * [`path`] — a **traced request's path** (`X-Chord-Path`): the entry
+//!   starts it, each sender appends the hop it chose and why, the owner
+//!   marks itself, the entry adds the direct reply.
+//!
 //! The async driver (`crate::driver::routed` and `crate::driver::owner`) feeds
 //! each machine what happened (a call ended, a timer fired, a reply came) and
 //! carries out what it decides (send, wait, answer). Time enters only as a
@@ -28,6 +32,7 @@
 //! deterministic and unit-tested here.
 
 pub mod client;
+pub mod path;
 pub mod quorum;
 pub mod relay;
 

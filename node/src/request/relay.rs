@@ -19,7 +19,7 @@
 
 use crate::id::Id;
 use crate::peer::{stalled, CallError, HEDGE_PATIENCE};
-use crate::routing::{Hop, RouteView};
+use crate::routing::{Hop, RouteView, Why};
 use chord_proto::peer::Peer;
 use std::time::Duration;
 
@@ -64,6 +64,12 @@ pub enum Next {
         to: Peer,
         /// Whether `to` is believed to own the key (`RouteMsg::owner_hint`).
         owner_hint: bool,
+        /// Why `to` (for a trace): the routing rule's reason, or
+        /// [`Why::Cache`] for the peer asked first.
+        why: Why,
+        /// Whether `to` is asked after an earlier candidate of this hand-off
+        /// failed or went silent (a trace's `retry`).
+        retry: bool,
     },
     /// Wait for a call to end, the suspicion timer ([`Relay::suspect_at`])
     /// or the end of the hand-off ([`Relay::give_up_at`]).
@@ -151,10 +157,10 @@ impl Relay {
     pub fn next(&mut self, view: &RouteView, key: &Id, now: Duration) -> Next {
         if self.pick_next && self.asked.len() < self.limits.candidates {
             self.pick_next = false;
-            let (to, owner_hint) = match self.candidate(view, key) {
-                Hop::Local => return Next::Local,
-                Hop::Owner(p) => (p, true),
-                Hop::Forward(p) => (p, false),
+            let (to, owner_hint, why) = match self.candidate(view, key) {
+                (Hop::Local, _) => return Next::Local,
+                (Hop::Owner(p), why) => (p, true, why),
+                (Hop::Forward(p), why) => (p, false, why),
             };
             // Checked here, where it is known whether this node is the owner:
             // the owner reached at the last allowed hop answers; only a
@@ -169,10 +175,16 @@ impl Relay {
             // even when avoided): wait for that call, never repeat it.
             self.newest = None;
             if !self.asked.contains(&to.id) {
+                let retry = !self.asked.is_empty();
                 self.asked.push(to.id);
                 self.in_flight += 1;
                 self.newest = Some((to.clone(), now + self.limits.suspect_after));
-                return Next::Call { to, owner_hint };
+                return Next::Call {
+                    to,
+                    owner_hint,
+                    why,
+                    retry,
+                };
             }
         }
         if self.in_flight == 0 {
@@ -181,19 +193,19 @@ impl Relay {
         Next::Wait
     }
 
-    /// The next candidate: the peer to ask first if there is one, else by
-    /// the routing rule (the owner-hint rule when hinted), passing over
-    /// every peer to avoid.
-    fn candidate(&mut self, view: &RouteView, key: &Id) -> Hop {
+    /// The next candidate and why: the peer to ask first if there is one,
+    /// else by the routing rule (the owner-hint rule when hinted), passing
+    /// over every peer to avoid.
+    fn candidate(&mut self, view: &RouteView, key: &Id) -> (Hop, Why) {
         if let Some(first) = self.first.take() {
             if !self.avoid.contains(&first.id) {
-                return Hop::Owner(first);
+                return (Hop::Owner(first), Why::Cache);
             }
         }
         if self.hinted {
-            view.hinted_hop(key, &self.avoid)
+            view.hinted_route(key, &self.avoid)
         } else {
-            view.next_hop(key, &self.avoid)
+            view.route(key, &self.avoid)
         }
     }
 
@@ -274,10 +286,27 @@ mod tests {
         }
     }
 
+    /// A call to `to`, its reason and retry flag left out (see [`plain`]).
     fn call(to: u8, owner_hint: bool) -> Next {
         Next::Call {
             to: peer(to),
             owner_hint,
+            why: Why::Local,
+            retry: false,
+        }
+    }
+
+    /// `next` with a call's reason and retry flag blanked, for tests about
+    /// who is asked (the reasons have tests of their own).
+    fn plain(next: Next) -> Next {
+        match next {
+            Next::Call { to, owner_hint, .. } => Next::Call {
+                to,
+                owner_hint,
+                why: Why::Local,
+                retry: false,
+            },
+            other => other,
         }
     }
 
@@ -291,19 +320,22 @@ mod tests {
         // Rule 4: the closest preceding node, no hint.
         let mut h = Relay::new(2, None, false, None, limits());
         assert_eq!(
-            h.next(&ring.view(), &key(250), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(250), Duration::ZERO)),
             call(200, false)
         );
         assert_eq!(h.suspect_at(), Some(T));
         // Rules 2–3: the owner, with the hint.
         let mut h = Relay::new(2, None, false, None, limits());
         assert_eq!(
-            h.next(&ring.view(), &key(25), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(25), Duration::ZERO)),
             call(30, true)
         );
         // Our own key: execute here.
         let mut h = Relay::new(2, None, false, None, limits());
-        assert_eq!(h.next(&ring.view(), &key(7), Duration::ZERO), Next::Local);
+        assert_eq!(
+            plain(h.next(&ring.view(), &key(7), Duration::ZERO)),
+            Next::Local
+        );
     }
 
     #[test]
@@ -311,7 +343,7 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(1, Some(peer(200).id), false, None, limits());
         assert_eq!(
-            h.next(&ring.view(), &key(250), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(250), Duration::ZERO)),
             call(100, false)
         );
     }
@@ -321,19 +353,22 @@ mod tests {
         // A node joined between the sender and us and took the key.
         let ring = Ring::new();
         let mut h = Relay::new(3, None, true, None, limits());
-        assert_eq!(h.next(&ring.view(), &key(3), Duration::ZERO), call(5, true));
+        assert_eq!(
+            plain(h.next(&ring.view(), &key(3), Duration::ZERO)),
+            call(5, true)
+        );
         // The same key without the hint goes round the ring.
         let mut h = Relay::new(3, None, false, None, limits());
         assert_eq!(
-            h.next(&ring.view(), &key(3), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(3), Duration::ZERO)),
             call(200, false)
         );
         // Hinted, with that predecessor failed: by the routing rule instead.
         let mut h = Relay::new(3, None, true, None, limits());
-        h.next(&ring.view(), &key(3), Duration::ZERO);
+        plain(h.next(&ring.view(), &key(3), Duration::ZERO));
         assert!(h.on_failed(&peer(5), &CallError::Refused("gone".into())));
         assert_eq!(
-            h.next(&ring.view(), &key(3), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(3), Duration::ZERO)),
             call(200, false)
         );
     }
@@ -343,14 +378,17 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
-        assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
+        assert_eq!(
+            plain(h.next(&ring.view(), &k, Duration::ZERO)),
+            call(200, false)
+        );
         // Nothing new is due before the suspicion.
-        assert_eq!(h.next(&ring.view(), &k, T / 2), Next::Wait);
+        assert_eq!(plain(h.next(&ring.view(), &k, T / 2)), Next::Wait);
         assert_eq!(h.on_silent(T), Some(peer(200)), "a miss against it");
-        assert_eq!(h.next(&ring.view(), &k, T), call(100, false));
+        assert_eq!(plain(h.next(&ring.view(), &k, T)), call(100, false));
         assert_eq!(h.suspect_at(), Some(T * 2));
         assert_eq!(h.on_silent(T * 2), Some(peer(100)));
-        assert_eq!(h.next(&ring.view(), &k, T * 2), call(30, false));
+        assert_eq!(plain(h.next(&ring.view(), &k, T * 2)), call(30, false));
         // Three calls open: the hedge keeps them all.
         assert_eq!(h.in_flight, 3);
         assert!(h.last_error().contains("n100"), "{}", h.last_error());
@@ -361,9 +399,9 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
-        h.next(&ring.view(), &k, Duration::ZERO);
+        plain(h.next(&ring.view(), &k, Duration::ZERO));
         assert_eq!(h.on_silent(T), Some(peer(200)));
-        h.next(&ring.view(), &k, T);
+        plain(h.next(&ring.view(), &k, T));
         // Its call runs out later: the same silence, not a second miss.
         assert!(!h.on_failed(&peer(200), &silent()));
         assert!(!h.on_failed(&peer(200), &CallError::Stalled("late".into())));
@@ -376,11 +414,11 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
-        h.next(&ring.view(), &k, Duration::ZERO);
+        plain(h.next(&ring.view(), &k, Duration::ZERO));
         // The timer fired a whole timeout late: this process did not run.
         assert_eq!(h.on_silent(T * 2), None);
         // Still passed over: the next candidate is asked.
-        assert_eq!(h.next(&ring.view(), &k, T * 2), call(100, false));
+        assert_eq!(plain(h.next(&ring.view(), &k, T * 2)), call(100, false));
         // And its call running out later does count (it was never counted).
         assert!(h.on_failed(&peer(200), &silent()));
     }
@@ -390,15 +428,15 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(250);
-        h.next(&ring.view(), &k, Duration::ZERO);
+        plain(h.next(&ring.view(), &k, Duration::ZERO));
         h.on_silent(T);
-        assert_eq!(h.next(&ring.view(), &k, T), call(100, false));
+        assert_eq!(plain(h.next(&ring.view(), &k, T)), call(100, false));
         // The first call fails while the second is still in its timeout.
         assert!(!h.on_failed(&peer(200), &silent()));
-        assert_eq!(h.next(&ring.view(), &k, T), Next::Wait);
+        assert_eq!(plain(h.next(&ring.view(), &k, T)), Next::Wait);
         // The newest call failing makes the next candidate due at once.
         assert!(h.on_failed(&peer(100), &CallError::Refused("down".into())));
-        assert_eq!(h.next(&ring.view(), &k, T), call(30, false));
+        assert_eq!(plain(h.next(&ring.view(), &k, T)), call(30, false));
     }
 
     #[test]
@@ -408,9 +446,12 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(25);
-        assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(30, true));
+        assert_eq!(
+            plain(h.next(&ring.view(), &k, Duration::ZERO)),
+            call(30, true)
+        );
         assert!(h.on_failed(&peer(30), &CallError::Refused("down".into())));
-        match h.next(&ring.view(), &k, Duration::ZERO) {
+        match plain(h.next(&ring.view(), &k, Duration::ZERO)) {
             Next::GiveUp(e) => assert_eq!(e, "forwarding to n30 failed: refused: down"),
             other => panic!("{other:?}"),
         }
@@ -421,10 +462,10 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(2, None, false, None, limits());
         let k = key(25);
-        h.next(&ring.view(), &k, Duration::ZERO);
+        plain(h.next(&ring.view(), &k, Duration::ZERO));
         assert_eq!(h.on_silent(T), Some(peer(30)));
         // The only way on is the owner, still open: wait for it, no timer.
-        assert_eq!(h.next(&ring.view(), &k, T), Next::Wait);
+        assert_eq!(plain(h.next(&ring.view(), &k, T)), Next::Wait);
         assert_eq!(h.suspect_at(), None);
     }
 
@@ -443,14 +484,14 @@ mod tests {
         let k = key(250);
         let mut asked = Vec::new();
         let mut now = Duration::ZERO;
-        while let Next::Call { to, .. } = h.next(&view, &k, now) {
+        while let Next::Call { to, .. } = plain(h.next(&view, &k, now)) {
             asked.push(to);
             now += T;
             h.on_silent(now);
         }
         assert_eq!(asked, vec![peer(200), peer(160), peer(120), peer(80)]);
         assert_eq!(
-            h.next(&view, &k, now),
+            plain(h.next(&view, &k, now)),
             Next::Wait,
             "the four calls stay open"
         );
@@ -462,17 +503,20 @@ mod tests {
         let ring = Ring::new();
         let tight = RelayLimits::new(T, 4);
         let mut h = Relay::new(5, None, false, None, tight);
-        match h.next(&ring.view(), &key(250), Duration::ZERO) {
+        match plain(h.next(&ring.view(), &key(250), Duration::ZERO)) {
             Next::GiveUp(e) => assert_eq!(e, "routing did not converge within 4 hops"),
             other => panic!("{other:?}"),
         }
         // The owner reached at the last hop answers.
         let mut h = Relay::new(5, None, false, None, tight);
-        assert_eq!(h.next(&ring.view(), &key(7), Duration::ZERO), Next::Local);
+        assert_eq!(
+            plain(h.next(&ring.view(), &key(7), Duration::ZERO)),
+            Next::Local
+        );
         // At the ceiling exactly, it still goes on.
         let mut h = Relay::new(4, None, false, None, tight);
         assert_eq!(
-            h.next(&ring.view(), &key(250), Duration::ZERO),
+            plain(h.next(&ring.view(), &key(250), Duration::ZERO)),
             call(200, false)
         );
     }
@@ -482,11 +526,69 @@ mod tests {
         let ring = Ring::new();
         let mut h = Relay::new(1, None, false, Some(peer(240)), limits());
         let k = key(250);
-        assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(240, true));
+        assert_eq!(
+            plain(h.next(&ring.view(), &k, Duration::ZERO)),
+            call(240, true)
+        );
         assert!(h.on_failed(&peer(240), &CallError::Refused("moved".into())));
-        assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
+        assert_eq!(
+            plain(h.next(&ring.view(), &k, Duration::ZERO)),
+            call(200, false)
+        );
         // A cached owner the retry avoids is not asked.
         let mut h = Relay::new(1, Some(peer(240).id), false, Some(peer(240)), limits());
-        assert_eq!(h.next(&ring.view(), &k, Duration::ZERO), call(200, false));
+        assert_eq!(
+            plain(h.next(&ring.view(), &k, Duration::ZERO)),
+            call(200, false)
+        );
+    }
+
+    /// The reason and retry flag of a call.
+    fn why(next: Next) -> (u8, Why, bool) {
+        match next {
+            Next::Call { to, why, retry, .. } => (to.id.0[0], why, retry),
+            other => panic!("expected a call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_call_says_why_and_later_candidates_are_retries() {
+        let ring = Ring::new();
+        let k = key(250);
+        let mut h = Relay::new(2, None, false, None, limits());
+        // Finger 2 of the test ring is node 200.
+        assert_eq!(
+            why(h.next(&ring.view(), &k, Duration::ZERO)),
+            (200, Why::Finger(2), false)
+        );
+        h.on_silent(T);
+        // The hedged alternative after the silence: a retry.
+        assert_eq!(
+            why(h.next(&ring.view(), &k, T)),
+            (100, Why::Finger(1), true)
+        );
+        assert!(h.on_failed(&peer(100), &CallError::Refused("down".into())));
+        assert_eq!(why(h.next(&ring.view(), &k, T)), (30, Why::Successor, true));
+        // The successor-list shortcut, a hint back to the predecessor, a cached owner.
+        let mut h = Relay::new(2, None, false, None, limits());
+        assert_eq!(
+            why(h.next(&ring.view(), &key(25), Duration::ZERO)),
+            (30, Why::SuccessorList, false)
+        );
+        let mut h = Relay::new(2, None, true, None, limits());
+        assert_eq!(
+            why(h.next(&ring.view(), &key(3), Duration::ZERO)),
+            (5, Why::Hint, false)
+        );
+        let mut h = Relay::new(1, None, false, Some(peer(240)), limits());
+        assert_eq!(
+            why(h.next(&ring.view(), &k, Duration::ZERO)),
+            (240, Why::Cache, false)
+        );
+        assert!(h.on_failed(&peer(240), &CallError::Refused("moved".into())));
+        assert_eq!(
+            why(h.next(&ring.view(), &k, Duration::ZERO)),
+            (200, Why::Finger(2), true)
+        );
     }
 }

@@ -28,6 +28,9 @@ pub struct Req {
     pub auth: Option<String>,
     /// The whole body (bounded by `--max-body`).
     pub body: Bytes,
+    /// Whether the client asked for the request's path (`X-Chord-Trace: 1`;
+    /// any other value, or none, is no).
+    pub trace: bool,
 }
 
 /// A JSON response with `status`.
@@ -152,6 +155,26 @@ where
     .await;
 }
 
+/// An `X-Chord-Trace` value: `1` asks for a trace, anything else does not.
+struct TraceFlag(bool);
+
+impl std::str::FromStr for TraceFlag {
+    type Err = Infallible;
+    fn from_str(s: &str) -> Result<TraceFlag, Infallible> {
+        Ok(TraceFlag(s == "1"))
+    }
+}
+
+/// Whether `X-Chord-Trace: 1` was sent. A value that is not text (which
+/// warp refuses to parse) is "no trace" too, never a 400; a request
+/// without the header costs one header lookup.
+fn trace_header() -> impl Filter<Extract = (bool,), Error = Infallible> + Clone {
+    warp::header::optional::<TraceFlag>(chord_proto::trace::TRACE_HEADER)
+        .or(warp::any().map(|| None))
+        .unify()
+        .map(|flag: Option<TraceFlag>| flag.is_some_and(|f| f.0))
+}
+
 /// Serves `node` on `listener` until `shutdown` completes.
 pub async fn serve(
     node: Node,
@@ -167,6 +190,7 @@ pub async fn serve(
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("expect"))
+        .and(trace_header())
         .and(warp::body::stream())
         .then(
             move |method,
@@ -174,6 +198,7 @@ pub async fn serve(
                   len: Option<u64>,
                   auth,
                   expect: Option<String>,
+                  trace: bool,
                   body| {
                 let node = node.clone();
                 async move {
@@ -229,6 +254,7 @@ pub async fn serve(
                         path,
                         auth,
                         body,
+                        trace,
                     };
                     Ok(dispatch(node, req).await)
                 }

@@ -8,6 +8,7 @@ use crate::wire::{KvOp, KvOutcome};
 use bytes::Bytes;
 use chord_proto::headers;
 use chord_proto::key::{decode_key, KeyError};
+use chord_proto::trace;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -15,6 +16,7 @@ use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
 /// Header names built once: inserting by `&str` parses the name on every response.
 static X_CHORD_OWNER: HeaderName = HeaderName::from_static(headers::OWNER);
 static X_CHORD_HOPS: HeaderName = HeaderName::from_static(headers::HOPS);
+static X_CHORD_PATH: HeaderName = HeaderName::from_static(trace::PATH_HEADER);
 
 /// A stored JSON value viewed as bytes, so a response body can share it.
 struct JsonText(Arc<RawValue>);
@@ -84,7 +86,8 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         outcome,
         owner,
         hops,
-    } = node.client_op(key.clone(), op).await;
+        path,
+    } = node.client_op(key.clone(), op, req.trace).await;
     let owner_header = match &owner {
         None => me.clone(),
         Some(o) => HeaderValue::from_str(o).unwrap_or_else(|_| me.clone()),
@@ -122,7 +125,13 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     let seconds = started.elapsed().as_secs_f64();
     node.metrics()
         .request(label, r.status().as_u16(), seconds, hops);
-    tag(r, &owner_header, hops)
+    let mut r = tag(r, &owner_header, hops);
+    // Addresses come from peers: a path that is not a valid header value
+    // is left out rather than failing the answer.
+    if let Some(v) = path.and_then(|p| HeaderValue::from_str(&trace::format_path(&p)).ok()) {
+        r.headers_mut().insert(X_CHORD_PATH.clone(), v);
+    }
+    r
 }
 
 /// The OpenAPI document of this API, as committed beside the code.
