@@ -13,6 +13,7 @@
 //! - [`output`]: tables, JSON, progress
 //! - [`poll`]: the wait loop (look, sleep, look again until a deadline)
 //! - [`ringview`]: the picture of the ring (`ring --svg`), pure SVG text
+//! - [`ui`]: the `ui` command: a live view of the ring served to a browser
 //! - [`duration`]: human durations (`10s`, `2m`) for the time flags
 //! - [`exit`]: the documented exit codes
 //!
@@ -31,6 +32,7 @@ mod output;
 mod poll;
 mod ringview;
 mod runtime;
+mod ui;
 
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 //! entry node to the key's owner, and the owner's direct reply to the entry
 //! node, drawn dashed.
 //!
-//! Nothing fills a [`Trace`] in yet: the nodes do not report the path a
-//! request took. This is the drawing side of a future `ring --trace KEY`.
+//! `chordctl ui` fills a [`Trace`] in from the `X-Chord-Path` of a traced
+//! request (see `chord_proto::trace`).
 
 use chord_proto::id::Id;
 
