@@ -66,7 +66,8 @@ impl Ring {
         let mut child = cmd.spawn().expect("starting chordctl ui");
         let mut line = String::new();
         let mut out = BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut line).expect("reading chordctl ui's stdout");
+        out.read_line(&mut line)
+            .expect("reading chordctl ui's stdout");
         let mut ui = Ui { child, addr: None };
         // "chordctl ui: http://127.0.0.1:PORT/ (...)"
         let addr = line
@@ -168,7 +169,10 @@ fn ui_serves_the_page_the_view_the_picture_and_traced_requests() {
     let (code, got) = ui.kv(r#"{"op":"get","key":"user:1"}"#);
     assert_eq!(code, 200, "{got:#}");
     assert_eq!(got["status"], 200, "{got:#}");
-    assert_eq!(json(got["body"].as_str().unwrap()), json(r#"{"name":"Ada"}"#));
+    assert_eq!(
+        json(got["body"].as_str().unwrap()),
+        json(r#"{"name":"Ada"}"#)
+    );
     assert!(got["owner_name"].as_str().is_some(), "{got:#}");
     // The stored value is the one chordctl itself reads.
     let read = ring.ctl.run(&["get", "user:1"]).ok("get");
@@ -176,7 +180,9 @@ fn ui_serves_the_page_the_view_the_picture_and_traced_requests() {
 
     let (code, bad) = ui.kv(r#"{"op":"put","key":"k2","value":"{not json"}"#);
     assert_eq!(code, 400, "{bad:#}");
-    ring.ctl.run(&["get", "k2"]).expect_code(3, "nothing was sent");
+    ring.ctl
+        .run(&["get", "k2"])
+        .expect_code(3, "nothing was sent");
 
     assert_eq!(ui.stop(), Some(0), "SIGTERM is a clean exit");
 }

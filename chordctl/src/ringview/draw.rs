@@ -351,7 +351,11 @@ fn legend(svg: &mut Svg, view: &RingView) {
         ));
     }
     if !view.down.is_empty() {
-        lines.push(format!("{} node{} down", view.down.len(), plural(view.down.len())));
+        lines.push(format!(
+            "{} node{} down",
+            view.down.len(),
+            plural(view.down.len())
+        ));
     }
     let mut key: Vec<(&str, String)> = vec![
         (
@@ -554,7 +558,11 @@ mod tests {
         assert_eq!(fills.len(), 2, "one colour per ring: {fills:?}");
         assert!(doc.contains("form 2 separate rings"), "{doc}");
         assert!(doc.contains("1 node down"), "{doc}");
-        assert_eq!(count_class(&parsed, "label"), 7, "the dead node is labelled");
+        assert_eq!(
+            count_class(&parsed, "label"),
+            7,
+            "the dead node is labelled"
+        );
     }
 
     #[test]

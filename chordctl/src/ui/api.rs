@@ -244,7 +244,9 @@ mod tests {
         );
         assert_eq!(parse(r#"{"op":"get","key":"k"}"#).unwrap().op, KvOp::Get);
         assert_eq!(
-            parse(r#"{"op":"delete","key":"k","value":null}"#).unwrap().op,
+            parse(r#"{"op":"delete","key":"k","value":null}"#)
+                .unwrap()
+                .op,
             KvOp::Delete
         );
         for (bad, why) in [
@@ -252,7 +254,10 @@ mod tests {
             (r#"{"op":"get","key":""}"#, "empty"),
             (r#"{"op":"get","key":".."}"#, "'.'"),
             (r#"{"op":"put","key":"k"}"#, "needs a value"),
-            (r#"{"op":"put","key":"k","value":"{name: Ada}"}"#, "not valid JSON"),
+            (
+                r#"{"op":"put","key":"k","value":"{name: Ada}"}"#,
+                "not valid JSON",
+            ),
             (r#"{"op":"put","key":"k","value":{"a":1}}"#, "not a JSON"),
             (r#"{"op":"move","key":"k"}"#, "unknown op"),
             (r#"{"op":"get","key":"k","extra":1}"#, "not a JSON"),
@@ -289,7 +294,11 @@ mod tests {
         let hex = |a: &str| Id::hash(a.as_bytes()).to_hex();
         assert_eq!(
             trace.path,
-            [hex("127.0.0.1:7001"), hex("127.0.0.1:7002"), hex("127.0.0.1:7003")]
+            [
+                hex("127.0.0.1:7001"),
+                hex("127.0.0.1:7002"),
+                hex("127.0.0.1:7003")
+            ]
         );
         assert_eq!(trace.owner, hex("127.0.0.1:7003"));
     }

@@ -62,9 +62,9 @@ impl Bound {
             return Err(Refused("writes must be sent as application/json".into()));
         }
         match headers.origin {
-            Some(origin) if origin != format!("http://{host}") => Err(Refused(format!(
-                "Origin {origin:?} is not this server"
-            ))),
+            Some(origin) if origin != format!("http://{host}") => {
+                Err(Refused(format!("Origin {origin:?} is not this server")))
+            }
             _ => Ok(()),
         }
     }
@@ -124,7 +124,12 @@ mod tests {
     #[test]
     fn only_local_names_with_the_listen_port_pass() {
         let b = bound("127.0.0.1:8080", false);
-        for ok in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080", "[::1]:8080"] {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "[::1]:8080",
+        ] {
             assert_eq!(b.check(&read(ok), false), Ok(()), "{ok}");
         }
         for bad in [
@@ -139,7 +144,9 @@ mod tests {
         }
         assert!(b.check(&Headers::default(), false).is_err(), "no Host");
         // Port 80 may be left out, as browsers do.
-        assert!(bound("127.0.0.1:80", false).check(&read("localhost"), false).is_ok());
+        assert!(bound("127.0.0.1:80", false)
+            .check(&read("localhost"), false)
+            .is_ok());
     }
 
     #[test]
@@ -158,7 +165,9 @@ mod tests {
             origin,
             content_type,
         };
-        assert!(b.check(&write(Some("application/json"), None), true).is_ok());
+        assert!(b
+            .check(&write(Some("application/json"), None), true)
+            .is_ok());
         assert!(b
             .check(
                 &write(

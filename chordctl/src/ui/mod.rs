@@ -199,9 +199,7 @@ impl Poller {
                     self.client = Some((key.clone(), c.clone()));
                     c
                 }
-                Err(e) => {
-                    return self.keep(Snapshot::failed(kind, format!("{e:#}"), &self.last))
-                }
+                Err(e) => return self.keep(Snapshot::failed(kind, format!("{e:#}"), &self.last)),
             },
         };
         // observe's own requests time out within LOOK_MAX.

@@ -209,7 +209,10 @@ mod tests {
         let app = app();
         // The nodes of this snapshot do not exist: a request that got as
         // far as sending would be a 502, not these.
-        let bad = run(&app, req(Method::POST, "/api/kv", r#"{"op":"put","key":"k"}"#));
+        let bad = run(
+            &app,
+            req(Method::POST, "/api/kv", r#"{"op":"put","key":"k"}"#),
+        );
         assert_eq!(bad.status(), 400);
         let mut foreign = req(Method::GET, "/api/view", "");
         foreign.host = Some("rebound.example:8080".into());

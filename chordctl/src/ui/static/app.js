@@ -87,7 +87,7 @@ function showResult(res) {
   }
   const hops = res.hops === null || res.hops === undefined ? '?' : res.hops;
   $('answer').textContent =
-    `${res.op} ${res.key} → ${res.status} via ${res.via}, owner ${who(res.owner_name, res.owner)}, ${hops} hops`;
+    `${res.op} ${res.key} → ${res.status} via ${res.via}, owner ${who(res.owner_name, res.owner)}, ${hops} hop${hops === 1 ? "" : "s"}`;
   $('answer').className = res.status < 300 ? '' : 'bad';
   $('body').textContent = res.body;
   const steps = (res.path || []).map((h) => {
