@@ -154,6 +154,10 @@ pub enum Command {
     /// Jepsen-style run: clients under a seeded nemesis, then a check of
     /// the recorded history (lost writes, resurrected deletes, lost reads).
     Chaos(crate::chaos::ChaosArgs),
+    /// Serve a live view of the ring in the browser (loopback only, unless
+    /// --public): the ring every second, per-node counts, a get/put/delete
+    /// form that draws the request's path.
+    Ui(crate::ui::UiArgs),
     /// Print a shell completion script.
     Completion(CompletionArgs),
 }
@@ -421,6 +425,8 @@ pub enum Action {
     Bench(crate::bench::BenchPlan),
     /// Run a chaos test.
     Chaos(crate::chaos::ChaosPlan),
+    /// Serve the live view.
+    Ui(crate::ui::UiPlan),
     /// Print a completion script.
     Completion(Shell),
 }
@@ -544,6 +550,7 @@ impl Cli {
             Command::Check(args) => Action::Check { wait: args.wait },
             Command::Bench(args) => Action::Bench(args.into_plan()?),
             Command::Chaos(args) => Action::Chaos(args.into_plan()?),
+            Command::Ui(args) => Action::Ui(args.into_plan()?),
             Command::Completion(args) => Action::Completion(args.shell),
         };
         // `-o svg` is a picture of the ring; the other commands print tables

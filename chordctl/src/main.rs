@@ -14,6 +14,7 @@
 //! - [`pathview`]: a traced request's path as one line of node names (`--trace`)
 //! - [`poll`]: the wait loop (look, sleep, look again until a deadline)
 //! - [`ringview`]: the picture of the ring (`ring --svg`), pure SVG text
+//! - [`ui`]: the `ui` command: a live view of the ring served to a browser
 //! - [`duration`]: human durations (`10s`, `2m`) for the time flags
 //! - [`exit`]: the documented exit codes
 //!
@@ -33,6 +34,7 @@ mod pathview;
 mod poll;
 mod ringview;
 mod runtime;
+mod ui;
 
 use std::process::ExitCode;
 

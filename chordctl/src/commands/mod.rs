@@ -131,6 +131,7 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Check { wait } => verify::check(&ctx, wait).await,
         Action::Bench(bench) => crate::bench::on_cluster(&ctx, &bench).await,
         Action::Chaos(chaos) => crate::chaos::run(&ctx, &chaos).await,
+        Action::Ui(ui) => crate::ui::serve(&ctx, &ui).await,
         Action::Completion(_) => unreachable!("handled before connecting"),
     }
 }

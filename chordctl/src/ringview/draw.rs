@@ -1,6 +1,7 @@
 //! The picture, layer by layer from the back: the circle, the key-space
 //! arcs, the successor pointers, the selected node's fingers, a lookup's
-//! path, the node marks, their labels, and the legend.
+//! path, the node marks (the nodes that are down in the warning colour),
+//! their labels, and the legend.
 
 use super::geometry::{turn_of, Frame, Point, Span};
 use super::labels;
@@ -21,7 +22,7 @@ pub fn render(view: &RingView) -> String {
         radius: style::RADIUS,
     };
     let mut svg = Svg::new(style::WIDTH, style::HEIGHT);
-    let count = view.nodes.len();
+    let count = view.nodes.len() + view.down.len();
     svg.text(
         "title",
         &[],
@@ -199,15 +200,20 @@ fn fingers(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     svg.close();
 }
 
-/// One mark per node, with its name, id and key count as a tooltip.
+/// One mark per node, with its name, id and key count as a tooltip; on a
+/// split ring coloured by the ring it is on. Then a hollow mark in the
+/// warning colour for each node that is down.
 fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     let selected = view.selected.as_ref().map(|s| s.name.as_str());
+    let split = view.ring_count() > 1;
     svg.open("g", &[("class", "nodes".into())]);
     for node in &view.nodes {
         let p = frame.point_of(&node.id);
         let chosen = selected == Some(node.name.as_str());
         let (fill, r) = if chosen {
             (style::FINGER, sizes.mark * 1.5)
+        } else if split {
+            (style::RINGS[node.ring % style::RINGS.len()], sizes.mark)
         } else {
             (style::NODE, sizes.mark)
         };
@@ -218,6 +224,7 @@ fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
                 ("class", "node".into()),
                 ("data-name", (&node.name).into()),
                 ("data-id", (&id).into()),
+                ("data-ring", (node.ring as f64).into()),
                 ("cx", p.x.into()),
                 ("cy", p.y.into()),
                 ("r", r.into()),
@@ -231,6 +238,24 @@ fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
         );
         svg.close();
     }
+    for node in &view.down {
+        let p = frame.point_of(&node.id);
+        svg.open(
+            "circle",
+            &[
+                ("class", "node down".into()),
+                ("data-name", (&node.name).into()),
+                ("cx", p.x.into()),
+                ("cy", p.y.into()),
+                ("r", sizes.mark.into()),
+                ("fill", "white".into()),
+                ("stroke", style::DOWN.into()),
+                ("stroke-width", (sizes.stroke * 1.5).into()),
+            ],
+        );
+        svg.text("title", &[], &format!("{} is down", node.name));
+        svg.close();
+    }
     svg.close();
 }
 
@@ -238,12 +263,15 @@ fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
 /// selected node's on a large one; see [`labels::place`].
 fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     let selected = view.selected.as_ref().map(|s| s.name.as_str());
-    let shown: Vec<_> = view
-        .nodes
-        .iter()
-        .filter(|n| sizes.all_labels || selected == Some(n.name.as_str()))
+    let live = view.nodes.iter().map(|n| (&n.name, &n.id, false));
+    let down = view.down.iter().map(|n| (&n.name, &n.id, true));
+    let mut shown: Vec<_> = live
+        .chain(down)
+        .filter(|(name, _, _)| sizes.all_labels || selected == Some(name.as_str()))
         .collect();
-    let turns: Vec<f64> = shown.iter().map(|n| turn_of(&n.id)).collect();
+    // Labels are placed in ring order.
+    shown.sort_by(|a, b| a.1.cmp(b.1));
+    let turns: Vec<f64> = shown.iter().map(|(_, id, _)| turn_of(id)).collect();
     let radius = frame.radius + style::BAND + 6.0;
     let spots = labels::place(frame, &turns, radius, sizes.font * 1.2);
     svg.open(
@@ -254,9 +282,9 @@ fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
             ("fill", style::NODE.into()),
         ],
     );
-    for (node, spot) in shown.iter().zip(&spots) {
+    for ((name, id, down), spot) in shown.iter().zip(&spots) {
         if spot.moved {
-            let from = frame.point_at(turn_of(&node.id), frame.radius + style::BAND / 2.0);
+            let from = frame.point_at(turn_of(id), frame.radius + style::BAND / 2.0);
             svg.leaf(
                 "line",
                 &[
@@ -275,6 +303,7 @@ fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
             labels::Anchor::Start => 2.0,
             labels::Anchor::End => -2.0,
         };
+        let fill = if *down { style::DOWN } else { style::NODE };
         svg.text(
             "text",
             &[
@@ -283,8 +312,9 @@ fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
                 ("y", spot.at.y.into()),
                 ("text-anchor", spot.anchor.svg().into()),
                 ("dominant-baseline", "middle".into()),
+                ("fill", fill.into()),
             ],
-            &node.name,
+            name,
         );
     }
     svg.close();
@@ -314,6 +344,19 @@ fn legend(svg: &mut Svg, view: &RingView) {
     } else {
         format!("successor pointers: {wrong} disagree with the ring order")
     });
+    let rings = view.ring_count();
+    if rings > 1 {
+        lines.push(format!(
+            "split: the successor pointers form {rings} separate rings (node colour: which ring)"
+        ));
+    }
+    if !view.down.is_empty() {
+        lines.push(format!(
+            "{} node{} down",
+            view.down.len(),
+            plural(view.down.len())
+        ));
+    }
     let mut key: Vec<(&str, String)> = vec![
         (
             style::ARC,
@@ -323,6 +366,9 @@ fn legend(svg: &mut Svg, view: &RingView) {
     ];
     if wrong > 0 {
         key.push((style::WRONG, "successor out of ring order".to_string()));
+    }
+    if !view.down.is_empty() {
+        key.push((style::DOWN, "node down (hollow mark)".to_string()));
     }
     if let Some(sel) = &view.selected {
         key.push((style::FINGER, format!("fingers of {}", sel.name)));
@@ -481,6 +527,42 @@ mod tests {
         let empty = render(&RingView::default());
         roxmltree::Document::parse(&empty).expect("an empty ring is a picture too");
         assert!(empty.contains("0 nodes, 0 keys owned"));
+    }
+
+    #[test]
+    fn down_nodes_are_hollow_red_marks_and_a_split_ring_is_coloured_by_ring() {
+        let mut ring = even_ring(6);
+        for i in 0..6 {
+            ring[i].1.successors[0].id = ring[(i + 2) % 6].1.id;
+        }
+        let mut view = RingView::new(&borrowed(&ring), None).unwrap();
+        view.down.push(super::super::model::DownView {
+            name: "dead".to_string(),
+            id: chord_proto::id::Id::hash(b"dead"),
+        });
+        let doc = render(&view);
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        assert_eq!(count_class(&parsed, "node"), 6, "live marks unchanged");
+        let down: Vec<_> = parsed
+            .descendants()
+            .filter(|e| e.attribute("class") == Some("node down"))
+            .collect();
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].attribute("data-name"), Some("dead"));
+        assert_eq!(down[0].attribute("stroke"), Some(style::DOWN));
+        let fills: std::collections::BTreeSet<&str> = parsed
+            .descendants()
+            .filter(|e| e.attribute("class") == Some("node"))
+            .map(|e| e.attribute("fill").unwrap())
+            .collect();
+        assert_eq!(fills.len(), 2, "one colour per ring: {fills:?}");
+        assert!(doc.contains("form 2 separate rings"), "{doc}");
+        assert!(doc.contains("1 node down"), "{doc}");
+        assert_eq!(
+            count_class(&parsed, "label"),
+            7,
+            "the dead node is labelled"
+        );
     }
 
     #[test]

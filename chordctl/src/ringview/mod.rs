@@ -11,7 +11,7 @@
 //! - [`draw`]: the picture, layer by layer
 //! - [`labels`]: where node labels go so that they do not overlap
 //! - [`marks`]: arrowheads and path data shared by the layers
-//! - [`trace`]: a lookup's route (`ring --trace KEY`)
+//! - [`trace`]: a lookup's route (`ring --trace KEY`, and `chordctl ui`)
 //! - [`style`]: sizes that scale with the ring, and colours
 //! - [`svg`]: the writer (escaping, fixed-precision numbers)
 
@@ -25,5 +25,5 @@ mod svg;
 mod trace;
 
 pub use draw::render;
-pub use model::RingView;
+pub use model::{DownView, RingView};
 pub use trace::Trace;

@@ -1,6 +1,8 @@
 //! What the picture shows, taken from the nodes' statuses: the live nodes in
 //! ring order with their key-space spans, key counts and successor
-//! pointers, judged by the same ring check as `chordctl ring`.
+//! pointers, judged by the same ring check as `chordctl ring`; which
+//! separate ring each belongs to when the successor pointers form more
+//! than one; and, when the caller knows them, the nodes that are down.
 
 use anyhow::{bail, Result};
 
@@ -27,6 +29,19 @@ pub struct NodeView {
     pub successor: Option<Id>,
     /// Whether that successor is the next node in ring order.
     pub successor_ok: bool,
+    /// Which ring it is on: nodes joined by successor pointers share a
+    /// number; 0 is the ring of the first node in id order.
+    pub ring: usize,
+}
+
+/// A node the runtime lists that did not answer (or does not run), drawn
+/// in the warning colour where its id puts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownView {
+    /// Node name.
+    pub name: String,
+    /// Its ring id as last seen, or as derived from its address.
+    pub id: Id,
 }
 
 /// The node whose fingers are drawn.
@@ -47,8 +62,10 @@ pub struct RingView {
     pub nodes: Vec<NodeView>,
     /// The node chosen with `--node`, if any.
     pub selected: Option<Selected>,
-    /// A lookup's path to draw, if any (`ring --trace KEY`).
+    /// A lookup's path to draw, if any (`ring --trace KEY`, `chordctl ui`).
     pub trace: Option<Trace>,
+    /// Nodes that are down (empty unless the caller adds them).
+    pub down: Vec<DownView>,
 }
 
 impl RingView {
@@ -81,9 +98,14 @@ impl RingView {
                     keys_owned: status.keys_owned,
                     successor: status.successors.first().map(|p| p.id),
                     successor_ok: row.successor_ok,
+                    ring: 0,
                 }
             })
-            .collect();
+            .collect::<Vec<NodeView>>();
+        let mut nodes = nodes;
+        for (node, ring) in rings(&nodes).into_iter().enumerate() {
+            nodes[node].ring = ring;
+        }
         let selected = match selected {
             None => None,
             Some(want) => {
@@ -101,7 +123,13 @@ impl RingView {
             nodes,
             selected,
             trace: None,
+            down: Vec::new(),
         })
+    }
+
+    /// How many separate rings the successor pointers form.
+    pub fn ring_count(&self) -> usize {
+        self.nodes.iter().map(|n| n.ring + 1).max().unwrap_or(0)
     }
 
     /// The name of the node with `id`, if it is in the view.
@@ -125,6 +153,42 @@ impl RingView {
             .max_by_key(|n| n.keys_owned)
             .filter(|n| n.keys_owned > 0)
     }
+}
+
+/// The ring number of each node (same order as `nodes`): nodes linked by
+/// a successor pointer, either way, share one, numbered in the order the
+/// rings first appear. A pointer to a node not in the view links nothing,
+/// so a node whose successor just died stays on its predecessor's ring.
+fn rings(nodes: &[NodeView]) -> Vec<usize> {
+    // Union-find over node positions; a few hundred nodes at most.
+    let mut parent: Vec<usize> = (0..nodes.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        let Some(succ) = node.successor else { continue };
+        if let Some(j) = nodes.iter().position(|n| n.id == succ) {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut numbers: Vec<usize> = Vec::new();
+    (0..nodes.len())
+        .map(|i| {
+            let r = root(&mut parent, i);
+            match numbers.iter().position(|&seen| seen == r) {
+                Some(n) => n,
+                None => {
+                    numbers.push(r);
+                    numbers.len() - 1
+                }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -211,6 +275,29 @@ pub(crate) mod tests {
         twins[1].1.id = twins[0].1.id;
         let view = RingView::new(&borrowed(&twins), None).unwrap();
         assert!(view.nodes.iter().all(|n| n.span_from.is_none()));
+    }
+
+    #[test]
+    fn a_split_ring_is_numbered_as_two_rings() {
+        let mut ring = even_ring(6);
+        assert_eq!(
+            RingView::new(&borrowed(&ring), None).unwrap().ring_count(),
+            1
+        );
+        // n0 -> n2 -> n4 -> n0 and n1 -> n3 -> n5 -> n1.
+        for i in 0..6 {
+            ring[i].1.successors[0].id = ring[(i + 2) % 6].1.id;
+        }
+        let view = RingView::new(&borrowed(&ring), None).unwrap();
+        let numbers: Vec<usize> = view.nodes.iter().map(|n| n.ring).collect();
+        assert_eq!(numbers, [0, 1, 0, 1, 0, 1]);
+        assert_eq!(view.ring_count(), 2);
+        // A successor that is not in the view links nothing.
+        let mut ring = even_ring(3);
+        ring[0].1.successors[0].id = Id::hash(b"gone");
+        let view = RingView::new(&borrowed(&ring), None).unwrap();
+        assert_eq!(view.ring_count(), 1, "n2 -> n0 still links n0");
+        assert_eq!(RingView::default().ring_count(), 0);
     }
 
     #[test]

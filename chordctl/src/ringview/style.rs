@@ -27,6 +27,11 @@ pub const WRONG: &str = "#d62728";
 pub const FINGER: &str = "#ff7f0e";
 /// A lookup's path.
 pub const TRACE: &str = "#9467bd";
+/// Nodes that are down.
+pub const DOWN: &str = WRONG;
+/// Node marks when the pointers form several rings: one colour per ring
+/// (the first is the usual node colour; more rings than colours reuse them).
+pub const RINGS: [&str; 6] = [NODE, "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
 
 /// Above this many nodes only the selected node is labelled: the labels
 /// would overlap.

@@ -2,8 +2,8 @@
 //! entry node to the key's owner, and the owner's direct reply to the entry
 //! node, drawn dashed.
 //!
-//! `ring --trace KEY` fills a [`Trace`] in from the `X-Chord-Path` of a
-//! traced GET ([`Trace::from_path`]).
+//! `ring --trace KEY` and `chordctl ui` fill a [`Trace`] in from the
+//! `X-Chord-Path` of a traced request ([`Trace::from_path`]).
 
 use chord_proto::id::Id;
 use chord_proto::trace::{Tag, TraceHop};
