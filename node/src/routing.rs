@@ -182,21 +182,18 @@ impl RouteView<'_> {
     /// that reaches it.
     pub fn closest_preceding_why(&self, key: &Id, avoid: &[Id]) -> Option<(&Peer, Why)> {
         let me = &self.me.id;
-        let usable = |c: &Peer| c.id != *me && !avoid.contains(&c.id) && in_open(&c.id, me, key);
-        let fingers = (self.fingers.iter().enumerate())
-            // Finger indices are below the id width (160), so they fit a u8.
-            .filter_map(|(i, f)| Some((f.as_ref()?, Why::Finger(i as u8))));
-        let successors = self.successors.iter().map(|s| (s, Why::Successor));
-        let mut best: Option<(&Peer, Why, Id)> = None;
-        for (c, why) in fingers.chain(successors).filter(|(c, _)| usable(c)) {
-            let d = me.distance_to(&c.id);
-            // Strictly farther only: the first candidate at a distance (the
-            // lowest finger, before any successor) keeps its reason.
-            if best.as_ref().is_none_or(|(_, _, b)| d > *b) {
-                best = Some((c, why, d));
-            }
-        }
-        best.map(|(c, why, _)| (c, why))
+        // The choice is the one untraced routing always made (`max_by_key`
+        // keeps the last of equals: a successor's entry over a finger's, as
+        // its address is the fresher); the reason is looked up after it.
+        let best = (self.fingers.iter().flatten())
+            .chain(self.successors.iter())
+            .filter(|c| c.id != *me && !avoid.contains(&c.id) && in_open(&c.id, me, key))
+            .max_by_key(|c| me.distance_to(&c.id))?;
+        let finger =
+            (self.fingers.iter()).position(|f| f.as_ref().is_some_and(|f| f.id == best.id));
+        // Finger indices are below the id width (160), so they fit a u8.
+        let why = finger.map_or(Why::Successor, |i| Why::Finger(i as u8));
+        Some((best, why))
     }
 }
 

@@ -22,6 +22,11 @@ use std::fmt;
 pub const TRACE_HEADER: &str = "x-chord-trace";
 /// Response header carrying the path.
 pub const PATH_HEADER: &str = "x-chord-path";
+/// Longest address a hop may carry (a DNS name and a port fit).
+pub const MAX_ADDR: usize = 261;
+/// Most tags a hop may carry (an honest node uses at most four: a reason,
+/// `retry`, `owner`, `truncated`); the rest is room for newer tags.
+pub const MAX_TAGS: usize = 8;
 /// Most hops a path records (the entry, up to `--max-hops` forwards, the
 /// owner and the reply fit well within it).
 pub const MAX_PATH: usize = 40;
@@ -226,9 +231,19 @@ pub fn parse_path(value: &str) -> Result<Vec<TraceHop>, PathError> {
         let Some(addr) = words.next() else {
             return Err(PathError(format!("empty hop in {value:?}")));
         };
-        let tags: Vec<Tag> = words.map(Tag::parse).collect();
+        if addr.len() > MAX_ADDR {
+            return Err(PathError(format!(
+                "an address longer than {MAX_ADDR} bytes"
+            )));
+        }
+        let tags: Vec<Tag> = words.take(MAX_TAGS + 1).map(Tag::parse).collect();
         if tags.is_empty() {
             return Err(PathError(format!("hop {addr:?} has no tag")));
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(PathError(format!(
+                "hop {addr:?} has more than {MAX_TAGS} tags"
+            )));
         }
         path.push(TraceHop::new(addr, tags));
         if path.len() > MAX_PATH {
@@ -271,6 +286,16 @@ mod tests {
         assert!(parse_path("a:1").is_err());
         assert_eq!(Tag::parse("finger-x"), Tag::Other("finger-x".into()));
         assert_eq!(Tag::Finger(159).label(), "finger 159");
+    }
+
+    #[test]
+    fn oversized_hops_are_refused() {
+        let long_addr = format!("{}:1 entry", "a".repeat(MAX_ADDR));
+        assert!(parse_path(&long_addr).is_err());
+        let many_tags = format!("a:1{}", " retry".repeat(MAX_TAGS + 1));
+        assert!(parse_path(&many_tags).is_err());
+        let just_enough = format!("a:1{}", " retry".repeat(MAX_TAGS));
+        assert_eq!(parse_path(&just_enough).unwrap()[0].tags.len(), MAX_TAGS);
     }
 
     #[test]

@@ -86,7 +86,13 @@ impl Node {
                     biased;
                     got = &mut reply => match got {
                         Ok(mut reply) => {
+                            // Only a path this node asked for, and no longer
+                            // than a path may be: the reply is a peer's word.
+                            if !trace {
+                                reply.trace = None;
+                            }
                             if let Some(p) = &mut reply.trace {
+                                path::received(p);
                                 path::replied(p, me, &reply.owner);
                             }
                             Event::Reply(reply)
@@ -226,6 +232,10 @@ impl Node {
     /// Handles a routed request (its 202 goes out after this task has had two
     /// scheduler turns): execute here or pass it on.
     pub async fn handle_route(&self, mut msg: RouteMsg) {
+        if let Some(p) = &mut msg.trace {
+            // Cut before it is cloned for each candidate: the sender's word.
+            path::received(p);
+        }
         if msg.deadline_ms.is_some_and(|d| now_ms() > d) {
             // The entry has given up on this attempt: executing a write now
             // could apply it after the client went on (and on a node that

@@ -16,7 +16,7 @@
 //! hops. An untraced request carries `None` and none of this allocates.
 
 use crate::routing::Why;
-use chord_proto::trace::{push_bounded, Tag, TraceHop};
+use chord_proto::trace::{bounded, push_bounded, Tag, TraceHop, MAX_PATH};
 
 /// A new path at the entry node `me`.
 pub fn start(me: &str) -> Vec<TraceHop> {
@@ -41,6 +41,14 @@ pub fn hop_tags(why: Why, retry: bool) -> Vec<Tag> {
 /// copy sent to it.
 pub fn forwarded(path: &mut Vec<TraceHop>, to: &str, why: Why, retry: bool) {
     push_bounded(path, TraceHop::new(to, hop_tags(why, retry)));
+}
+
+/// Cuts a path that arrived from a peer to at most [`MAX_PATH`] hops (an
+/// honest node never sends more; see `chord_proto::trace::bounded`).
+pub fn received(path: &mut Vec<TraceHop>) {
+    if path.len() > MAX_PATH {
+        *path = bounded(path);
+    }
 }
 
 /// Marks `me` as the owner: its own hop, last on the path (appended by the
@@ -129,5 +137,18 @@ mod tests {
         assert_eq!(long.len(), MAX_PATH);
         let last = long.last().unwrap();
         assert!(last.has(&Tag::Owner) && last.has(&Tag::Truncated));
+    }
+
+    #[test]
+    fn a_path_from_a_peer_is_cut_to_the_bound() {
+        let mut long: Vec<TraceHop> = (0..1000)
+            .map(|i| TraceHop::new(format!("n{i}:1"), vec![Tag::Successor]))
+            .collect();
+        received(&mut long);
+        assert_eq!(long.len(), MAX_PATH);
+        assert_eq!(long[MAX_PATH - 1].addr, "n999:1");
+        let mut short = start("a:1");
+        received(&mut short);
+        assert_eq!(short, start("a:1"));
     }
 }
