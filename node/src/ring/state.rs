@@ -40,6 +40,10 @@ pub struct RingOptions {
     /// A founding seed (see [`RingState::seeding`]) that heard no ring
     /// member among the other seeds for this many ticks founds a new ring.
     pub found_after: u64,
+    /// Remote finger lookups that find the table unchanged double the ticks
+    /// between them, up to this many; any change of the view brings them
+    /// back to every tick. 1 turns the backoff off.
+    pub finger_backoff_max: u64,
 }
 
 impl Default for RingOptions {
@@ -57,6 +61,10 @@ impl Default for RingOptions {
             found_after: 20,
             quiet_after_same_ring: 200,
             ring_nonce: 0,
+            // 4 s at the default 250 ms tick: a 48-node ring's ~7 remote
+            // lookups per sweep then take under 30 s to notice a better
+            // finger, while costing one lookup per 4 s when idle.
+            finger_backoff_max: 16,
         }
     }
 }
@@ -72,8 +80,13 @@ pub enum Purpose {
     },
     /// Fetch the found successor's list to adopt it (join).
     JoinAdopt,
-    /// Stabilize: ask our first successor for its neighbours.
+    /// Stabilize: notify our first successor and ask for its neighbours in
+    /// one request.
     Stabilize,
+    /// Stabilize against a successor that answered the one-request form
+    /// with a bare `Ack` (an older node): ask for its neighbours, then notify
+    /// it, in two requests.
+    Neighbors,
     /// Stabilize found a closer node; it must answer before we switch.
     Candidate,
     /// Tell our successor about us.
@@ -178,6 +191,28 @@ pub struct RingState {
     takes_ring_nonce: bool,
     /// Monotonic counts for metrics.
     counters: RingCounters,
+    /// The predecessor that notified us since our last tick: it is alive, so
+    /// this tick's ping to it is skipped.
+    pred_heard: Option<Id>,
+    /// Ticks between remote finger lookups now (1 up to
+    /// [`RingOptions::finger_backoff_max`]).
+    finger_wait: u64,
+    /// The tick from which the next remote finger lookup may go.
+    finger_due: u64,
+    /// A digest of the predecessor and successor list at the last tick, to
+    /// notice a change of the view (which resets the finger backoff).
+    view_digest: u64,
+}
+
+/// What refreshing the next finger did.
+enum FingerStep {
+    /// Our own view answered: the finger is set, the cursor moved on.
+    Local,
+    /// A remote lookup is needed and may go: its first step.
+    Remote(Outbound),
+    /// A remote lookup is needed but the backoff holds it back; the cursor
+    /// stays, so the same finger is looked up once it is due.
+    Deferred,
 }
 
 /// At most this many `Consider` requests wait for the next tick; more are dropped.
@@ -209,6 +244,10 @@ impl RingState {
             considering: Vec::new(),
             ring: opts.ring_nonce,
             takes_ring_nonce: false,
+            pred_heard: None,
+            finger_wait: 1,
+            finger_due: 0,
+            view_digest: 0,
             opts,
         }
     }
@@ -313,6 +352,11 @@ impl RingState {
         self.considering.hash(h);
         self.ring.hash(h);
         self.takes_ring_nonce.hash(h);
+        self.pred_heard.hash(h);
+        self.finger_wait.hash(h);
+        // Compared with the current tick only by `>=`.
+        self.finger_due.saturating_sub(self.ticks).hash(h);
+        self.view_digest.hash(h);
     }
 
     /// This node.
@@ -401,8 +445,9 @@ impl RingState {
             }
             return out;
         }
+        self.note_view();
         if let Some(s0) = self.successors.first() {
-            out.push(self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize));
+            out.push(self.stabilize(s0.clone()));
         } else if let Some(p) = &self.predecessor {
             // Alone but notified: the notifier is our successor-to-be (2-node ring).
             out.push(self.send(p.clone(), Request::GetNeighbors, Purpose::Candidate));
@@ -421,16 +466,81 @@ impl RingState {
             ));
         }
         if let Some(p) = &self.predecessor {
-            out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
-        }
-        for _ in 0..self.opts.fingers_per_tick {
-            if let Some(o) = self.fix_next_finger() {
-                out.push(o);
-                break; // one remote lookup per tick is plenty; local ones are free
+            // A predecessor that notified us since our last tick was alive
+            // then: its stabilize traffic stands in for the ping. One that
+            // fell silent is pinged at once, so a dead predecessor is
+            // dropped at most one tick later than with a ping every tick.
+            if self.pred_heard != Some(p.id) {
+                out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
             }
         }
+        self.pred_heard = None;
+        out.extend(self.fix_fingers());
         out.extend(self.merge_tick());
         out
+    }
+
+    /// The one-request stabilize: notify `s0` and ask for its neighbours.
+    fn stabilize(&self, s0: Peer) -> Outbound {
+        let req = Request::Notify {
+            peer: self.me.clone(),
+            neighbors: true,
+        };
+        self.send(s0, req, Purpose::Stabilize)
+    }
+
+    /// Resets the finger backoff when the predecessor or successor list
+    /// changed since the last tick: a join, leave, death or merge near us is
+    /// likely to have moved fingers too.
+    fn note_view(&mut self) {
+        let mut h = std::hash::DefaultHasher::new();
+        self.predecessor.as_ref().map(|p| p.id).hash(&mut h);
+        for p in &self.successors {
+            p.id.hash(&mut h);
+        }
+        let digest = h.finish();
+        if digest != self.view_digest {
+            self.view_digest = digest;
+            self.fingers_fast();
+        }
+    }
+
+    /// Back to a remote finger lookup every tick, from this tick on.
+    fn fingers_fast(&mut self) {
+        self.finger_wait = 1;
+        self.finger_due = self.ticks;
+    }
+
+    /// Refreshes up to `fingers_per_tick` fingers: local ones are free; at
+    /// most one remote lookup goes, and only when the backoff lets it.
+    fn fix_fingers(&mut self) -> Option<Outbound> {
+        let remote_ok = self.ticks >= self.finger_due;
+        for _ in 0..self.opts.fingers_per_tick {
+            match self.fix_next_finger(remote_ok) {
+                FingerStep::Local => {}
+                FingerStep::Remote(o) => {
+                    self.finger_due = self.ticks + self.finger_wait;
+                    return Some(o);
+                }
+                FingerStep::Deferred => return None,
+            }
+        }
+        None
+    }
+
+    /// A remote finger lookup ended in `Found`: set the finger, and back off
+    /// (double the wait) if that changed nothing, else refresh every tick.
+    /// Fingers only shorten paths, so a stale one costs hops, not
+    /// correctness; a dead one is dropped when a call to it fails, which
+    /// changes the table and so brings the fast rate back.
+    fn finger_found(&mut self, index: usize, peer: Peer) {
+        if self.set_finger(index, peer) {
+            self.fingers_fast();
+        } else {
+            let max = self.opts.finger_backoff_max.max(1);
+            self.finger_wait = (self.finger_wait * 2).min(max);
+            self.finger_due = self.ticks + self.finger_wait;
+        }
     }
 
     /// Ring merging, once per tick: act on the `Consider`s received, and every
@@ -549,15 +659,17 @@ impl RingState {
         }
         match req {
             Request::Ping => Response::Pong,
-            Request::GetNeighbors => Response::Neighbors {
-                me: self.me.clone(),
-                predecessor: self.predecessor.clone(),
-                successors: self.successors.clone(),
-                ring: self.ring,
-            },
-            Request::Notify { peer } => {
+            Request::GetNeighbors => self.neighbors(),
+            Request::Notify { peer, neighbors } => {
                 self.rectify(peer);
-                Response::Ack
+                if self.predecessor.as_ref().is_some_and(|p| p.id == peer.id) {
+                    self.pred_heard = Some(peer.id);
+                }
+                if *neighbors {
+                    self.neighbors()
+                } else {
+                    Response::Ack
+                }
             }
             Request::FindSuccessor { id } => self.find_successor_step(id),
             Request::Leaving {
@@ -572,6 +684,16 @@ impl RingState {
                 self.queue_consider(peer.clone(), *ttl);
                 Response::Ack
             }
+        }
+    }
+
+    /// Our answer to `GetNeighbors`.
+    fn neighbors(&self) -> Response {
+        Response::Neighbors {
+            me: self.me.clone(),
+            predecessor: self.predecessor.clone(),
+            successors: self.successors.clone(),
+            ring: self.ring,
         }
     }
 
@@ -658,12 +780,18 @@ impl RingState {
                     me,
                     Request::Notify {
                         peer: self.me.clone(),
+                        neighbors: false,
                     },
                     Purpose::Notify,
                 )]
             }
+            (Purpose::Stabilize, Response::Ack) => {
+                // An older successor: it rectified, but ignores the request
+                // for neighbours. Ask for them the two-step way.
+                vec![self.send(to.clone(), Request::GetNeighbors, Purpose::Neighbors)]
+            }
             (
-                Purpose::Stabilize,
+                purpose @ (Purpose::Stabilize | Purpose::Neighbors),
                 Response::Neighbors {
                     me,
                     predecessor,
@@ -687,6 +815,9 @@ impl RingState {
                         // Zave: switch to x only once x has answered.
                         vec![self.send(x, Request::GetNeighbors, Purpose::Candidate)]
                     }
+                    // The one-request form notified it already (it rectified
+                    // before answering, so `predecessor` may be us by now).
+                    _ if purpose == Purpose::Stabilize => Vec::new(),
                     _ => self.notify_successor(),
                 }
             }
@@ -713,7 +844,7 @@ impl RingState {
                 )
             }
             (Purpose::Finger { index, .. }, Response::Found { peer }) => {
-                self.set_finger(index, peer);
+                self.finger_found(index, peer);
                 Vec::new()
             }
             (Purpose::Probe, Response::Neighbors { me, successors, .. }) => {
@@ -799,12 +930,18 @@ impl RingState {
         let named = self.successors.len();
         self.successors.retain(|p| p.id != *id);
         let mut dropped = named != self.successors.len();
+        let mut finger_dropped = false;
         for f in self.fingers.iter_mut() {
             if f.as_ref().is_some_and(|p| p.id == *id) {
                 *f = None;
-                dropped = true;
+                finger_dropped = true;
             }
         }
+        if finger_dropped {
+            // A hole in the table: refill it at the fast rate.
+            self.fingers_fast();
+        }
+        dropped |= finger_dropped;
         if self.predecessor.as_ref().is_some_and(|p| p.id == *id) {
             self.predecessor = None;
             dropped = true;
@@ -847,6 +984,7 @@ impl RingState {
             .map(|s0| {
                 let req = Request::Notify {
                     peer: self.me.clone(),
+                    neighbors: false,
                 };
                 self.send(s0.clone(), req, Purpose::Notify)
             })
@@ -878,10 +1016,10 @@ impl RingState {
             }
             return Vec::new();
         }
-        if purpose == Purpose::Stabilize {
+        if matches!(purpose, Purpose::Stabilize | Purpose::Neighbors) {
             // Skip to the next live entry right away rather than waiting a tick.
             if let Some(s0) = self.successors.first() {
-                return vec![self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize)];
+                return vec![self.stabilize(s0.clone())];
             }
         }
         if purpose == Purpose::Candidate && !self.successors.is_empty() {
@@ -977,34 +1115,41 @@ impl RingState {
     }
 
     /// Refreshes the next finger: locally when our own view answers, else
-    /// returns the first remote lookup step.
-    fn fix_next_finger(&mut self) -> Option<Outbound> {
+    /// the first remote lookup step if `remote_ok`.
+    fn fix_next_finger(&mut self, remote_ok: bool) -> FingerStep {
         let index = self.next_finger;
-        self.next_finger = (self.next_finger + 1) % BITS;
         let start = self.me.id.finger_start(index);
         match self.find_successor_step(&start) {
             Response::Found { peer } => {
+                self.next_finger = (index + 1) % BITS;
+                // A change seen locally (our successors moved) is already
+                // a change of the view: no backoff bookkeeping here.
                 self.set_finger(index, peer);
-                None
+                FingerStep::Local
             }
-            Response::Next { peer } => Some(self.send(
-                peer,
-                Request::FindSuccessor { id: start },
-                Purpose::Finger { index, step: 0 },
-            )),
-            _ => None,
+            Response::Next { peer } if remote_ok => {
+                self.next_finger = (index + 1) % BITS;
+                FingerStep::Remote(self.send(
+                    peer,
+                    Request::FindSuccessor { id: start },
+                    Purpose::Finger { index, step: 0 },
+                ))
+            }
+            _ => FingerStep::Deferred,
         }
     }
 
     /// Sets finger `index` and every later finger whose start `peer` also succeeds,
-    /// then moves the round-robin cursor past them.
-    fn set_finger(&mut self, index: usize, peer: Peer) {
+    /// then moves the round-robin cursor past them. Returns whether any
+    /// finger changed.
+    fn set_finger(&mut self, index: usize, peer: Peer) -> bool {
         let peer = if peer.id == self.me.id {
             None
         } else {
             Some(peer)
         };
         let mut i = index;
+        let mut changed = false;
         while i < BITS {
             let start = self.me.id.finger_start(i);
             let covered = match &peer {
@@ -1014,12 +1159,14 @@ impl RingState {
             if !covered {
                 break;
             }
+            changed |= self.fingers[i].as_ref().map(|p| p.id) != peer.as_ref().map(|p| p.id);
             self.fingers[i] = peer.clone();
             i += 1;
         }
         if i > index + 1 {
             self.next_finger = i % BITS;
         }
+        changed
     }
 }
 
