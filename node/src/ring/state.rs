@@ -1196,4 +1196,209 @@ mod tests {
         assert_eq!(st.take_join_pull(), Some((a.id, b)));
         assert_eq!(st.take_join_pull(), None);
     }
+
+    /// A ring of `n` peers sorted by id, and node 0's state in it (its true
+    /// predecessor and successor list, empty finger table).
+    fn ring_of(n: usize, opts: RingOptions) -> (Vec<Peer>, RingState) {
+        let mut peers: Vec<Peer> = (0..n).map(|i| Peer::from_addr(&format!("n{i}:1"))).collect();
+        peers.sort_by_key(|p| p.id);
+        let succs = peers[1..n.min(1 + opts.successor_list_len)].to_vec();
+        let st = RingState::with_view(peers[0].clone(), Some(peers[n - 1].clone()), succs, opts);
+        (peers, st)
+    }
+
+    /// Ticks `st` once and answers its finger lookups as the full ring
+    /// `peers` would (the true successor at once); returns whether a remote
+    /// finger lookup went out.
+    fn tick_answering_fingers(st: &mut RingState, peers: &[Peer]) -> bool {
+        let ids: Vec<Id> = peers.iter().map(|p| p.id).collect();
+        let mut looked_up = false;
+        for out in st.tick() {
+            if let (Purpose::Finger { .. }, Request::FindSuccessor { id }) =
+                (&out.purpose, &out.request)
+            {
+                looked_up = true;
+                let owner = peers[crate::placement::successor_of(&ids, id).unwrap()].clone();
+                let found = Some(Response::Found { peer: owner });
+                assert!(st.on_response(&out.to, out.purpose, found).is_empty());
+            }
+        }
+        looked_up
+    }
+
+    /// The ticks (of `ticks` more) in which a remote finger lookup went out.
+    fn lookup_ticks(st: &mut RingState, peers: &[Peer], ticks: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        for _ in 0..ticks {
+            if tick_answering_fingers(st, peers) {
+                out.push(st.ticks);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn finger_lookups_back_off_while_nothing_changes_and_reset_on_a_change() {
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        let first = lookup_ticks(&mut st, &peers, 300);
+        let gaps: Vec<u64> = first.windows(2).map(|w| w[1] - w[0]).collect();
+        // Filling the table goes at the full rate (a tick of local fingers
+        // between remote ones: at most `fingers_per_tick` per tick); once
+        // every answer confirms the table, the gaps double up to the cap and
+        // stay there.
+        assert!(gaps[0] <= 2, "{gaps:?}");
+        assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "{gaps:?}");
+        assert!(gaps.windows(3).any(|w| w == [4, 8, 16]), "{gaps:?}");
+        assert!(gaps[gaps.len() - 10..].iter().all(|g| *g == 16), "{gaps:?}");
+        let table = st.fingers().to_vec();
+
+        // A finger found dead (a failed data-plane call): the next tick
+        // looks up again, and the rate is back to every tick.
+        let dead = st.distinct_fingers().last().unwrap().clone();
+        st.on_unreachable(&dead.id);
+        let mut alive = peers.clone();
+        alive.retain(|p| p.id != dead.id);
+        let now = st.ticks;
+        let after = lookup_ticks(&mut st, &alive, 4);
+        assert_eq!(after.first(), Some(&(now + 1)), "{after:?} after tick {now}");
+        assert!(after.len() >= 2, "{after:?}: back to the full rate");
+
+        // A change of the view (a new predecessor) resets it as well.
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        lookup_ticks(&mut st, &peers, 300);
+        assert_eq!(st.fingers(), &table[..]);
+        let newcomer = (0..)
+            .map(|i| Peer::from_addr(&format!("new{i}:1")))
+            .find(|p| in_open(&p.id, &peers[31].id, &peers[0].id))
+            .unwrap();
+        st.on_request(&Request::Notify {
+            peer: newcomer,
+            neighbors: false,
+        });
+        let now = st.ticks;
+        let after = lookup_ticks(&mut st, &peers, 2);
+        assert!(after.first().is_some_and(|t| *t <= now + 2), "{after:?}");
+    }
+
+    #[test]
+    fn without_backoff_finger_lookups_never_slow_down() {
+        let opts = RingOptions {
+            finger_backoff_max: 1,
+            ..RingOptions::default()
+        };
+        let (peers, mut st) = ring_of(32, opts);
+        let warm = lookup_ticks(&mut st, &peers, 300).len();
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        let backing_off = lookup_ticks(&mut st, &peers, 300).len();
+        // One remote lookup every other tick (a tick of local ones between).
+        assert!(warm >= 150, "{warm}");
+        assert!(backing_off * 5 < warm, "{backing_off} against {warm}");
+    }
+
+    fn is_ping(out: &Outbound) -> bool {
+        out.purpose == Purpose::CheckPredecessor && out.request == Request::Ping
+    }
+
+    #[test]
+    fn the_predecessor_ping_is_skipped_after_its_notify_and_resumes_when_it_falls_silent() {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let pred = peers[3].clone();
+        assert!(st.tick().iter().any(is_ping), "nothing heard yet: ping");
+        let heard = st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        assert!(matches!(heard, Response::Neighbors { .. }));
+        assert!(!st.tick().iter().any(is_ping), "it notified us: no ping");
+        assert!(st.tick().iter().any(is_ping), "silent since: ping again");
+        // A notify from a node we do not adopt says nothing about the
+        // predecessor: the ping still goes.
+        st.on_request(&Request::Notify {
+            peer: peers[1].clone(),
+            neighbors: false,
+        });
+        assert_eq!(st.predecessor(), Some(&pred));
+        assert!(st.tick().iter().any(is_ping));
+    }
+
+    /// Ticks until node 0 drops its predecessor, which dies after tick
+    /// `death`; until then it notifies before every tick if `notifies`.
+    /// Pings to it are answered at once while it lives, and time out
+    /// (`None`) `timeout` ticks after they were sent once it is dead.
+    fn ticks_to_drop_a_dead_predecessor(notifies: bool, death: u64, timeout: u64) -> u64 {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let pred = peers[3].clone();
+        let mut timeouts: Vec<(u64, Outbound)> = Vec::new();
+        for t in 1..100 {
+            let alive = t <= death;
+            if alive && notifies {
+                st.on_request(&Request::Notify {
+                    peer: pred.clone(),
+                    neighbors: true,
+                });
+            }
+            for out in st.tick().into_iter().filter(is_ping) {
+                if alive {
+                    st.on_response(&pred, out.purpose, Some(Response::Pong));
+                } else {
+                    timeouts.push((t + timeout, out));
+                }
+            }
+            let (due, later) = timeouts.into_iter().partition(|(at, _)| *at <= t);
+            timeouts = later;
+            for (_, out) in due {
+                st.on_response(&out.to, out.purpose, None);
+            }
+            if st.predecessor().is_none() {
+                return t - death;
+            }
+        }
+        panic!("the dead predecessor was never dropped");
+    }
+
+    #[test]
+    fn a_dead_predecessor_is_dropped_at_most_one_tick_later_than_with_a_ping_every_tick() {
+        for timeout in [0, 1, 4] {
+            // Never notified: a ping every tick, as before the skip.
+            let every_tick = ticks_to_drop_a_dead_predecessor(false, 10, timeout);
+            let skipping = ticks_to_drop_a_dead_predecessor(true, 10, timeout);
+            assert_eq!(every_tick, timeout + 3, "misses in three ticks");
+            assert!(
+                skipping <= every_tick + 1,
+                "timeout {timeout}: {skipping} ticks against {every_tick}"
+            );
+        }
+    }
+
+    #[test]
+    fn stabilize_notifies_and_asks_for_neighbours_in_one_request() {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let (me, s0) = (peers[0].clone(), peers[1].clone());
+        let out = st.tick().into_iter().find(|o| o.purpose == Purpose::Stabilize);
+        let out = out.expect("a stabilize request");
+        let ask = Request::Notify {
+            peer: me.clone(),
+            neighbors: true,
+        };
+        assert_eq!((out.to.clone(), out.request.clone()), (s0.clone(), ask.clone()));
+
+        // The successor rectifies before it answers, so it names us.
+        let mut succ = RingState::with_view(s0.clone(), None, peers[2..].to_vec(), RingOptions::default());
+        let answer = succ.on_request(&ask);
+        assert_eq!(succ.predecessor(), Some(&me));
+        let more = st.on_response(&s0, Purpose::Stabilize, Some(answer));
+        assert!(more.is_empty(), "no second notify: {more:?}");
+
+        // An older successor answers `Ack`: ask the two-step way, then notify.
+        let more = st.on_response(&s0, Purpose::Stabilize, Some(Response::Ack));
+        assert_eq!(more[0].request, Request::GetNeighbors);
+        assert_eq!(more[0].purpose, Purpose::Neighbors);
+        let answer = succ.on_request(&Request::GetNeighbors);
+        let more = st.on_response(&s0, Purpose::Neighbors, Some(answer));
+        let plain = Request::Notify {
+            peer: me,
+            neighbors: false,
+        };
+        assert_eq!(more[0].request, plain);
+    }
 }
