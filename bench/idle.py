@@ -51,7 +51,7 @@ class Ring:
             args += ["--join", f"127.0.0.1:{self.port0}"]
         log = open(os.path.join(self.logdir, f"{port}.log"), "ab")
         self.procs[port] = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"}
+            args, stdout=subprocess.DEVNULL, stderr=log
         )
         log.close()
 

@@ -209,7 +209,7 @@ enum FingerStep {
     /// Our own view answered: the finger is set, the cursor moved on.
     Local,
     /// A remote lookup is needed and may go: its first step.
-    Remote(Outbound),
+    Remote(Box<Outbound>),
     /// A remote lookup is needed but the backoff holds it back; the cursor
     /// stays, so the same finger is looked up once it is due.
     Deferred,
@@ -520,7 +520,7 @@ impl RingState {
                 FingerStep::Local => {}
                 FingerStep::Remote(o) => {
                     self.finger_due = self.ticks + self.finger_wait;
-                    return Some(o);
+                    return Some(*o);
                 }
                 FingerStep::Deferred => return None,
             }
@@ -1129,11 +1129,11 @@ impl RingState {
             }
             Response::Next { peer } if remote_ok => {
                 self.next_finger = (index + 1) % BITS;
-                FingerStep::Remote(self.send(
+                FingerStep::Remote(Box::new(self.send(
                     peer,
                     Request::FindSuccessor { id: start },
                     Purpose::Finger { index, step: 0 },
-                ))
+                )))
             }
             _ => FingerStep::Deferred,
         }
@@ -1200,7 +1200,9 @@ mod tests {
     /// A ring of `n` peers sorted by id, and node 0's state in it (its true
     /// predecessor and successor list, empty finger table).
     fn ring_of(n: usize, opts: RingOptions) -> (Vec<Peer>, RingState) {
-        let mut peers: Vec<Peer> = (0..n).map(|i| Peer::from_addr(&format!("n{i}:1"))).collect();
+        let mut peers: Vec<Peer> = (0..n)
+            .map(|i| Peer::from_addr(&format!("n{i}:1")))
+            .collect();
         peers.sort_by_key(|p| p.id);
         let succs = peers[1..n.min(1 + opts.successor_list_len)].to_vec();
         let st = RingState::with_view(peers[0].clone(), Some(peers[n - 1].clone()), succs, opts);
@@ -1260,7 +1262,11 @@ mod tests {
         alive.retain(|p| p.id != dead.id);
         let now = st.ticks;
         let after = lookup_ticks(&mut st, &alive, 4);
-        assert_eq!(after.first(), Some(&(now + 1)), "{after:?} after tick {now}");
+        assert_eq!(
+            after.first(),
+            Some(&(now + 1)),
+            "{after:?} after tick {now}"
+        );
         assert!(after.len() >= 2, "{after:?}: back to the full rate");
 
         // A change of the view (a new predecessor) resets it as well.
@@ -1374,16 +1380,27 @@ mod tests {
     fn stabilize_notifies_and_asks_for_neighbours_in_one_request() {
         let (peers, mut st) = ring_of(4, RingOptions::default());
         let (me, s0) = (peers[0].clone(), peers[1].clone());
-        let out = st.tick().into_iter().find(|o| o.purpose == Purpose::Stabilize);
+        let out = st
+            .tick()
+            .into_iter()
+            .find(|o| o.purpose == Purpose::Stabilize);
         let out = out.expect("a stabilize request");
         let ask = Request::Notify {
             peer: me.clone(),
             neighbors: true,
         };
-        assert_eq!((out.to.clone(), out.request.clone()), (s0.clone(), ask.clone()));
+        assert_eq!(
+            (out.to.clone(), out.request.clone()),
+            (s0.clone(), ask.clone())
+        );
 
         // The successor rectifies before it answers, so it names us.
-        let mut succ = RingState::with_view(s0.clone(), None, peers[2..].to_vec(), RingOptions::default());
+        let mut succ = RingState::with_view(
+            s0.clone(),
+            None,
+            peers[2..].to_vec(),
+            RingOptions::default(),
+        );
         let answer = succ.on_request(&ask);
         assert_eq!(succ.predecessor(), Some(&me));
         let more = st.on_response(&s0, Purpose::Stabilize, Some(answer));
