@@ -662,8 +662,16 @@ impl RingState {
             Request::GetNeighbors => self.neighbors(),
             Request::Notify { peer, neighbors } => {
                 self.rectify(peer);
-                if self.predecessor.as_ref().is_some_and(|p| p.id == peer.id) {
-                    self.pred_heard = Some(peer.id);
+                match &self.predecessor {
+                    Some(p) if p.id == peer.id => self.pred_heard = Some(peer.id),
+                    // A node behind our predecessor believes it precedes us:
+                    // it lost our predecessor (most often: found it dead, a
+                    // refused stabilize) or has not learnt of it yet. Ping it
+                    // at the next tick even if it notified us, so a killed
+                    // predecessor is caught as early as its own predecessor
+                    // noticed.
+                    Some(p) if in_open(&p.id, &peer.id, &self.me.id) => self.pred_heard = None,
+                    _ => {}
                 }
                 if *neighbors {
                     self.neighbors()
@@ -1322,6 +1330,18 @@ mod tests {
         st.on_request(&Request::Notify {
             peer: peers[1].clone(),
             neighbors: false,
+        });
+        assert_eq!(st.predecessor(), Some(&pred));
+        assert!(st.tick().iter().any(is_ping));
+        // A notify from behind the predecessor (its own predecessor, which
+        // found it dead) brings the ping back even right after it notified.
+        st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        st.on_request(&Request::Notify {
+            peer: peers[2].clone(),
+            neighbors: true,
         });
         assert_eq!(st.predecessor(), Some(&pred));
         assert!(st.tick().iter().any(is_ping));
