@@ -41,8 +41,12 @@ class Ring:
         self.binary, self.port0, self.logdir = binary, port0, logdir
         self.procs = {}  # port -> Popen
         self.ports = [port0 + i for i in range(n)]
-        for port in self.ports:
-            self.start(port)
+        try:
+            for port in self.ports:
+                self.start(port)
+        except BaseException:
+            self.close()  # the ones already started
+            raise
 
     def start(self, port):
         """Starts (or restarts) the node on `port`; all join through the first."""
@@ -56,9 +60,11 @@ class Ring:
         log.close()
 
     def pid(self, port):
+        """The process id of the node on `port`."""
         return self.procs[port].pid
 
     def close(self):
+        """Kills every node still running (SIGCONT first: a stopped one) and reaps it."""
         for p in self.procs.values():
             if p.poll() is None:
                 try:
@@ -79,6 +85,7 @@ def cpu_ticks(pid):
 
 
 def rss_kib(pid):
+    """Resident memory of `pid` in KiB (VmRSS of /proc/PID/status)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
