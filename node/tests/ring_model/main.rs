@@ -110,20 +110,20 @@ fn three_nodes_grow_from_the_founder_depth_18() {
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn four_nodes_join_depart_and_lose_two_messages_depth_8() {
-    check(churn(4, 8, 2));
+fn four_nodes_join_depart_and_lose_two_messages_depth_9() {
+    check(churn(4, 9, 2));
 }
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn five_nodes_join_depart_and_lose_a_message_depth_7() {
-    check(churn(5, 7, 1));
+fn five_nodes_join_depart_and_lose_a_message_depth_8() {
+    check(churn(5, 8, 1));
 }
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn four_nodes_grow_from_the_founder_depth_18() {
-    check(growth(4, 18));
+fn four_nodes_grow_from_the_founder_depth_19() {
+    check(growth(4, 19));
 }
 
 // The checker itself: each property rejects a world that breaks it, so the
