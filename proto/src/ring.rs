@@ -15,6 +15,13 @@ pub enum Request {
     Notify {
         /// The node that believes it precedes the receiver.
         peer: Peer,
+        /// Also answer with [`Response::Neighbors`] (as for `GetNeighbors`,
+        /// after rectifying) instead of `Ack`: stabilize and notify in one
+        /// round trip. Optional on the wire: a node that predates it ignores
+        /// the field and answers `Ack`, and the sender then asks with
+        /// `GetNeighbors`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        neighbors: bool,
     },
     /// One step of an iterative lookup of `id`'s successor.
     FindSuccessor {
@@ -74,4 +81,36 @@ pub enum Response {
     },
     /// The responder has not joined a ring yet; treat it as unavailable.
     NotReady,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Peer {
+        Peer::from_addr("a:1")
+    }
+
+    #[test]
+    fn a_plain_notify_keeps_its_old_wire_form() {
+        let plain = Request::Notify {
+            peer: peer(),
+            neighbors: false,
+        };
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(json, serde_json::json!({"Notify": {"peer": peer()}}));
+        // What an older node sends parses as a plain notify.
+        assert_eq!(serde_json::from_value::<Request>(json).unwrap(), plain);
+    }
+
+    #[test]
+    fn a_notify_asking_for_neighbours_round_trips() {
+        let ask = Request::Notify {
+            peer: peer(),
+            neighbors: true,
+        };
+        let text = serde_json::to_string(&ask).unwrap();
+        assert!(text.contains("\"neighbors\":true"), "{text}");
+        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), ask);
+    }
 }

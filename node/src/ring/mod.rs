@@ -18,12 +18,34 @@
 //!   `successor :: its list`. If the successor's predecessor `x` lies between us
 //!   and the successor, contact `x` and switch to it *only if it answers*.
 //!   Always finish by notifying the (possibly new) successor.
+//!   *One request:* the ask and the notify travel together, as a `Notify`
+//!   that asks for the neighbours in its answer; the successor rectifies
+//!   first, then answers. Notifying the old successor before looking at its
+//!   answer changes nothing Zave relies on: rectify adopts us only if we lie
+//!   between its predecessor and it, so when its predecessor is an `x`
+//!   between us, the early notify is a no-op, and in every other case the
+//!   two-request form would have notified it too. When a candidate `x`
+//!   answers, `x` is notified as before. A successor that predates the
+//!   combined form ignores the ask and answers `Ack`; we then ask
+//!   `GetNeighbors` and notify in two requests, as before.
 //! * **Rectify** (on notify from `q`): replace the predecessor only when there is
 //!   none (it was found dead) or `q` lies between it and us.
 //! * **Check predecessor** (every tick): ping it; forget it if it does not answer.
+//!   A live predecessor stabilizes with us every tick, and its notify says
+//!   it is alive: a tick after one arrived from the current predecessor
+//!   skips the ping. When it falls silent the next tick pings again, so a
+//!   dead predecessor is dropped at most one tick later than with a ping
+//!   every tick (the misses still have to come in `suspect_after` ticks).
 //! * **Fix fingers** (every tick): refresh the next finger round-robin; a found
 //!   successor also fills every later finger whose start it covers, so a small
-//!   ring refreshes its whole table in a few lookups.
+//!   ring refreshes its whole table in a few lookups. Fingers that our own
+//!   view answers are refreshed every tick for free; *remote* lookups back
+//!   off while nothing changes: one that confirms the table doubles the
+//!   ticks until the next (up to `finger_backoff_max`, 16), and any change
+//!   (a different finger found, a finger dropped as dead, a new predecessor
+//!   or successor list) brings them back to every tick. Fingers only
+//!   shorten paths, so a stale one costs hops, never correctness; a dead one
+//!   is dropped when a call to it fails, which resets the rate.
 //! * **Graceful leave**: tell the successor (it adopts our predecessor) and the
 //!   predecessor (it adopts our successor list).
 //!
@@ -112,11 +134,16 @@
 //!
 //! | run | nodes | depth | states | time |
 //! |-----|-------|-------|--------|------|
-//! | default: ring of 3, a 4th joins, 1 crash or leave, 1 loss | 4 | 7 | 82 858 | ~55 s (debug) |
-//! | default: founder alone, 2 join, 1 departure, 1 loss | 3 | 16 | 22 600 | ~15 s (debug) |
-//! | `--ignored`: ring of 3, a 4th joins, 1 departure, 2 losses | 4 | 8 | 342 015 | 89 s (release) |
-//! | `--ignored`: ring of 4, a 5th joins, 1 departure, 1 loss | 5 | 7 | 287 128 | 150 s (release) |
-//! | `--ignored`: founder alone, 3 join, 1 departure, 1 loss | 4 | 18 | 388 354 | 29 s (release) |
+//! | default: ring of 3, a 4th joins, 1 crash or leave, 1 loss | 4 | 8 | 118 718 | ~37 s (debug) |
+//! | default: founder alone, 2 join, 1 departure, 1 loss | 3 | 18 | 43 345 | ~9 s (debug) |
+//! | `--ignored`: ring of 3, a 4th joins, 1 departure, 2 losses | 4 | 9 | 446 052 | 57 s (release) |
+//! | `--ignored`: ring of 4, a 5th joins, 1 departure, 1 loss | 5 | 8 | 324 895 | 54 s (release) |
+//! | `--ignored`: founder alone, 3 join, 1 departure, 1 loss | 4 | 19 | 488 519 | 31 s (release) |
+//!
+//! Each run is one or two actions deeper than before the one-request
+//! stabilize and the skipped predecessor pings: with fewer legs in flight per
+//! round the old depths covered fewer states (43 201 and 15 832 for the
+//! default runs), and the extra depth brings every run above its old count.
 //!
 //! The larger runs: `cargo test --release -p chord-node --test ring_model --
 //! --ignored --nocapture` (times on two cores shared with other builds, so
@@ -134,6 +161,11 @@
 //! * Node ids are not authenticated beyond the optional cluster key.
 //! * Nodes of different versions across the nonce change: an old node answers
 //!   nonce 0, which then spreads, and the restart protection is lost.
+//! * With the finger backoff at its cap, a join or death far from us (which
+//!   leaves our predecessor and successor list alone) reaches our fingers
+//!   only at the slow rate: up to `finger_backoff_max` ticks per remote
+//!   finger in the table (about 7 in a ring of 48), so under 30 s at the
+//!   defaults. Until then a lookup may take a hop more.
 
 pub mod passive;
 pub mod state;

@@ -40,6 +40,10 @@ pub struct RingOptions {
     /// A founding seed (see [`RingState::seeding`]) that heard no ring
     /// member among the other seeds for this many ticks founds a new ring.
     pub found_after: u64,
+    /// Remote finger lookups that find the table unchanged double the ticks
+    /// between them, up to this many; any change of the view brings them
+    /// back to every tick. 1 turns the backoff off.
+    pub finger_backoff_max: u64,
 }
 
 impl Default for RingOptions {
@@ -57,6 +61,10 @@ impl Default for RingOptions {
             found_after: 20,
             quiet_after_same_ring: 200,
             ring_nonce: 0,
+            // 4 s at the default 250 ms tick: a 48-node ring's ~7 remote
+            // lookups per sweep then take under 30 s to notice a better
+            // finger, while costing one lookup per 4 s when idle.
+            finger_backoff_max: 16,
         }
     }
 }
@@ -72,8 +80,13 @@ pub enum Purpose {
     },
     /// Fetch the found successor's list to adopt it (join).
     JoinAdopt,
-    /// Stabilize: ask our first successor for its neighbours.
+    /// Stabilize: notify our first successor and ask for its neighbours in
+    /// one request.
     Stabilize,
+    /// Stabilize against a successor that answered the one-request form
+    /// with a bare `Ack` (an older node): ask for its neighbours, then notify
+    /// it, in two requests.
+    Neighbors,
     /// Stabilize found a closer node; it must answer before we switch.
     Candidate,
     /// Tell our successor about us.
@@ -178,6 +191,28 @@ pub struct RingState {
     takes_ring_nonce: bool,
     /// Monotonic counts for metrics.
     counters: RingCounters,
+    /// The predecessor that notified us since our last tick: it is alive, so
+    /// this tick's ping to it is skipped.
+    pred_heard: Option<Id>,
+    /// Ticks between remote finger lookups now (1 up to
+    /// [`RingOptions::finger_backoff_max`]).
+    finger_wait: u64,
+    /// The tick from which the next remote finger lookup may go.
+    finger_due: u64,
+    /// A digest of the predecessor and successor list at the last tick, to
+    /// notice a change of the view (which resets the finger backoff).
+    view_digest: u64,
+}
+
+/// What refreshing the next finger did.
+enum FingerStep {
+    /// Our own view answered: the finger is set, the cursor moved on.
+    Local,
+    /// A remote lookup is needed and may go: its first step.
+    Remote(Box<Outbound>),
+    /// A remote lookup is needed but the backoff holds it back; the cursor
+    /// stays, so the same finger is looked up once it is due.
+    Deferred,
 }
 
 /// At most this many `Consider` requests wait for the next tick; more are dropped.
@@ -209,6 +244,10 @@ impl RingState {
             considering: Vec::new(),
             ring: opts.ring_nonce,
             takes_ring_nonce: false,
+            pred_heard: None,
+            finger_wait: 1,
+            finger_due: 0,
+            view_digest: 0,
             opts,
         }
     }
@@ -313,6 +352,11 @@ impl RingState {
         self.considering.hash(h);
         self.ring.hash(h);
         self.takes_ring_nonce.hash(h);
+        self.pred_heard.hash(h);
+        self.finger_wait.hash(h);
+        // Compared with the current tick only by `>=`.
+        self.finger_due.saturating_sub(self.ticks).hash(h);
+        self.view_digest.hash(h);
     }
 
     /// This node.
@@ -401,8 +445,9 @@ impl RingState {
             }
             return out;
         }
+        self.note_view();
         if let Some(s0) = self.successors.first() {
-            out.push(self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize));
+            out.push(self.stabilize(s0.clone()));
         } else if let Some(p) = &self.predecessor {
             // Alone but notified: the notifier is our successor-to-be (2-node ring).
             out.push(self.send(p.clone(), Request::GetNeighbors, Purpose::Candidate));
@@ -421,16 +466,81 @@ impl RingState {
             ));
         }
         if let Some(p) = &self.predecessor {
-            out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
-        }
-        for _ in 0..self.opts.fingers_per_tick {
-            if let Some(o) = self.fix_next_finger() {
-                out.push(o);
-                break; // one remote lookup per tick is plenty; local ones are free
+            // A predecessor that notified us since our last tick was alive
+            // then: its stabilize traffic stands in for the ping. One that
+            // fell silent is pinged at once, so a dead predecessor is
+            // dropped at most one tick later than with a ping every tick.
+            if self.pred_heard != Some(p.id) {
+                out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
             }
         }
+        self.pred_heard = None;
+        out.extend(self.fix_fingers());
         out.extend(self.merge_tick());
         out
+    }
+
+    /// The one-request stabilize: notify `s0` and ask for its neighbours.
+    fn stabilize(&self, s0: Peer) -> Outbound {
+        let req = Request::Notify {
+            peer: self.me.clone(),
+            neighbors: true,
+        };
+        self.send(s0, req, Purpose::Stabilize)
+    }
+
+    /// Resets the finger backoff when the predecessor or successor list
+    /// changed since the last tick: a join, leave, death or merge near us is
+    /// likely to have moved fingers too.
+    fn note_view(&mut self) {
+        let mut h = std::hash::DefaultHasher::new();
+        self.predecessor.as_ref().map(|p| p.id).hash(&mut h);
+        for p in &self.successors {
+            p.id.hash(&mut h);
+        }
+        let digest = h.finish();
+        if digest != self.view_digest {
+            self.view_digest = digest;
+            self.fingers_fast();
+        }
+    }
+
+    /// Back to a remote finger lookup every tick, from this tick on.
+    fn fingers_fast(&mut self) {
+        self.finger_wait = 1;
+        self.finger_due = self.ticks;
+    }
+
+    /// Refreshes up to `fingers_per_tick` fingers: local ones are free; at
+    /// most one remote lookup goes, and only when the backoff lets it.
+    fn fix_fingers(&mut self) -> Option<Outbound> {
+        let remote_ok = self.ticks >= self.finger_due;
+        for _ in 0..self.opts.fingers_per_tick {
+            match self.fix_next_finger(remote_ok) {
+                FingerStep::Local => {}
+                FingerStep::Remote(o) => {
+                    self.finger_due = self.ticks + self.finger_wait;
+                    return Some(*o);
+                }
+                FingerStep::Deferred => return None,
+            }
+        }
+        None
+    }
+
+    /// A remote finger lookup ended in `Found`: set the finger, and back off
+    /// (double the wait) if that changed nothing, else refresh every tick.
+    /// Fingers only shorten paths, so a stale one costs hops, not
+    /// correctness; a dead one is dropped when a call to it fails, which
+    /// changes the table and so brings the fast rate back.
+    fn finger_found(&mut self, index: usize, peer: Peer) {
+        if self.set_finger(index, peer) {
+            self.fingers_fast();
+        } else {
+            let max = self.opts.finger_backoff_max.max(1);
+            self.finger_wait = (self.finger_wait * 2).min(max);
+            self.finger_due = self.ticks + self.finger_wait;
+        }
     }
 
     /// Ring merging, once per tick: act on the `Consider`s received, and every
@@ -549,15 +659,25 @@ impl RingState {
         }
         match req {
             Request::Ping => Response::Pong,
-            Request::GetNeighbors => Response::Neighbors {
-                me: self.me.clone(),
-                predecessor: self.predecessor.clone(),
-                successors: self.successors.clone(),
-                ring: self.ring,
-            },
-            Request::Notify { peer } => {
+            Request::GetNeighbors => self.neighbors(),
+            Request::Notify { peer, neighbors } => {
                 self.rectify(peer);
-                Response::Ack
+                match &self.predecessor {
+                    Some(p) if p.id == peer.id => self.pred_heard = Some(peer.id),
+                    // A node behind our predecessor believes it precedes us:
+                    // it lost our predecessor (most often: found it dead, a
+                    // refused stabilize) or has not learnt of it yet. Ping it
+                    // at the next tick even if it notified us, so a killed
+                    // predecessor is caught as early as its own predecessor
+                    // noticed.
+                    Some(p) if in_open(&p.id, &peer.id, &self.me.id) => self.pred_heard = None,
+                    _ => {}
+                }
+                if *neighbors {
+                    self.neighbors()
+                } else {
+                    Response::Ack
+                }
             }
             Request::FindSuccessor { id } => self.find_successor_step(id),
             Request::Leaving {
@@ -572,6 +692,16 @@ impl RingState {
                 self.queue_consider(peer.clone(), *ttl);
                 Response::Ack
             }
+        }
+    }
+
+    /// Our answer to `GetNeighbors`.
+    fn neighbors(&self) -> Response {
+        Response::Neighbors {
+            me: self.me.clone(),
+            predecessor: self.predecessor.clone(),
+            successors: self.successors.clone(),
+            ring: self.ring,
         }
     }
 
@@ -658,12 +788,18 @@ impl RingState {
                     me,
                     Request::Notify {
                         peer: self.me.clone(),
+                        neighbors: false,
                     },
                     Purpose::Notify,
                 )]
             }
+            (Purpose::Stabilize, Response::Ack) => {
+                // An older successor: it rectified, but ignores the request
+                // for neighbours. Ask for them the two-step way.
+                vec![self.send(to.clone(), Request::GetNeighbors, Purpose::Neighbors)]
+            }
             (
-                Purpose::Stabilize,
+                purpose @ (Purpose::Stabilize | Purpose::Neighbors),
                 Response::Neighbors {
                     me,
                     predecessor,
@@ -687,6 +823,9 @@ impl RingState {
                         // Zave: switch to x only once x has answered.
                         vec![self.send(x, Request::GetNeighbors, Purpose::Candidate)]
                     }
+                    // The one-request form notified it already (it rectified
+                    // before answering, so `predecessor` may be us by now).
+                    _ if purpose == Purpose::Stabilize => Vec::new(),
                     _ => self.notify_successor(),
                 }
             }
@@ -713,7 +852,7 @@ impl RingState {
                 )
             }
             (Purpose::Finger { index, .. }, Response::Found { peer }) => {
-                self.set_finger(index, peer);
+                self.finger_found(index, peer);
                 Vec::new()
             }
             (Purpose::Probe, Response::Neighbors { me, successors, .. }) => {
@@ -799,12 +938,18 @@ impl RingState {
         let named = self.successors.len();
         self.successors.retain(|p| p.id != *id);
         let mut dropped = named != self.successors.len();
+        let mut finger_dropped = false;
         for f in self.fingers.iter_mut() {
             if f.as_ref().is_some_and(|p| p.id == *id) {
                 *f = None;
-                dropped = true;
+                finger_dropped = true;
             }
         }
+        if finger_dropped {
+            // A hole in the table: refill it at the fast rate.
+            self.fingers_fast();
+        }
+        dropped |= finger_dropped;
         if self.predecessor.as_ref().is_some_and(|p| p.id == *id) {
             self.predecessor = None;
             dropped = true;
@@ -847,6 +992,7 @@ impl RingState {
             .map(|s0| {
                 let req = Request::Notify {
                     peer: self.me.clone(),
+                    neighbors: false,
                 };
                 self.send(s0.clone(), req, Purpose::Notify)
             })
@@ -878,10 +1024,10 @@ impl RingState {
             }
             return Vec::new();
         }
-        if purpose == Purpose::Stabilize {
+        if matches!(purpose, Purpose::Stabilize | Purpose::Neighbors) {
             // Skip to the next live entry right away rather than waiting a tick.
             if let Some(s0) = self.successors.first() {
-                return vec![self.send(s0.clone(), Request::GetNeighbors, Purpose::Stabilize)];
+                return vec![self.stabilize(s0.clone())];
             }
         }
         if purpose == Purpose::Candidate && !self.successors.is_empty() {
@@ -977,34 +1123,41 @@ impl RingState {
     }
 
     /// Refreshes the next finger: locally when our own view answers, else
-    /// returns the first remote lookup step.
-    fn fix_next_finger(&mut self) -> Option<Outbound> {
+    /// the first remote lookup step if `remote_ok`.
+    fn fix_next_finger(&mut self, remote_ok: bool) -> FingerStep {
         let index = self.next_finger;
-        self.next_finger = (self.next_finger + 1) % BITS;
         let start = self.me.id.finger_start(index);
         match self.find_successor_step(&start) {
             Response::Found { peer } => {
+                self.next_finger = (index + 1) % BITS;
+                // A change seen locally (our successors moved) is already
+                // a change of the view: no backoff bookkeeping here.
                 self.set_finger(index, peer);
-                None
+                FingerStep::Local
             }
-            Response::Next { peer } => Some(self.send(
-                peer,
-                Request::FindSuccessor { id: start },
-                Purpose::Finger { index, step: 0 },
-            )),
-            _ => None,
+            Response::Next { peer } if remote_ok => {
+                self.next_finger = (index + 1) % BITS;
+                FingerStep::Remote(Box::new(self.send(
+                    peer,
+                    Request::FindSuccessor { id: start },
+                    Purpose::Finger { index, step: 0 },
+                )))
+            }
+            _ => FingerStep::Deferred,
         }
     }
 
     /// Sets finger `index` and every later finger whose start `peer` also succeeds,
-    /// then moves the round-robin cursor past them.
-    fn set_finger(&mut self, index: usize, peer: Peer) {
+    /// then moves the round-robin cursor past them. Returns whether any
+    /// finger changed.
+    fn set_finger(&mut self, index: usize, peer: Peer) -> bool {
         let peer = if peer.id == self.me.id {
             None
         } else {
             Some(peer)
         };
         let mut i = index;
+        let mut changed = false;
         while i < BITS {
             let start = self.me.id.finger_start(i);
             let covered = match &peer {
@@ -1014,12 +1167,14 @@ impl RingState {
             if !covered {
                 break;
             }
+            changed |= self.fingers[i].as_ref().map(|p| p.id) != peer.as_ref().map(|p| p.id);
             self.fingers[i] = peer.clone();
             i += 1;
         }
         if i > index + 1 {
             self.next_finger = i % BITS;
         }
+        changed
     }
 }
 
@@ -1048,5 +1203,239 @@ mod tests {
         assert!(st.is_joined());
         assert_eq!(st.take_join_pull(), Some((a.id, b)));
         assert_eq!(st.take_join_pull(), None);
+    }
+
+    /// A ring of `n` peers sorted by id, and node 0's state in it (its true
+    /// predecessor and successor list, empty finger table).
+    fn ring_of(n: usize, opts: RingOptions) -> (Vec<Peer>, RingState) {
+        let mut peers: Vec<Peer> = (0..n)
+            .map(|i| Peer::from_addr(&format!("n{i}:1")))
+            .collect();
+        peers.sort_by_key(|p| p.id);
+        let succs = peers[1..n.min(1 + opts.successor_list_len)].to_vec();
+        let st = RingState::with_view(peers[0].clone(), Some(peers[n - 1].clone()), succs, opts);
+        (peers, st)
+    }
+
+    /// Ticks `st` once and answers its finger lookups as the full ring
+    /// `peers` would (the true successor at once); returns whether a remote
+    /// finger lookup went out.
+    fn tick_answering_fingers(st: &mut RingState, peers: &[Peer]) -> bool {
+        let ids: Vec<Id> = peers.iter().map(|p| p.id).collect();
+        let mut looked_up = false;
+        for out in st.tick() {
+            if let (Purpose::Finger { .. }, Request::FindSuccessor { id }) =
+                (&out.purpose, &out.request)
+            {
+                looked_up = true;
+                let owner = peers[crate::placement::successor_of(&ids, id).unwrap()].clone();
+                let found = Some(Response::Found { peer: owner });
+                assert!(st.on_response(&out.to, out.purpose, found).is_empty());
+            }
+        }
+        looked_up
+    }
+
+    /// The ticks (of `ticks` more) in which a remote finger lookup went out.
+    fn lookup_ticks(st: &mut RingState, peers: &[Peer], ticks: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        for _ in 0..ticks {
+            if tick_answering_fingers(st, peers) {
+                out.push(st.ticks);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn finger_lookups_back_off_while_nothing_changes_and_reset_on_a_change() {
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        let first = lookup_ticks(&mut st, &peers, 300);
+        let gaps: Vec<u64> = first.windows(2).map(|w| w[1] - w[0]).collect();
+        // Filling the table goes at the full rate (a tick of local fingers
+        // between remote ones: at most `fingers_per_tick` per tick); once
+        // every answer confirms the table, the gaps double up to the cap and
+        // stay there.
+        assert!(gaps[0] <= 2, "{gaps:?}");
+        assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "{gaps:?}");
+        assert!(gaps.windows(3).any(|w| w == [4, 8, 16]), "{gaps:?}");
+        assert!(gaps[gaps.len() - 10..].iter().all(|g| *g == 16), "{gaps:?}");
+        let table = st.fingers().to_vec();
+
+        // A finger found dead (a failed data-plane call): the next tick
+        // looks up again, and the rate is back to every tick.
+        let dead = st.distinct_fingers().last().unwrap().clone();
+        st.on_unreachable(&dead.id);
+        let mut alive = peers.clone();
+        alive.retain(|p| p.id != dead.id);
+        let now = st.ticks;
+        let after = lookup_ticks(&mut st, &alive, 4);
+        assert_eq!(
+            after.first(),
+            Some(&(now + 1)),
+            "{after:?} after tick {now}"
+        );
+        assert!(after.len() >= 2, "{after:?}: back to the full rate");
+
+        // A change of the view (a new predecessor) resets it as well.
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        lookup_ticks(&mut st, &peers, 300);
+        assert_eq!(st.fingers(), &table[..]);
+        let newcomer = (0..)
+            .map(|i| Peer::from_addr(&format!("new{i}:1")))
+            .find(|p| in_open(&p.id, &peers[31].id, &peers[0].id))
+            .unwrap();
+        st.on_request(&Request::Notify {
+            peer: newcomer,
+            neighbors: false,
+        });
+        let now = st.ticks;
+        let after = lookup_ticks(&mut st, &peers, 2);
+        assert!(after.first().is_some_and(|t| *t <= now + 2), "{after:?}");
+    }
+
+    #[test]
+    fn without_backoff_finger_lookups_never_slow_down() {
+        let opts = RingOptions {
+            finger_backoff_max: 1,
+            ..RingOptions::default()
+        };
+        let (peers, mut st) = ring_of(32, opts);
+        let warm = lookup_ticks(&mut st, &peers, 300).len();
+        let (peers, mut st) = ring_of(32, RingOptions::default());
+        let backing_off = lookup_ticks(&mut st, &peers, 300).len();
+        // One remote lookup every other tick (a tick of local ones between).
+        assert!(warm >= 150, "{warm}");
+        assert!(backing_off * 5 < warm, "{backing_off} against {warm}");
+    }
+
+    fn is_ping(out: &Outbound) -> bool {
+        out.purpose == Purpose::CheckPredecessor && out.request == Request::Ping
+    }
+
+    #[test]
+    fn the_predecessor_ping_is_skipped_after_its_notify_and_resumes_when_it_falls_silent() {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let pred = peers[3].clone();
+        assert!(st.tick().iter().any(is_ping), "nothing heard yet: ping");
+        let heard = st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        assert!(matches!(heard, Response::Neighbors { .. }));
+        assert!(!st.tick().iter().any(is_ping), "it notified us: no ping");
+        assert!(st.tick().iter().any(is_ping), "silent since: ping again");
+        // A notify from a node we do not adopt says nothing about the
+        // predecessor: the ping still goes.
+        st.on_request(&Request::Notify {
+            peer: peers[1].clone(),
+            neighbors: false,
+        });
+        assert_eq!(st.predecessor(), Some(&pred));
+        assert!(st.tick().iter().any(is_ping));
+        // A notify from behind the predecessor (its own predecessor, which
+        // found it dead) brings the ping back even right after it notified.
+        st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        st.on_request(&Request::Notify {
+            peer: peers[2].clone(),
+            neighbors: true,
+        });
+        assert_eq!(st.predecessor(), Some(&pred));
+        assert!(st.tick().iter().any(is_ping));
+    }
+
+    /// Ticks until node 0 drops its predecessor, which dies after tick
+    /// `death`; until then it notifies before every tick if `notifies`.
+    /// Pings to it are answered at once while it lives, and time out
+    /// (`None`) `timeout` ticks after they were sent once it is dead.
+    fn ticks_to_drop_a_dead_predecessor(notifies: bool, death: u64, timeout: u64) -> u64 {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let pred = peers[3].clone();
+        let mut timeouts: Vec<(u64, Outbound)> = Vec::new();
+        for t in 1..100 {
+            let alive = t <= death;
+            if alive && notifies {
+                st.on_request(&Request::Notify {
+                    peer: pred.clone(),
+                    neighbors: true,
+                });
+            }
+            for out in st.tick().into_iter().filter(is_ping) {
+                if alive {
+                    st.on_response(&pred, out.purpose, Some(Response::Pong));
+                } else {
+                    timeouts.push((t + timeout, out));
+                }
+            }
+            let (due, later) = timeouts.into_iter().partition(|(at, _)| *at <= t);
+            timeouts = later;
+            for (_, out) in due {
+                st.on_response(&out.to, out.purpose, None);
+            }
+            if st.predecessor().is_none() {
+                return t - death;
+            }
+        }
+        panic!("the dead predecessor was never dropped");
+    }
+
+    #[test]
+    fn a_dead_predecessor_is_dropped_at_most_one_tick_later_than_with_a_ping_every_tick() {
+        for timeout in [0, 1, 4] {
+            // Never notified: a ping every tick, as before the skip.
+            let every_tick = ticks_to_drop_a_dead_predecessor(false, 10, timeout);
+            let skipping = ticks_to_drop_a_dead_predecessor(true, 10, timeout);
+            assert_eq!(every_tick, timeout + 3, "misses in three ticks");
+            assert!(
+                skipping <= every_tick + 1,
+                "timeout {timeout}: {skipping} ticks against {every_tick}"
+            );
+        }
+    }
+
+    #[test]
+    fn stabilize_notifies_and_asks_for_neighbours_in_one_request() {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let (me, s0) = (peers[0].clone(), peers[1].clone());
+        let out = st
+            .tick()
+            .into_iter()
+            .find(|o| o.purpose == Purpose::Stabilize);
+        let out = out.expect("a stabilize request");
+        let ask = Request::Notify {
+            peer: me.clone(),
+            neighbors: true,
+        };
+        assert_eq!(
+            (out.to.clone(), out.request.clone()),
+            (s0.clone(), ask.clone())
+        );
+
+        // The successor rectifies before it answers, so it names us.
+        let mut succ = RingState::with_view(
+            s0.clone(),
+            None,
+            peers[2..].to_vec(),
+            RingOptions::default(),
+        );
+        let answer = succ.on_request(&ask);
+        assert_eq!(succ.predecessor(), Some(&me));
+        let more = st.on_response(&s0, Purpose::Stabilize, Some(answer));
+        assert!(more.is_empty(), "no second notify: {more:?}");
+
+        // An older successor answers `Ack`: ask the two-step way, then notify.
+        let more = st.on_response(&s0, Purpose::Stabilize, Some(Response::Ack));
+        assert_eq!(more[0].request, Request::GetNeighbors);
+        assert_eq!(more[0].purpose, Purpose::Neighbors);
+        let answer = succ.on_request(&Request::GetNeighbors);
+        let more = st.on_response(&s0, Purpose::Neighbors, Some(answer));
+        let plain = Request::Notify {
+            peer: me,
+            neighbors: false,
+        };
+        assert_eq!(more[0].request, plain);
     }
 }

@@ -79,26 +79,30 @@ fn growth(nodes: usize, depth: u32) -> Model {
 }
 
 // Each run must cover at least most of the state space it covered when the
-// counts in `ring/mod.rs` were measured (82 858 and 22 600): a search that
+// counts in `ring/mod.rs` were measured (118 718 and 43 345): a search that
 // silently explores little (a model bug, a fingerprint that merges distinct
 // states) fails here, while an honest change to the state machine that moves
-// the count a little does not. The exact count is printed.
+// the count a little does not. The exact count is printed. (The one-request
+// stabilize and the skipped predecessor pings put fewer legs in flight per
+// round, which shrank the runs at depths 7 and 16 to 43 201 and 15 832
+// states; one and two more actions of depth bring the coverage back above
+// what it was.)
 
 #[test]
-fn four_nodes_join_depart_and_lose_a_message_depth_7() {
-    let stats = check(churn(4, 7, 1));
+fn four_nodes_join_depart_and_lose_a_message_depth_8() {
+    let stats = check(churn(4, 8, 1));
     assert!(
-        stats.states >= 60_000,
+        stats.states >= 90_000,
         "explored only {} states",
         stats.states
     );
 }
 
 #[test]
-fn three_nodes_grow_from_the_founder_depth_16() {
-    let stats = check(growth(3, 16));
+fn three_nodes_grow_from_the_founder_depth_18() {
+    let stats = check(growth(3, 18));
     assert!(
-        stats.states >= 15_000,
+        stats.states >= 35_000,
         "explored only {} states",
         stats.states
     );
@@ -106,20 +110,20 @@ fn three_nodes_grow_from_the_founder_depth_16() {
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn four_nodes_join_depart_and_lose_two_messages_depth_8() {
-    check(churn(4, 8, 2));
+fn four_nodes_join_depart_and_lose_two_messages_depth_9() {
+    check(churn(4, 9, 2));
 }
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn five_nodes_join_depart_and_lose_a_message_depth_7() {
-    check(churn(5, 7, 1));
+fn five_nodes_join_depart_and_lose_a_message_depth_8() {
+    check(churn(5, 8, 1));
 }
 
 #[test]
 #[ignore = "larger run, minutes: see \"Model check\" in ring/mod.rs"]
-fn four_nodes_grow_from_the_founder_depth_18() {
-    check(growth(4, 18));
+fn four_nodes_grow_from_the_founder_depth_19() {
+    check(growth(4, 19));
 }
 
 // The checker itself: each property rejects a world that breaks it, so the
