@@ -470,7 +470,11 @@ impl RingState {
             // then: its stabilize traffic stands in for the ping. One that
             // fell silent is pinged at once, so a dead predecessor is
             // dropped at most one tick later than with a ping every tick.
-            if self.pred_heard != Some(p.id) {
+            // A suspect one is pinged all the same: only an answer to our own
+            // call clears its misses, and notifies alone would leave it
+            // suspect for good (its misses adding up over hours, then a live
+            // predecessor dropped).
+            if self.pred_heard != Some(p.id) || self.is_suspect(&p.id) {
                 out.push(self.send(p.clone(), Request::Ping, Purpose::CheckPredecessor));
             }
         }
@@ -519,7 +523,7 @@ impl RingState {
             match self.fix_next_finger(remote_ok) {
                 FingerStep::Local => {}
                 FingerStep::Remote(o) => {
-                    self.finger_due = self.ticks + self.finger_wait;
+                    self.finger_due = self.ticks.saturating_add(self.finger_wait);
                     return Some(*o);
                 }
                 FingerStep::Deferred => return None,
@@ -538,8 +542,8 @@ impl RingState {
             self.fingers_fast();
         } else {
             let max = self.opts.finger_backoff_max.max(1);
-            self.finger_wait = (self.finger_wait * 2).min(max);
-            self.finger_due = self.ticks + self.finger_wait;
+            self.finger_wait = self.finger_wait.saturating_mul(2).min(max);
+            self.finger_due = self.ticks.saturating_add(self.finger_wait);
         }
     }
 
@@ -1345,6 +1349,29 @@ mod tests {
         });
         assert_eq!(st.predecessor(), Some(&pred));
         assert!(st.tick().iter().any(is_ping));
+    }
+
+    #[test]
+    fn a_suspect_predecessor_is_pinged_even_after_its_notify() {
+        let (peers, mut st) = ring_of(4, RingOptions::default());
+        let pred = peers[3].clone();
+        // One of our calls to it went unanswered.
+        st.suspect(&pred.id);
+        assert!(st.is_suspect(&pred.id));
+        st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        let pings: Vec<Outbound> = st.tick().into_iter().filter(is_ping).collect();
+        assert_eq!(pings.len(), 1, "suspect: pinged despite its notify");
+        // Its answer clears the suspicion, and the skip applies again.
+        st.on_response(&pred, pings[0].purpose.clone(), Some(Response::Pong));
+        assert!(!st.is_suspect(&pred.id));
+        st.on_request(&Request::Notify {
+            peer: pred.clone(),
+            neighbors: true,
+        });
+        assert!(!st.tick().iter().any(is_ping));
     }
 
     /// Ticks until node 0 drops its predecessor, which dies after tick
