@@ -26,6 +26,9 @@ pub struct KvReply {
     pub hops: Option<u32>,
     /// `X-Chord-Path`, when the request was traced (and the path readable).
     pub path: Option<Vec<TraceHop>>,
+    /// `X-Chord-Path` as the node sent it, for a caller that reports an
+    /// unreadable one (`chordctl ui`).
+    pub path_text: Option<String>,
 }
 
 impl KvReply {
@@ -41,7 +44,9 @@ impl KvReply {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    cluster_key: String,
+    /// `None` for a client of the public API only (`chordctl ui`'s, which
+    /// must never hold the key).
+    cluster_key: Option<String>,
     /// Whether `/kv` requests ask for their path (`X-Chord-Trace: 1`).
     trace: bool,
 }
@@ -49,6 +54,15 @@ pub struct Client {
 impl Client {
     /// A client that authenticates internal requests with `cluster_key`.
     pub fn new(cluster_key: &str) -> Result<Self> {
+        Ok(Self {
+            cluster_key: Some(cluster_key.to_string()),
+            ..Self::public()?
+        })
+    }
+
+    /// A client of the public API only (`/status`, `/kv`): it has no
+    /// cluster key, so [`Client::keys`] fails.
+    pub fn public() -> Result<Self> {
         let http = reqwest::Client::builder()
             // Nodes are only ever on 127.0.0.1: a proxy from the
             // environment would be wrong.
@@ -61,7 +75,7 @@ impl Client {
             .context("building the HTTP client")?;
         Ok(Self {
             http,
-            cluster_key: cluster_key.to_string(),
+            cluster_key: None,
             trace: false,
         })
     }
@@ -99,10 +113,13 @@ impl Client {
 
     /// `GET /chord/keys` with the cluster key.
     pub async fn keys(&self, endpoint: &str) -> Result<KeyListing> {
+        let Some(cluster_key) = &self.cluster_key else {
+            anyhow::bail!("this client has no cluster key: it speaks the public API only");
+        };
         let resp = self
             .http
             .get(format!("http://{endpoint}/chord/keys"))
-            .bearer_auth(&self.cluster_key)
+            .bearer_auth(cluster_key)
             .timeout(Duration::from_secs(10))
             .send()
             .await
@@ -165,7 +182,8 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
     };
     let owner = header(headers::OWNER);
     let hops = header(headers::HOPS).and_then(|h| h.parse().ok());
-    let path = header(trace::PATH_HEADER).and_then(|p| trace::parse_path(&p).ok());
+    let path_text = header(trace::PATH_HEADER);
+    let path = path_text.as_deref().and_then(|p| trace::parse_path(p).ok());
     let status = resp.status().as_u16();
     let body = resp
         .text()
@@ -177,6 +195,16 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
         owner,
         hops,
         path,
+        path_text,
+    })
+}
+
+/// Whether a request failed before a connection was made: then, and only
+/// then, it is safe to send it to another node (it reached none).
+pub fn never_connected(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<reqwest::Error>()
+            .is_some_and(|r| r.is_connect())
     })
 }
 

@@ -7,33 +7,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{node_bin, recorded_pids, runs_bin, unique, Ctl};
+use common::{Ctl, ProcessCluster};
 use serde_json::Value;
-
-/// Removes the cluster when the test ends, passed or failed: `down`, then
-/// SIGKILL for any recorded node process still running `bin`.
-struct Guard {
-    ctl: Ctl,
-    state_dir: PathBuf,
-    cluster: String,
-    bin: PathBuf,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let pids = recorded_pids(&self.state_dir, &self.cluster);
-        let _ = self.ctl.run(&["down"]);
-        for pid in pids {
-            if runs_bin(pid, &self.bin) {
-                // SAFETY: kill(2) with plain integers.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
-}
 
 /// The assertions every successful run must pass.
 fn check_run(report: &Value) {
@@ -66,24 +41,8 @@ fn check_run(report: &Value) {
 
 #[test]
 fn bench_a_process_ring_and_a_single_target() {
-    let bin = node_bin();
-    let cluster = unique("t-bench");
-    let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let state = state_dir.to_str().unwrap();
-    let ctl = Ctl::new(
-        &["--runtime", "process", "--cluster", &cluster],
-        &[
-            ("XDG_STATE_HOME", state),
-            ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
-        ],
-    );
-    let _guard = Guard {
-        ctl: ctl.clone(),
-        state_dir: state_dir.clone(),
-        cluster: cluster.clone(),
-        bin: bin.clone(),
-    };
+    let guard = ProcessCluster::new("t-bench");
+    let (ctl, state_dir) = (guard.ctl.clone(), guard.state_dir.clone());
     ctl.run(&["up", "3", "--timeout", "60"]).ok("up 3");
 
     let args = [

@@ -5,78 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{node_bin, recorded_pids, runs_bin, unique, Ctl};
-
-/// Whether a pid is a live (non-zombie) process running `bin`.
-fn is_live_node(pid: i32, bin: &Path) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let zombie = stat
-        .rsplit(')')
-        .next()
-        .is_some_and(|rest| rest.trim_start().starts_with('Z'));
-    !zombie && runs_bin(pid, bin)
-}
-
-/// Tears the cluster down on drop, then kills whatever the state file
-/// still names, so a failing test leaves no process behind.
-struct Guard {
-    ctl: Ctl,
-    state_dir: PathBuf,
-    cluster: String,
-    bin: PathBuf,
-    pids: Vec<i32>,
-}
-
-impl Guard {
-    /// A fresh cluster name with its own state folder, and chordctl set up
-    /// for it with the process runtime.
-    fn new(prefix: &str) -> Guard {
-        let bin = node_bin();
-        let cluster = unique(prefix);
-        let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
-        std::fs::create_dir_all(&state_dir).unwrap();
-        let ctl = Ctl::new(
-            &["--runtime", "process", "--cluster", &cluster],
-            &[
-                ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
-                ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
-            ],
-        );
-        Guard {
-            ctl,
-            state_dir,
-            cluster,
-            bin,
-            pids: Vec::new(),
-        }
-    }
-
-    fn remember_pids(&mut self) {
-        for pid in recorded_pids(&self.state_dir, &self.cluster) {
-            if !self.pids.contains(&pid) {
-                self.pids.push(pid);
-            }
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.remember_pids();
-        let _ = self.ctl.run(&["down"]);
-        for &pid in &self.pids {
-            if is_live_node(pid, &self.bin) {
-                // SAFETY: kill(2) with plain integers.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
-}
+use common::{is_live_node, recorded_pids, ProcessCluster as Guard};
 
 #[test]
 fn process_cluster_survives_two_kills_and_down_leaves_nothing() {

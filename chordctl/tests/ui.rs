@@ -14,39 +14,26 @@ use std::time::Duration;
 
 use common::deadline::run_with_deadline;
 use common::net::{http, json};
-use common::{node_bin, recorded_pids, runs_bin, unique, Ctl};
+use common::{unique, Ctl, ProcessCluster};
 
-/// A process-runtime cluster, torn down on drop (even when a test fails),
-/// with whatever its state file names killed.
+/// A process-runtime ring for the UI to show (torn down on drop).
 struct Ring {
+    cluster: ProcessCluster,
     ctl: Ctl,
-    state_dir: PathBuf,
-    cluster: String,
-    bin: PathBuf,
 }
 
 impl Ring {
     /// Starts `nodes` nodes and waits for a correct ring.
     fn up(prefix: &str, nodes: u32) -> Ring {
-        let bin = node_bin();
-        let cluster = unique(prefix);
-        let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
-        std::fs::create_dir_all(&state_dir).unwrap();
-        let ctl = Ctl::new(
-            &["--runtime", "process", "--cluster", &cluster],
-            &[
-                ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
-                ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
-            ],
-        );
-        let ring = Ring {
-            ctl,
-            state_dir,
+        let cluster = ProcessCluster::new(prefix);
+        let mut ring = Ring {
+            ctl: cluster.ctl.clone(),
             cluster,
-            bin,
         };
         let n = nodes.to_string();
-        ring.ctl.run(&["up", &n, "--timeout", "120"]).ok("up");
+        let up = ring.ctl.run(&["up", &n, "--timeout", "120"]);
+        ring.cluster.remember_pids();
+        up.ok("up");
         ring
     }
 
@@ -82,20 +69,6 @@ impl Ring {
         }
         ui.addr = addr;
         ui
-    }
-}
-
-impl Drop for Ring {
-    fn drop(&mut self) {
-        let pids = recorded_pids(&self.state_dir, &self.cluster);
-        let _ = self.ctl.run(&["down"]);
-        for pid in pids {
-            if runs_bin(pid, &self.bin) {
-                // SAFETY: kill(2) with plain integers.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }
 

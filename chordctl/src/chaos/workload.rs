@@ -184,6 +184,7 @@ mod tests {
             owner: None,
             hops: None,
             path: None,
+            path_text: None,
         })
     }
 

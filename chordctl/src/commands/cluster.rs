@@ -10,7 +10,7 @@ use rand::seq::IndexedRandom;
 use serde_json::json;
 
 use super::inspect::{print_names, print_status, status_report, wait_for_ring};
-use super::{died, random_key, Ctx};
+use super::{died, random_key, terminated, Ctx};
 use crate::cli::KillSelection;
 use crate::client::Client;
 use crate::output::{print_json, println, Progress};
@@ -334,18 +334,6 @@ pub async fn logs<R: Runtime>(
     let cluster = ctx.existing().await?;
     let node = cluster.node(name)?;
     ctx.rt.logs(ctx.cluster, node, follow, tail).await
-}
-
-/// Completes when the process gets SIGTERM (never, if it cannot be watched),
-/// so `up` rolls back a half-made cluster then too, not only on Ctrl-C.
-async fn terminated() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            term.recv().await;
-        }
-        Err(_) => std::future::pending::<()>().await,
-    }
 }
 
 /// `partition`: each group on a network of its own; the rest stay together.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use crate::cli::Target;
-use crate::client::{Client, KvReply};
+use crate::client::{never_connected, Client, KvReply};
 use crate::exit;
 use crate::output::{print, print_json, println};
 use crate::pathview;
@@ -77,14 +77,6 @@ async fn send<R: Runtime>(
         }
     }
     Err(last_error.unwrap_or_else(|| anyhow!("no node to send the request to")))
-}
-
-/// Whether the request failed before a connection was made.
-fn never_connected(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<reqwest::Error>()
-            .is_some_and(|r| r.is_connect())
-    })
 }
 
 /// Turns an unexpected HTTP answer into an error with the node's message.

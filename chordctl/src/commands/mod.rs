@@ -151,3 +151,16 @@ pub async fn died<R: Runtime>(ctx: &Ctx<'_, R>, node: &NodeInfo, what: &str) -> 
         .unwrap_or_default();
     anyhow!("{} {what}; its last log lines:\n{log}", node.name)
 }
+
+/// Completes when the process gets SIGTERM (never, if it cannot be watched),
+/// so `up` rolls back a half-made cluster then too, not only on Ctrl-C, and
+/// `ui` stops cleanly under a service manager.
+pub async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}

@@ -117,7 +117,7 @@ pub async fn serve<R: Runtime>(ctx: &Ctx<'_, R>, plan: &UiPlan) -> Result<()> {
             public: plan.public,
         },
         snapshot: rx,
-        http: send::http()?,
+        client: crate::client::Client::public()?.traced(true),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
@@ -140,7 +140,8 @@ pub async fn serve<R: Runtime>(ctx: &Ctx<'_, R>, plan: &UiPlan) -> Result<()> {
     ))?;
     tokio::select! {
         () = poll_forever(ctx, &mut poller, &tx) => {}
-        () = wait_for_signal() => {}
+        () = crate::commands::terminated() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
     let _ = stop.send(());
     // Keep-alive connections of an open page are closed by the graceful
@@ -324,22 +325,6 @@ fn decode(part: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
-}
-
-/// Returns on Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ pub struct App {
     pub bound: Bound,
     /// The latest look at the cluster.
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
-    /// Client for the nodes' public API (no cluster key).
-    pub http: reqwest::Client,
+    /// Client for the nodes' public API (no cluster key), tracing.
+    pub client: crate::client::Client,
 }
 
 /// A request as the routes see it.
@@ -110,7 +110,7 @@ async fn kv(app: &App, body: &[u8]) -> Reply {
     let Some(cluster) = &snap.cluster else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the cluster is not found");
     };
-    match send::to_some_node(&app.http, &cluster.nodes, &req).await {
+    match send::to_some_node(&app.client, &cluster.nodes, &req).await {
         Ok((via, answer)) => json(StatusCode::OK, &KvResult::new(&req, &via, answer, &snap)),
         Err(e) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
     }
@@ -159,7 +159,7 @@ mod tests {
                 public: false,
             },
             snapshot: rx,
-            http: send::http().unwrap(),
+            client: crate::client::Client::public().unwrap().traced(true),
         }
     }
 

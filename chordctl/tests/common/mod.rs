@@ -406,3 +406,78 @@ pub fn chaos_passes(ctl: &Ctl, args: &[&str], kinds: &[&str]) -> serde_json::Val
     );
     summary
 }
+
+/// Whether a pid is a live (non-zombie) process running `bin`.
+pub fn is_live_node(pid: i32, bin: &Path) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let zombie = stat
+        .rsplit(')')
+        .next()
+        .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    !zombie && runs_bin(pid, bin)
+}
+
+/// A process-runtime cluster: torn down on drop, then kills whatever the state file
+/// still names, so a failing test leaves no process behind.
+pub struct ProcessCluster {
+    /// chordctl, set up for this cluster.
+    pub ctl: Ctl,
+    /// Its own state folder (`XDG_STATE_HOME`).
+    pub state_dir: PathBuf,
+    /// The cluster's unique name.
+    pub cluster: String,
+    /// The node binary it runs.
+    pub bin: PathBuf,
+    /// Node pids seen, killed on drop if still running it.
+    pub pids: Vec<i32>,
+}
+
+impl ProcessCluster {
+    /// A fresh cluster name with its own state folder, and chordctl set up
+    /// for it with the process runtime.
+    pub fn new(prefix: &str) -> ProcessCluster {
+        let bin = node_bin();
+        let cluster = unique(prefix);
+        let state_dir = std::env::temp_dir().join(format!("{cluster}-state"));
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let ctl = Ctl::new(
+            &["--runtime", "process", "--cluster", &cluster],
+            &[
+                ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
+                ("CHORDCTL_NODE_BIN", bin.to_str().unwrap()),
+            ],
+        );
+        ProcessCluster {
+            ctl,
+            state_dir,
+            cluster,
+            bin,
+            pids: Vec::new(),
+        }
+    }
+
+    /// Adds the node pids the state file names now to those killed on drop.
+    pub fn remember_pids(&mut self) {
+        for pid in recorded_pids(&self.state_dir, &self.cluster) {
+            if !self.pids.contains(&pid) {
+                self.pids.push(pid);
+            }
+        }
+    }
+}
+
+impl Drop for ProcessCluster {
+    fn drop(&mut self) {
+        self.remember_pids();
+        let _ = self.ctl.run(&["down"]);
+        for &pid in &self.pids {
+            if is_live_node(pid, &self.bin) {
+                // SAFETY: kill(2) with plain integers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
