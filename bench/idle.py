@@ -29,52 +29,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ringlib import get_json, ring_correct, wait_until  # noqa: E402
+from ringlib import Ring, get_json, ring_correct, wait_until  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class Ring:
-    """N node processes of one binary on consecutive ports; kills them on close."""
-
-    def __init__(self, binary, n, port0, logdir):
-        self.binary, self.port0, self.logdir = binary, port0, logdir
-        self.procs = {}  # port -> Popen
-        self.ports = [port0 + i for i in range(n)]
-        try:
-            for port in self.ports:
-                self.start(port)
-        except BaseException:
-            self.close()  # the ones already started
-            raise
-
-    def start(self, port):
-        """Starts (or restarts) the node on `port`; all join through the first."""
-        args = [self.binary, "--listen", f"127.0.0.1:{port}"]
-        if port != self.port0:
-            args += ["--join", f"127.0.0.1:{self.port0}"]
-        log = open(os.path.join(self.logdir, f"{port}.log"), "ab")
-        self.procs[port] = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=log
-        )
-        log.close()
-
-    def pid(self, port):
-        """The process id of the node on `port`."""
-        return self.procs[port].pid
-
-    def close(self):
-        """Kills every node still running (SIGCONT first: a stopped one) and reaps it."""
-        for p in self.procs.values():
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGCONT)
-                    os.kill(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        for p in self.procs.values():
-            p.wait()
-        self.procs.clear()
 
 
 def cpu_ticks(pid):

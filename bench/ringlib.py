@@ -1,9 +1,12 @@
-"""Helpers bench.py and repair.py share: node status over HTTP, key ids, the
-ring-correctness check and a bounded wait. Everything talks to 127.0.0.1 only."""
+"""Helpers the bench scripts share: node processes on 127.0.0.1 ports, node
+status over HTTP, key ids, the ring-correctness check and a bounded wait.
+Everything talks to 127.0.0.1 only."""
 
 import hashlib
 import json
 import os
+import signal
+import subprocess
 import time
 import urllib.request
 
@@ -47,3 +50,47 @@ def wait_until(cond, timeout, what):
             pass
         time.sleep(0.1)
     raise SystemExit(f"timed out after {timeout} s waiting for {what}")
+
+
+class Ring:
+    """N node processes of one binary on consecutive ports; kills them on close."""
+
+    def __init__(self, binary, n, port0, logdir, args=()):
+        self.binary, self.port0, self.logdir = binary, port0, logdir
+        self.args = list(args)  # extra flags for every node
+        self.procs = {}  # port -> Popen
+        self.ports = [port0 + i for i in range(n)]
+        try:
+            for port in self.ports:
+                self.start(port)
+        except BaseException:
+            self.close()  # the ones already started
+            raise
+
+    def start(self, port):
+        """Starts (or restarts) the node on `port`; all join through the first."""
+        args = [self.binary, "--listen", f"127.0.0.1:{port}", *self.args]
+        if port != self.port0:
+            args += ["--join", f"127.0.0.1:{self.port0}"]
+        log = open(os.path.join(self.logdir, f"{port}.log"), "ab")
+        self.procs[port] = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=log
+        )
+        log.close()
+
+    def pid(self, port):
+        """The process id of the node on `port`."""
+        return self.procs[port].pid
+
+    def close(self):
+        """Kills every node still running (SIGCONT first: a stopped one) and reaps it."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGCONT)
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for p in self.procs.values():
+            p.wait()
+        self.procs.clear()

@@ -98,6 +98,10 @@ pub struct Flags {
     /// Hop ceiling: a request still travelling after this many hops fails (503).
     #[arg(long, env = "CHORD_MAX_HOPS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
+    /// Owners' ranges remembered so that requests go straight to a key's
+    /// owner, learned from the owners' replies; 0 turns the cache off.
+    #[arg(long, env = "CHORD_LOCATION_CACHE", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub location_cache: u32,
     /// `(id, version)` pairs per sync list message; a range holding more is
     /// compared in sub-ranges. Hidden: for tests that split ranges of a few keys.
     #[arg(long, env = "CHORD_SYNC_LIST_MAX", default_value_t = 4096, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
@@ -133,6 +137,7 @@ impl TryFrom<Flags> for Options {
             max_body: f.max_body,
             tombstone_grace: Duration::from_millis(f.tombstone_grace_ms),
             max_hops: f.max_hops,
+            location_cache: f.location_cache as usize,
             tuning: Tuning {
                 sync_list_max: f.sync_list_max as usize,
                 ..Tuning::default()

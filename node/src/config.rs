@@ -47,6 +47,9 @@ pub struct Options {
     pub tombstone_grace: Duration,
     /// Hop ceiling: a request still travelling after this many hops fails (503).
     pub max_hops: u32,
+    /// Owners' ranges the entry node remembers to send requests straight to
+    /// the owner (see `crate::location`); 0 turns the cache off.
+    pub location_cache: usize,
     /// Sizes and limits operators rarely touch.
     pub tuning: Tuning,
 }
@@ -69,6 +72,7 @@ impl Default for Options {
             max_body: 1 << 20,
             tombstone_grace: Duration::from_millis(600_000),
             max_hops: 32,
+            location_cache: crate::location::DEFAULT_CAPACITY,
             tuning: Tuning::default(),
         }
     }

@@ -11,6 +11,7 @@
 //! * [`routing`] — the next hop for a key (pure), shared by lookups and requests.
 //! * [`request`] — the data path's decisions (pure): the entry's attempts and
 //!   its one retry, a hop's hedged hand-off, the owner's quorum write.
+//! * [`location`] — the entry node's cache of owners' ranges (pure).
 //! * [`absence`] — when an owner without a copy may answer "not found" (pure).
 //! * [`store`] — the versioned in-memory map with tombstones and a hybrid clock.
 //! * [`replication`] — holders of a key, range digests, diffs and leases (pure).
@@ -34,6 +35,7 @@ pub mod absence;
 pub mod config;
 pub mod dedup;
 pub mod driver;
+pub mod location;
 pub mod metrics;
 pub mod peer;
 pub mod pending;

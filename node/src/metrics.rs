@@ -74,6 +74,14 @@ pub struct Metrics {
     pub repair_bytes: Counter,
     /// Ring changes seen here, by `kind`: `successor`, `predecessor`.
     pub ring_changes: Family<KindLabels, Counter>,
+    /// Routed client requests by what the location cache knew at the entry:
+    /// `hit` (it offered the owner), `miss` (it did not), `wrong` (a hit
+    /// whose reply came from another owner).
+    pub location_cache: Family<KindLabels, Counter>,
+    /// Owners' replies received by this node as entry, by how they came:
+    /// `inline` (on the first hop's own connection: one exchange) or
+    /// `posted` (`POST /chord/reply`, after a longer path).
+    pub replies: Family<KindLabels, Counter>,
     merges: Counter,
     suspected: Counter,
     dropped: Counter,
@@ -124,6 +132,8 @@ impl Metrics {
             repair_keys: Counter::default(),
             repair_bytes: Counter::default(),
             ring_changes: Family::default(),
+            location_cache: Family::default(),
+            replies: Family::default(),
             merges: Counter::default(),
             suspected: Counter::default(),
             dropped: Counter::default(),
@@ -181,6 +191,16 @@ impl Metrics {
             "repair_bytes_moved",
             "Bytes of entries moved by repair, either way",
             m.repair_bytes.clone(),
+        );
+        r.register(
+            "location_cache",
+            "Routed client requests by what the entry's location cache knew: hit, miss, wrong (a hit answered by another owner)",
+            m.location_cache.clone(),
+        );
+        r.register(
+            "replies",
+            "Owners' replies received as entry, by how they came: inline (on the first hop's connection), posted (POST /chord/reply)",
+            m.replies.clone(),
         );
         r.register(
             "ring_changes",

@@ -158,15 +158,22 @@ impl PeerClient {
     }
 
     /// Hands a routed request to the next hop, which acknowledges with 202
-    /// without waiting for the outcome.
+    /// without waiting for the outcome (`Ok(None)`), or, when the entry
+    /// asked for it (`RouteMsg::reply_inline`) and the hop owns the key,
+    /// answers with the owner's reply itself (`Ok(Some(reply))`).
     /// The call may take [`HEDGE_PATIENCE`] times the call timeout: the
     /// sender suspects a hop silent past the call timeout and tries another
     /// one meanwhile, but a hop that was only slow may still take the request.
-    pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<(), CallError> {
+    pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<Option<ReplyMsg>, CallError> {
         let patient = self.timeout * HEDGE_PATIENCE;
-        self.post(addr, Endpoint::Route, msg, patient)
-            .await
-            .map(|_| ())
+        let body = self.post(addr, Endpoint::Route, msg, patient).await?;
+        // The acknowledgement is `{}`; anything else is a reply.
+        if body.as_ref() == b"{}" {
+            return Ok(None);
+        }
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| CallError::Rejected(format!("bad inline reply: {e}")))
     }
 
     /// Sends the owner's direct reply to the entry node.

@@ -282,6 +282,19 @@ async fn metrics_count_what_the_ring_did() {
                 Some(41.0 + settling),
                 "{text}"
             );
+            // Once the successor lists are complete the entry reaches every
+            // owner of three in one hop, and the owner answers on that hop's
+            // own connection: one exchange. (Paths of two hops while the
+            // ring forms, and an owner slower than half a call timeout on a
+            // busy machine, post their replies instead.)
+            let all = sample(&text, "chord_request_hops_count").unwrap();
+            let here = sample(&text, r#"chord_request_hops_bucket{le="0.0"}"#).unwrap();
+            let routed = all - here;
+            let inline = sample(&text, r#"chord_replies_total{kind="inline"}"#).unwrap_or(0.0);
+            let posted = sample(&text, r#"chord_replies_total{kind="posted"}"#).unwrap_or(0.0);
+            assert!(routed > 0.0, "{text}");
+            assert!(inline + posted >= routed, "{text}");
+            assert!(inline >= routed / 2.0, "{text}");
         }
         owned += sample(&text, r#"chord_keys{kind="owned"}"#).unwrap_or(0.0);
         applied += sample(&text, r#"chord_replica_writes_total{kind="applied"}"#).unwrap_or(0.0);

@@ -201,7 +201,19 @@ async fn the_hop_ceiling_stops_long_paths_but_not_the_owner_at_the_last_hop() {
     // With one successor each, most keys are two or more hops away: those
     // fail (503, and say why) instead of travelling on; none is answered
     // beyond the ceiling.
-    let args = [FAST, &["--max-hops", "1", "--successors", "1"]].concat();
+    // No location cache: it would send most requests straight to the owner.
+    let args = [
+        FAST,
+        &[
+            "--max-hops",
+            "1",
+            "--successors",
+            "1",
+            "--location-cache",
+            "0",
+        ],
+    ]
+    .concat();
     let c = Cluster::start(&args, 8, false).await;
     let (mut stopped, mut answered) = (0, 0);
     for i in 0..60 {
@@ -260,7 +272,9 @@ async fn a_hop_that_cannot_pass_a_request_on_is_routed_around() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_length_on_32_nodes_stays_near_half_log_n() {
-    let c = Cluster::start(FAST, 32, false).await;
+    // Chord's own routing, through fingers: without the location cache.
+    let args = [FAST, &["--location-cache", "0"]].concat();
+    let c = Cluster::start(&args, 32, false).await;
     // Fingers are refreshed round-robin: wait until every node's fingers are
     // exactly the true ones (finger i of n is the successor of n + 2^i), which
     // is what Chord's path length rests on.
@@ -270,6 +284,45 @@ async fn path_length_on_32_nodes_stays_near_half_log_n() {
     let bound = 0.5 * 32f64.log2() + 1.0;
     println!("32 nodes: mean hops {mean:.2} (bound {bound})");
     assert!(mean <= bound, "mean hops {mean} > {bound}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_location_cache_takes_32_nodes_to_one_hop_after_warm_up() {
+    // Every entry node learns owners' ranges from their replies and then
+    // sends requests straight to the owner. A correctness check of the
+    // cache (hops are counted as taken), not a timing: the figures for
+    // 8 to 64 nodes are in BENCHMARKS.md.
+    let c = Cluster::start(FAST, 32, false).await;
+    c.wait_fingers(Duration::from_secs(60)).await;
+    // Cold: the first 500 writes, each through a random entry node.
+    let cold = put_get_all(&c, 250).await;
+    // Warm-up: enough reads that each entry has heard from most owners,
+    // eight at a time.
+    for round in 0..375 {
+        let reads = (0..8).map(|j| {
+            let key = format!("key-{}", (round * 8 + j) % 250);
+            let c = &c;
+            async move { (c.get(&c.random_addr(), &key).await.0, key) }
+        });
+        for (status, key) in futures_util::future::join_all(reads).await {
+            assert_eq!(status, 200, "{key}");
+        }
+    }
+    let warm = put_get_all(&c, 250).await;
+    println!("32 nodes: mean hops cold {cold:.2}, warm {warm:.2}");
+    assert!(warm <= 1.3, "warm mean hops {warm} (cold {cold})");
+    // A cached first hop shows in a traced path, and its owner is right.
+    let entry = c.random_addr();
+    let key = (0..250)
+        .map(|i| format!("key-{i}"))
+        .find(|k| c.owner_of(k) != entry)
+        .unwrap();
+    let (status, owner, hops, path) = traced(&c, reqwest::Method::GET, &entry, &key).await;
+    let shown = format_path(&path);
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(owner, c.owner_of(&key), "{shown}");
+    assert_eq!(hops, 1, "{shown}");
+    assert!(path[1].has(&Tag::Cache), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,8 +411,8 @@ async fn traced(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_traced_request_reports_every_hop_of_its_path_and_why() {
     // Short successor lists on 12 nodes make paths of several hops through
-    // fingers (as in the frozen-node test).
-    let args = [FAST, &["--successors", "3"]].concat();
+    // fingers (as in the frozen-node test); no location cache to shorten them.
+    let args = [FAST, &["--successors", "3", "--location-cache", "0"]].concat();
     let c = Cluster::start(&args, 12, false).await;
     c.wait_fingers(Duration::from_secs(60)).await;
     let members: Vec<String> = c.live().iter().map(|n| n.addr.clone()).collect();

@@ -58,6 +58,15 @@ pub struct RouteMsg {
     /// sends to). Absent, and never allocated, on an untraced request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceHop>>,
+    /// Set by the entry node on the hops it sends itself: a receiver that
+    /// owns the key answers with the [`ReplyMsg`] on this same connection
+    /// (200) instead of 202 and `POST /chord/reply`, which is the direct
+    /// reply to the originating node with one exchange instead of two. A
+    /// receiver that does not own the key acknowledges with 202 and routes on
+    /// as always (clearing the flag: later hops are not the origin's
+    /// connection). A node that predates the flag ignores it and answers 202.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reply_inline: bool,
 }
 
 /// The outcome of an operation at the owner.
@@ -109,6 +118,11 @@ pub struct ReplyMsg {
     /// `direct-reply` hop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceHop>>,
+    /// When the replying node performed the operation as the owner: the range
+    /// it holds, `(its predecessor, itself]`, for the entry node's location
+    /// cache. Absent when it gave up, knows no predecessor, or predates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
 }
 
 /// Replica traffic between holders (`POST /chord/data`).

@@ -121,8 +121,11 @@ impl Node {
                 self.with_ring(|ring| ring.suspect(&peer.id));
             }
             // Stalled: our own fault; rejected: it is alive.
-            CallError::Stalled(_) | CallError::Rejected(_) => {}
+            CallError::Stalled(_) | CallError::Rejected(_) => return,
         }
+        // A failed guess is not offered again; the next reply from whoever
+        // owns that range now teaches the cache afresh.
+        lock(&self.inner.location).forget(&peer.id);
     }
 }
 

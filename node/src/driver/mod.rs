@@ -16,6 +16,7 @@ use crate::config::Options;
 use crate::dedup::{Begin, InFlight, Recent};
 use crate::digest::Digest;
 use crate::id::Id;
+use crate::location::LocationCache;
 use crate::metrics::Metrics;
 use crate::peer::{CallError, PeerClient};
 use crate::pending::Pending;
@@ -38,6 +39,7 @@ mod maintenance;
 mod owner;
 mod replica;
 mod routed;
+pub use routed::RouteAnswer;
 
 /// Key-value side of the node, behind one mutex.
 struct Data {
@@ -63,6 +65,9 @@ struct Shared {
     addr_header: warp::http::HeaderValue,
     ring: Mutex<RingState>,
     data: Mutex<Data>,
+    /// Owners' ranges learned from replies (taken after `ring`, never
+    /// while holding it: see `routed`).
+    location: Mutex<LocationCache>,
     pending: Pending,
     peers: PeerClient,
     repairing: AtomicBool,
@@ -160,6 +165,7 @@ impl Node {
                     last_targets: Vec::new(),
                     in_flight: InFlight::default(),
                 }),
+                location: Mutex::new(LocationCache::new(opts.location_cache)),
                 pending: Pending::default(),
                 peers,
                 repairing: AtomicBool::new(false),

@@ -9,8 +9,32 @@
 use super::*;
 use crate::request::client::route_deadline_ms;
 use crate::request::path;
+use crate::request::relay::inline_wait;
 use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, Start};
 use futures_util::StreamExt;
+
+/// What [`Node::forward`] achieved.
+#[derive(Debug)]
+enum Took {
+    /// This node owns the key: nothing was sent.
+    Here,
+    /// This hop acknowledged the request (202).
+    Hop(Peer),
+    /// This hop owned the key and answered with its reply on the call's own
+    /// connection (the entry's hops only).
+    Answered(Peer, Box<ReplyMsg>),
+}
+
+/// How a routed request's own connection is answered ([`Node::route_inline`]).
+pub enum RouteAnswer {
+    /// 200 with the owner's reply: the direct reply, on the entry's connection.
+    Reply(Box<ReplyMsg>),
+    /// 202: the reply follows by `POST /chord/reply`.
+    Accepted,
+    /// Not answered here: acknowledge and route it on as any hop does
+    /// ([`Node::handle_route`]), holding the permit.
+    Relay(RouteMsg, tokio::sync::OwnedSemaphorePermit),
+}
 
 impl Node {
     /// Runs a client operation that arrived at this node (the entry node);
@@ -32,12 +56,22 @@ impl Node {
             ..ClientReply::here(outcome)
         };
         let id = Id::hash(key.as_bytes());
-        let (ready, owns) = {
+        let (ready, owns, guess) = {
             let ring = lock(&self.inner.ring);
-            (ring.is_joined(), ring.view().owns(&id))
+            let owns = ring.view().owns(&id);
+            // The cache's owner, unless this node owns the key itself or
+            // the cached owner is suspected (its last call went unanswered).
+            let guess = (!owns)
+                .then(|| lock(&self.inner.location).lookup(&id))
+                .flatten()
+                .filter(|p| p.id != self.inner.me.id && !ring.is_suspect(&p.id));
+            (ring.is_joined(), owns, guess)
         };
-        // No location cache yet: the ring picks every first hop.
-        let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, None) {
+        if ready && !owns {
+            let result = if guess.is_some() { "hit" } else { "miss" };
+            Metrics::count(&self.inner.metrics.location_cache, result);
+        }
+        let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, guess.clone()) {
             Start::Answer(reply) => return reply,
             Start::ExecuteHere => return here(self.execute_here(&key, id, op, None).await),
             Start::Route(entry, attempt) => (entry, attempt),
@@ -71,6 +105,7 @@ impl Node {
                     opts.request_timeout,
                 )),
                 trace: trace.then(|| path::start(me)),
+                reply_inline: true,
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             tokio::spawn(async move {
@@ -85,24 +120,22 @@ impl Node {
                 let event = tokio::select! {
                     biased;
                     got = &mut reply => match got {
-                        Ok(mut reply) => {
-                            // Only a path this node asked for, and no longer
-                            // than a path may be: the reply is a peer's word.
-                            if !trace {
-                                reply.trace = None;
-                            }
-                            if let Some(p) = &mut reply.trace {
-                                path::received(p);
-                                path::replied(p, me, &reply.owner);
-                            }
-                            Event::Reply(reply)
+                        Ok(reply) => {
+                            Metrics::count(&self.inner.metrics.replies, "posted");
+                            Event::Reply(self.received(reply, trace, guess.as_ref()))
                         }
                         // Unreachable while `_waiting` holds the id.
                         Err(_) => Event::ReplyLost,
                     },
                     hop = &mut sent, if !entry.hop_known() => match hop {
-                        Ok(Ok(Some(hop))) => Event::HopTook(hop),
-                        Ok(Ok(None)) => Event::HopLocal,
+                        Ok(Ok(Took::Hop(hop))) => Event::HopTook(hop),
+                        Ok(Ok(Took::Answered(hop, reply))) => {
+                            // The owner answered on the hop's own connection.
+                            Metrics::count(&self.inner.metrics.replies, "inline");
+                            entry.on(Event::HopTook(hop));
+                            Event::Reply(self.received(*reply, trace, guess.as_ref()))
+                        }
+                        Ok(Ok(Took::Here)) => Event::HopLocal,
                         Ok(Err(e)) => Event::HopFailed(e),
                         Err(_) => Event::HopLost,
                     },
@@ -139,6 +172,33 @@ impl Node {
         }
     }
 
+    /// A reply as the entry takes it: the path only if this node asked for
+    /// one, and no longer than a path may be (the reply is a peer's word);
+    /// the owner's range taught to the location cache. `guess` is the owner
+    /// the cache offered for this request, if any.
+    fn received(&self, mut reply: ReplyMsg, trace: bool, guess: Option<&Peer>) -> ReplyMsg {
+        if !trace {
+            reply.trace = None;
+        }
+        if let Some(p) = &mut reply.trace {
+            path::received(p);
+            path::replied(p, &self.inner.me.addr, &reply.owner);
+        }
+        if reply.gave_up.is_none() {
+            if let Some(range) = reply.range {
+                if guess.is_some_and(|g| g.id != range.to) {
+                    Metrics::count(&self.inner.metrics.location_cache, "wrong");
+                }
+                let owner = Peer {
+                    id: range.to,
+                    addr: reply.owner.clone(),
+                };
+                lock(&self.inner.location).learn(range, owner);
+            }
+        }
+        reply
+    }
+
     /// Executes a client's operation here, as the owner, with the entry's one
     /// retry when the first answer was inconclusive (nothing was changed).
     async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> KvOutcome {
@@ -152,8 +212,10 @@ impl Node {
     /// Forwards `msg` to the next hop for `id`, skipping dead candidates;
     /// `first`, if given, is asked first as the key's owner. The rules
     /// (hedging, the owner hint from `msg.owner_hint`, the node to avoid
-    /// from `msg.avoid`, the hop ceiling) are [`Relay`]'s. `Ok(None)` when
-    /// this node turns out to be the owner; an error when no candidate took
+    /// from `msg.avoid`, the hop ceiling) are [`Relay`]'s. [`Took::Here`]
+    /// when this node turns out to be the owner, [`Took::Answered`] when the
+    /// hop that took it owned the key and answered inline (only asked for by
+    /// the entry, `msg.reply_inline`); an error when no candidate took
     /// it, or when `msg.hops` (the hop it would become) is over the
     /// `--max-hops` ceiling. On a traced request each copy's path gets the
     /// candidate it goes to; `retrying` (the entry's retry attempt) tags
@@ -172,9 +234,12 @@ impl Node {
         id: &Id,
         first: Option<Peer>,
         retrying: bool,
-    ) -> Result<Option<Peer>, String> {
+    ) -> Result<Took, String> {
         let opts = &self.inner.opts;
-        let limits = RelayLimits::new(opts.rpc_timeout, opts.max_hops);
+        let mut limits = RelayLimits::new(opts.rpc_timeout, opts.max_hops);
+        if msg.reply_inline {
+            limits = limits.answering_inline();
+        }
         let mut relay = Relay::new(msg.hops, msg.avoid, msg.owner_hint, first, limits);
         let began = tokio::time::Instant::now();
         let give_up_at = began + relay.give_up_at();
@@ -185,7 +250,7 @@ impl Node {
                 relay.next(&ring.view(), id, began.elapsed())
             };
             match next {
-                Next::Local => return Ok(None),
+                Next::Local => return Ok(Took::Here),
                 Next::GiveUp(e) => return Err(e),
                 Next::Call {
                     to,
@@ -208,7 +273,8 @@ impl Node {
             let suspect_at = relay.suspect_at().map(|at| began + at);
             tokio::select! {
                 Some((to, res)) = in_flight.next() => match res {
-                    Ok(()) => return Ok(Some(to)),
+                    Ok(None) => return Ok(Took::Hop(to)),
+                    Ok(Some(reply)) => return Ok(Took::Answered(to, Box::new(reply))),
                     Err(e) => {
                         if relay.on_failed(&to, &e) {
                             self.peer_failed(&to, &e);
@@ -256,13 +322,15 @@ impl Node {
         // this node is the owner: the owner reached at the last allowed hop
         // answers; only a request that would travel further fails. The
         // message keeps the sender's owner hint and the node to avoid.
+        // Only the entry's own hops may answer on their connection.
         let fwd = RouteMsg {
             hops: msg.hops.saturating_add(1),
+            reply_inline: false,
             ..msg.clone()
         };
         match self.forward(fwd, &id, None, false).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
+            Ok(Took::Hop(_) | Took::Answered(..)) => {}
+            Ok(Took::Here) => {
                 let op = std::mem::replace(&mut msg.op, KvOp::Get);
                 let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
                 self.send_reply(&msg, out, false).await;
@@ -282,22 +350,94 @@ impl Node {
     /// traced request's path goes back with it, this node tagged the owner
     /// unless it gave up.
     async fn send_reply(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) {
+        let reply = self.reply_for(msg, outcome, gave_up);
+        self.deliver_reply(&msg.origin, reply).await;
+    }
+
+    /// The reply to `msg`'s entry node (see [`Node::send_reply`]); as the
+    /// owner, with the range it holds for the entry's location cache.
+    fn reply_for(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) -> ReplyMsg {
+        let me = &self.inner.me;
         let mut trace = msg.trace.clone();
         if let (Some(p), false) = (&mut trace, gave_up) {
-            path::owned(p, &self.inner.me.addr);
+            path::owned(p, &me.addr);
         }
-        let reply = ReplyMsg {
+        let range = if gave_up {
+            None
+        } else {
+            lock(&self.inner.ring).predecessor().map(|p| Range {
+                from: p.id,
+                to: me.id,
+            })
+        };
+        ReplyMsg {
             req: msg.req.clone(),
-            owner: self.inner.me.addr.clone(),
-            gave_up: gave_up.then_some(self.inner.me.id),
+            owner: me.addr.clone(),
+            gave_up: gave_up.then_some(me.id),
             hops: msg.hops,
             outcome,
             trace,
-        };
-        if msg.origin == self.inner.me.addr {
+            range,
+        }
+    }
+
+    /// Sends `reply` to the entry node at `origin` (`POST /chord/reply`), or
+    /// hands it over directly when that is this node.
+    async fn deliver_reply(&self, origin: &str, reply: ReplyMsg) {
+        if origin == self.inner.me.addr {
             self.inner.pending.resolve(reply);
-        } else if let Err(e) = self.inner.peers.reply(&msg.origin, &reply).await {
-            tracing::debug!(origin = %msg.origin, error = %e, "reply not delivered");
+        } else if let Err(e) = self.inner.peers.reply(origin, &reply).await {
+            tracing::debug!(%origin, error = %e, "reply not delivered");
+        }
+    }
+
+    /// Answers a routed request on its own connection when the entry node
+    /// asked for that (`RouteMsg::reply_inline`) and this node owns the key:
+    /// see [`RouteAnswer`]. The operation runs in a
+    /// task of its own holding `permit`: if it takes longer than
+    /// [`inline_wait`] (a quorum write waiting on a slow holder, a busy
+    /// machine) the connection gets
+    /// its 202 after all, so the entry never suspects a live owner that is
+    /// merely busy, and the reply follows by `POST /chord/reply`, as it does
+    /// when the connection is gone by the time the reply is ready.
+    pub async fn route_inline(
+        &self,
+        mut msg: RouteMsg,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> RouteAnswer {
+        let id = Id::hash(msg.key.as_bytes());
+        let owns = || lock(&self.inner.ring).view().owns(&id);
+        let in_time = msg.deadline_ms.is_none_or(|d| now_ms() <= d);
+        if !(msg.reply_inline && in_time && self.is_ready() && owns()) {
+            return RouteAnswer::Relay(msg, permit);
+        }
+        if let Some(p) = &mut msg.trace {
+            path::received(p);
+        }
+        let (tx, mut rx) = oneshot::channel();
+        let node = self.clone();
+        tokio::spawn(async move {
+            let op = std::mem::replace(&mut msg.op, KvOp::Get);
+            let out = node.execute(&msg.key, id, op, Some(&msg.req)).await;
+            let reply = node.reply_for(&msg, out, false);
+            if let Err(reply) = tx.send(reply) {
+                node.deliver_reply(&msg.origin, reply).await;
+            }
+            drop(permit);
+        });
+        let wait = inline_wait(self.inner.opts.rpc_timeout);
+        let got = match tokio::time::timeout(wait, &mut rx).await {
+            Ok(got) => got.ok(),
+            Err(_) => {
+                // Closed first, so the task either finds the channel closed
+                // (and posts the reply) or has already put the reply in it.
+                rx.close();
+                rx.try_recv().ok()
+            }
+        };
+        match got {
+            Some(reply) => RouteAnswer::Reply(Box::new(reply)),
+            None => RouteAnswer::Accepted,
         }
     }
 
@@ -307,7 +447,8 @@ impl Node {
         self.inner.route_slots.clone().try_acquire_owned().ok()
     }
 
-    /// Delivers an owner's direct reply to the waiting client, if any.
+    /// Delivers an owner's direct reply (`POST /chord/reply`) to the waiting
+    /// client, if any.
     pub fn handle_reply(&self, reply: ReplyMsg) -> bool {
         self.inner.pending.resolve(reply)
     }
@@ -397,6 +538,14 @@ mod tests {
         (listener.local_addr().unwrap().to_string(), listener)
     }
 
+    /// The address of the hop that took a request, if one did.
+    fn took_by(t: Took) -> Option<String> {
+        match t {
+            Took::Here => None,
+            Took::Hop(p) | Took::Answered(p, _) => Some(p.addr),
+        }
+    }
+
     fn msg(key: &str) -> RouteMsg {
         RouteMsg {
             req: Pending::new_id(),
@@ -408,6 +557,7 @@ mod tests {
             avoid: None,
             deadline_ms: None,
             trace: None,
+            reply_inline: false,
         }
     }
 
@@ -427,7 +577,7 @@ mod tests {
         let key = key_at(0x30);
         let id = Id::hash(key.as_bytes());
         let took = n.forward(msg(&key), &id, None, false).await;
-        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
+        assert_eq!(took.map(took_by), Ok(Some(slow)));
     }
 
     #[tokio::test]
@@ -446,7 +596,7 @@ mod tests {
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
         let took = n.forward(msg(&key), &id, None, false).await;
-        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(slow)));
+        assert_eq!(took.map(took_by), Ok(Some(slow)));
     }
 
     #[tokio::test]
@@ -462,7 +612,7 @@ mod tests {
         let key = key_at(0x90);
         let id = Id::hash(key.as_bytes());
         let took = n.forward(msg(&key), &id, None, false).await;
-        assert_eq!(took.map(|p| p.map(|p| p.addr)), Ok(Some(live)));
+        assert_eq!(took.map(took_by), Ok(Some(live)));
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 
 use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
+use crate::request::relay::inline_wait;
 use crate::wire::{KvOutcome, ReplyMsg};
 use chord_proto::peer::Peer;
 use chord_proto::trace::TraceHop;
@@ -70,10 +71,14 @@ impl ClientReply {
 
 /// The wall-clock time (ms since the epoch) after which no node should
 /// execute an attempt sent at `now_ms`: the longest the entry waits for it
-/// (the first hand-off, up to [`HEDGE_PATIENCE`] + 1 call timeouts, then
+/// (the first hand-off, up to [`HEDGE_PATIENCE`] + 1 call timeouts each
+/// stretched by [`inline_wait`], then
 /// the owner's reply) plus [`DEADLINE_SLACK_MS`]. See `RouteMsg::deadline_ms`.
 pub fn route_deadline_ms(now_ms: u64, rpc_timeout: Duration, request_timeout: Duration) -> u64 {
-    let attempt = rpc_timeout * (HEDGE_PATIENCE + 1) + request_timeout;
+    // The entry's hand-off suspects its calls later, an owner may answer
+    // them inline (`RelayLimits::answering_inline`).
+    let call = rpc_timeout + inline_wait(rpc_timeout);
+    let attempt = call * (HEDGE_PATIENCE + 1) + request_timeout;
     let attempt_ms = u64::try_from(attempt.as_millis()).unwrap_or(u64::MAX);
     now_ms
         .saturating_add(attempt_ms)
@@ -306,6 +311,7 @@ mod tests {
             hops: 3,
             outcome,
             trace: None,
+            range: None,
         }
     }
 
@@ -539,10 +545,11 @@ mod tests {
 
     #[test]
     fn the_route_deadline_covers_the_hand_off_the_reply_and_the_slack() {
-        // 4 call timeouts of hand-off, the reply's wait, 1 s of slack.
+        // 4 call timeouts (each with the inline answer's quarter) of
+        // hand-off, the reply's wait, 1 s of slack.
         assert_eq!(
             route_deadline_ms(10_000, Duration::from_millis(300), Duration::from_secs(2)),
-            10_000 + 1_200 + 2_000 + 1_000
+            10_000 + 1_500 + 2_000 + 1_000
         );
     }
 

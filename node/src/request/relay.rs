@@ -47,6 +47,27 @@ impl RelayLimits {
             max_hops,
         }
     }
+
+    /// The limits of the entry node's own hand-off, whose calls an owner may
+    /// answer with its reply ([`inline_wait`]): a call is suspected that much
+    /// later. Without it, an owner busy with the operation under load ran
+    /// past the call timeout and was counted a miss, and a few such misses
+    /// dropped live nodes from successor lists (a frozen-node test failed
+    /// 2 runs in 9 that way).
+    pub fn answering_inline(self) -> RelayLimits {
+        RelayLimits {
+            suspect_after: self.suspect_after + inline_wait(self.suspect_after),
+            ..self
+        }
+    }
+}
+
+/// How long an owner that received a request on the entry's own connection
+/// (`RouteMsg::reply_inline`) works on it before it answers 202 and posts
+/// its reply instead: a quarter of the call timeout `rpc_timeout`. Short,
+/// so that a busy owner still acknowledges well within the entry's patience.
+pub fn inline_wait(rpc_timeout: Duration) -> Duration {
+    rpc_timeout / 4
 }
 
 /// What the driver does next ([`Relay::next`]).

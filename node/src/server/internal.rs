@@ -3,7 +3,7 @@
 //! every call must carry `Authorization: Bearer <key>` (401 otherwise).
 
 use super::{error, json, wrong_method, Reply, Req};
-use crate::driver::Node;
+use crate::driver::{Node, RouteAnswer};
 use crate::ring::Request;
 use crate::wire::{ReplicaRequest, ReplyMsg, RouteMsg};
 use chord_proto::api::{KeyEntry, KeyListing};
@@ -76,6 +76,11 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             }
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
+                    let (msg, permit) = match node.route_inline(msg, permit).await {
+                        RouteAnswer::Reply(reply) => return ok_json(&reply),
+                        RouteAnswer::Accepted => return json(StatusCode::ACCEPTED, b"{}".to_vec()),
+                        RouteAnswer::Relay(msg, permit) => (msg, permit),
+                    };
                     // The outcome goes to the origin directly; this hop only
                     // acknowledges, and the 202 never waits for the outcome.
                     // It does give the handling task a head start, so the
