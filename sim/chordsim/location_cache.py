@@ -35,6 +35,10 @@ class LocationCache:
         """Owner id -> (pred id, owner handle), least recently used first."""
         self._ends = []
         """The owner ids of _ranges, sorted: bisect finds the range of a key."""
+        self.hits = 0
+        """Lookups that found a range."""
+        self.misses = 0
+        """Lookups that found none."""
 
     def __len__(self) -> int:
         return len(self._ranges)
@@ -47,15 +51,14 @@ class LocationCache:
         """The owner handle of the range holding `key`, or None. A hit
         counts as a use for the LRU order."""
         end = self._first_end_from(key)
-        if end is None:
-            return None
-        pred, owner = self._ranges[end]
         # Ranges are disjoint, so if any range holds the key it is the one
         # that ends first at or after it: every other end is past that one.
-        if not in_half_open(key, pred, end):
+        if end is None or not in_half_open(key, self._ranges[end][0], end):
+            self.misses += 1
             return None
+        self.hits += 1
         self._ranges.move_to_end(end)
-        return owner
+        return self._ranges[end][1]
 
     def learn(self, pred_id: int, owner_id: int, owner=None) -> None:
         """Remember that `owner` (default: its id) holds (pred_id, owner_id],

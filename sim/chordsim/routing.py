@@ -55,8 +55,29 @@ def next_hop(t: Table, key: int, shortcut: bool = True):
     return (succs[0], False) if succs else (t.pred, False)
 
 
-def route(tables: dict, entry: int, key: int, shortcut: bool = True) -> list:
-    """Path of a lookup on a static ring: the nodes visited after `entry`."""
+def route(tables: dict, entry: int, key: int, shortcut: bool = True, cache=None) -> list:
+    """Path of a lookup on a static ring: the nodes visited after `entry`.
+
+    `cache` is the entry's LocationCache, or None for plain routing. Unless
+    the entry owns the key, a key in a cached range is sent straight to the
+    cached owner (one hop) and routed on from there as usual if the guess
+    was wrong; the owner's answer then teaches the entry its range.
+    """
+    if cache is None or next_hop(tables[entry], key, shortcut)[0] is None:
+        return _walk(tables, entry, key, shortcut)
+    guess = cache.lookup(key)
+    if guess is None or guess == entry:
+        path = _walk(tables, entry, key, shortcut)
+    else:
+        path = [guess] + _walk(tables, guess, key, shortcut)
+    owner = path[-1]
+    if tables[owner].pred is not None:
+        cache.learn(tables[owner].pred, owner)
+    return path
+
+
+def _walk(tables: dict, entry: int, key: int, shortcut: bool) -> list:
+    """Hop by hop by next_hop from `entry`: the nodes visited after it."""
     path = []
     node = entry
     limit = 2 * len(tables) + 4

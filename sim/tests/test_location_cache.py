@@ -176,3 +176,12 @@ def test_agrees_with_a_literal_model_on_random_operations():
                 cache.forget(owner)
                 model.forget(owner)
             assert cache.ranges() == model.held
+
+
+def test_hits_and_misses_are_counted():
+    c = LocationCache(8)
+    c.learn(0, 10)
+    c.lookup(5)
+    c.lookup(15)
+    c.lookup(20)
+    assert (c.hits, c.misses) == (1, 2)
