@@ -1,3 +1,4 @@
+import math
 import random
 
 import pytest
@@ -5,6 +6,7 @@ import pytest
 from chordsim.ids import SIZE
 from chordsim.interval import in_half_open
 from chordsim.location_cache import LocationCache
+from chordsim.static import random_ring
 
 
 def test_a_learned_range_holds_its_keys_and_only_those():
@@ -185,3 +187,41 @@ def test_hits_and_misses_are_counted():
     c.lookup(15)
     c.lookup(20)
     assert (c.hits, c.misses) == (1, 2)
+
+
+def che_hit_rate(shares, capacity):
+    """Che's approximation of an LRU cache's hit rate when item i is asked
+    for with probability shares[i], independently: item i is held with
+    probability 1 - exp(-shares[i] * T), T chosen so the cache is full."""
+    def held(t):
+        return sum(1 - math.exp(-p * t) for p in shares)
+    lo, hi = 0.0, 1.0
+    while held(hi) < capacity:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if held(mid) < capacity else (lo, mid)
+    return sum(p * (1 - math.exp(-p * lo)) for p in shares)
+
+
+def test_lru_hit_rate_on_a_ring_matches_ches_approximation():
+    # An entry node learning the owner's range after every miss, keys
+    # uniform: ranges are asked for in proportion to their size, so LRU
+    # keeps the big ones and serves more than capacity / N of the lookups.
+    ring = random_ring(random.Random(21), 64)
+    entry = ring.ids[0]
+    rng = random.Random(22)
+    cache, hits, count = LocationCache(16), 0, 20_000
+    for i in range(2000 + count):
+        key = rng.getrandbits(160)
+        owner = ring.successor(key)
+        if owner == entry:
+            continue  # the entry's own keys never reach the cache
+        if cache.lookup(key) == owner:
+            hits += i >= 2000
+        else:
+            cache.learn(ring.predecessor(owner), owner)
+    shares = [((n - ring.predecessor(n)) % SIZE) / SIZE for n in ring.ids if n != entry]
+    expected = che_hit_rate(shares, 16)
+    assert expected > 16 / 63 + 0.1  # the skew is there to be seen
+    assert abs(hits / count - expected) < 0.03

@@ -105,7 +105,7 @@ def test_warm_cache_brings_event_driven_lookups_to_about_one_hop():
 
 
 def test_a_wrong_cached_owner_forwards_and_the_answer_corrects_the_cache():
-    sim, rng, _ = stable_sim(40, location_cache=16)
+    sim, _rng, _ = stable_sim(40, location_cache=16)
     tables = build_tables(Ring(sim.live))
     ids = sim.live
     origin, wrong, owner = ids[0], ids[20], ids[30]
@@ -118,7 +118,7 @@ def test_a_wrong_cached_owner_forwards_and_the_answer_corrects_the_cache():
 
 
 def test_a_dead_cached_owner_is_dropped_and_the_lookup_routed_around_it():
-    sim, rng, _ = stable_sim(40, location_cache=16)
+    sim, _rng, _ = stable_sim(40, location_cache=16)
     ids = list(sim.live)  # sim.live loses the dead node below
     origin, dead = ids[0], ids[25]
     key = dead - 1
@@ -135,7 +135,7 @@ def test_a_dead_cached_owner_is_dropped_and_the_lookup_routed_around_it():
 
 
 def test_internal_lookups_feed_the_cache_but_do_not_use_it():
-    sim, rng, _ = stable_sim(40, location_cache=16)
+    sim, _rng, _ = stable_sim(40, location_cache=16)
     node = sim.nodes[sim.live[0]]
     node.cache.learn(sim.live[9], sim.live[10], sim.live[20])  # a wrong owner
     out = []
