@@ -4,10 +4,11 @@ import sys
 from pathlib import Path
 
 from . import bench, vectors
-from .experiments import churn, failure, load, merge, pathlen, pathlen_cache
+from .experiments import cache_churn, churn, failure, load, merge, pathlen, pathlen_cache
 
 EXPERIMENTS = {"pathlen": pathlen, "pathlen-cache": pathlen_cache, "load": load,
-               "failure": failure, "churn": churn, "merge": merge}
+               "cache-churn": cache_churn, "failure": failure, "churn": churn,
+               "merge": merge}
 """Experiment name -> module with main(out, seed, small)."""
 
 

@@ -18,7 +18,7 @@ indices per round (so an isolated node's fingers leave its view in about
 """
 from .ids import BITS, distance, finger_start
 from .message import Lookup
-from .routing import next_hop
+from .routing import hinted_hop, next_hop
 
 
 def start_lookup(node, key: int, callback, entry=None, use_cache: bool = False) -> None:
@@ -42,21 +42,28 @@ def start_lookup(node, key: int, callback, entry=None, use_cache: bool = False) 
     if guess is None or guess == node.id:
         step(node, look)
         return
-    # Not final: if the guess is wrong the receiver routes on from itself.
-    first = Lookup(lid, key, node.id, 1, False)
+    # With the owner hint, as the Rust node sends a cached guess: a wrong
+    # guess routes on from itself by the hint rule (routing.hinted_hop).
+    first = Lookup(lid, key, node.id, 1, False, True)
     node.call(guess, "lookup", first, _acked, lambda: _hop_failed(node, guess, look))
 
 
 def step(node, look: Lookup) -> None:
-    """Answer as owner, or pass the lookup one hop on."""
+    """Answer as owner, or pass the lookup one hop on (by the hint rule
+    if it came with the owner hint)."""
     cfg = node.sim.config
     if look.hops > cfg.max_hops:
         return
-    nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
+    hinted = False
+    if look.hinted:
+        nxt, hinted = hinted_hop(node.table(), look.key, cfg.shortcut)
+        final = False
+    if not hinted:
+        nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
     if nxt is None:
         answer(node, look)
         return
-    hop = Lookup(look.lid, look.key, look.origin, look.hops + 1, final)
+    hop = Lookup(look.lid, look.key, look.origin, look.hops + 1, final, hinted)
     node.call(nxt, "lookup", hop, _acked, lambda: _hop_failed(node, nxt, look))
 
 

@@ -49,3 +49,6 @@ class Lookup:
     """Messages it took to get here."""
     final: bool = False
     """The receiver owns the key and must not route further."""
+    hinted: bool = False
+    """Sent to the presumed owner by a location cache's guess (or passed
+    back by the hint rule): the receiver routes by routing.hinted_hop."""

@@ -76,6 +76,9 @@ def test_event_driven_cached_hops_match_static_cached_routing():
     sim, rng, _ = stable_sim(48, location_cache=4096)
     tables = build_tables(Ring(sim.live))
     origins = sim.live[:4]  # few origins, so their caches warm up within the test
+    for o in origins:  # stale ranges too, as if the nodes inside had joined since
+        for i in range(6, 46, 8):
+            sim.nodes[o].cache.learn(sim.live[i - 3], sim.live[i])
     for _ in range(200):
         origin, key = rng.choice(origins), rng.getrandbits(160)
         # The static route on a copy of the node's cache as it stands now
@@ -104,17 +107,16 @@ def test_warm_cache_brings_event_driven_lookups_to_about_one_hop():
     assert sum(h for _, h in results) / len(results) <= 1.1
 
 
-def test_a_wrong_cached_owner_forwards_and_the_answer_corrects_the_cache():
+def test_a_stale_cached_owner_passes_the_key_back_and_the_answer_corrects_the_cache():
+    # As if ids[30] had joined after the origin learned (ids[29], ids[31]].
     sim, _rng, _ = stable_sim(40, location_cache=16)
-    tables = build_tables(Ring(sim.live))
     ids = sim.live
-    origin, wrong, owner = ids[0], ids[20], ids[30]
+    origin, owner, stale = ids[0], ids[30], ids[31]
     key = owner - 1
-    sim.nodes[origin].cache.learn(ids[19], owner + 5, wrong)
-    got, hops, _ = collect(sim, origin, key)
-    assert got == owner
-    assert hops == 1 + len(route(tables, wrong, key))
+    sim.nodes[origin].cache.learn(ids[29], stale)
+    assert collect(sim, origin, key)[:2] == (owner, 2)  # to ids[31], back to ids[30]
     assert sim.nodes[origin].cache.lookup(key) == owner
+    assert collect(sim, origin, key)[:2] == (owner, 1)
 
 
 def test_a_dead_cached_owner_is_dropped_and_the_lookup_routed_around_it():

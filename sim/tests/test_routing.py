@@ -4,7 +4,8 @@ import random
 from chordsim.ids import SIZE
 from chordsim.interval import in_half_open, in_open
 from chordsim.location_cache import LocationCache
-from chordsim.routing import Table, next_hop, route
+from chordsim.ring import Ring
+from chordsim.routing import Table, hinted_hop, next_hop, route
 from chordsim.static import build_tables, random_ring
 
 
@@ -92,14 +93,53 @@ def test_the_entry_owning_the_key_takes_no_hop_and_does_not_consult_the_cache():
     assert cache.hits == 0 and cache.misses == 0
 
 
-def test_a_wrong_guess_costs_one_hop_plus_the_receivers_route_and_is_corrected():
+def test_a_guess_a_new_node_took_the_key_from_costs_one_hop_back():
+    # The entry learned (ids[44], ids[46]] before ids[45] joined and took
+    # (ids[44], ids[45]]. The guess ids[46] sees the key behind it and, by
+    # the owner hint, passes it back to its predecessor, the new owner.
     ring, tables = cached_ring()
-    entry, wrong, owner = ring.ids[0], ring.ids[20], ring.ids[45]
-    key = owner - 1
+    entry, joined, guess = ring.ids[0], ring.ids[45], ring.ids[46]
+    key = joined - 1
     cache = LocationCache(8)
-    cache.learn(ring.ids[19], key + 10, wrong)  # stale: claims the key for `wrong`
-    path = route(tables, entry, key, cache=cache)
-    assert path == [wrong] + route(tables, wrong, key)
-    assert len(path) > 1 and path[-1] == owner
-    assert cache.lookup(key) == owner
-    assert cache.ranges() == [(ring.ids[44], owner)]
+    cache.learn(ring.ids[44], guess)
+    assert route(tables, entry, key, cache=cache) == [guess, joined]
+    assert cache.ranges() == [(ring.ids[44], joined)]
+
+
+def test_several_joins_behind_the_guess_are_walked_back_one_by_one():
+    ring, tables = cached_ring()
+    cache = LocationCache(8)
+    cache.learn(ring.ids[40], ring.ids[44])
+    key = ring.ids[41] - 1
+    path = route(tables, ring.ids[0], key, cache=cache)
+    assert path == [ring.ids[44], ring.ids[43], ring.ids[42], ring.ids[41]]
+
+
+def test_a_hinted_key_ahead_of_the_guess_is_routed_on_as_usual():
+    # Within the guess's successor list: the usual rules (here the shortcut).
+    ring, tables = cached_ring()
+    entry, guess = ring.ids[0], ring.ids[20]
+    key = ring.ids[23] - 1
+    cache = LocationCache(8)
+    cache.learn(ring.ids[19], key + 1, guess)  # a stale range that says guess
+    assert route(tables, entry, key, cache=cache) == [guess, ring.ids[23]]
+
+
+def test_hinted_hop_with_no_predecessor_takes_the_key():
+    t = Table(100, None, [200, 300], [])
+    assert hinted_hop(t, 50) == (None, False)
+    assert hinted_hop(t, 250) == (300, False)
+    assert hinted_hop(Table(100, 90, [200, 300], []), 50) == (90, True)
+    assert hinted_hop(Table(100, 90, [200, 300], []), 95) == (None, False)
+
+
+def test_a_guess_that_left_the_ring_is_dropped_and_costs_no_hop():
+    ring, tables = cached_ring()
+    entry, gone = ring.ids[0], ring.ids[30]
+    key = gone - 1
+    cache = LocationCache(8)
+    cache.learn(ring.ids[29], gone)
+    after = build_tables(Ring([n for n in ring.ids if n != gone]))
+    path = route(after, entry, key, cache=cache)
+    assert path == route(after, entry, key)
+    assert cache.ranges() == [(ring.ids[29], ring.ids[31])]  # learned from the new owner
