@@ -7,7 +7,8 @@ crash and as many new nodes join, and the ring is stable again
 The measured lookups from the entries (uniform keys) end one of four ways:
 - hit: the cached owner still owns the key (1 hop);
 - wrong: the cached owner is alive but a new node took the key from it;
-  it routes on from itself (1 + its hops);
+  by the owner hint it passes the key back to its predecessor, and so on
+  to the new owner (1 hop + one per node that joined in between);
 - dead: the cached owner left; the entry drops it and routes as usual
   (no hop for the failed send, but a timeout or refused connection in the
   real node);
@@ -64,13 +65,13 @@ def run(rng: random.Random, sizes, lookups: int, fractions=FRACTIONS,
 def _churned(rng: random.Random, ring: Ring, keep: list, count: int) -> dict:
     """Tables of `ring` with `count` nodes other than `keep` replaced by
     as many new random ids."""
-    others = [x for x in ring.ids if x not in set(keep)]
-    gone = set(rng.sample(others, count))
-    ids = [x for x in ring.ids if x not in gone]
+    keep = set(keep)
+    gone = set(rng.sample([x for x in ring.ids if x not in keep], count))
+    ids = {x for x in ring.ids if x not in gone}
     while len(ids) < len(ring):
         new = rng.getrandbits(160)
-        if new not in ring.ids and new not in ids:
-            ids.append(new)
+        if new not in gone:
+            ids.add(new)
     return build_tables(Ring(ids), 8)
 
 
@@ -134,7 +135,9 @@ def plot(rows: list, path: Path) -> Path:
                 ax.plot(xs, [r["wrong"] + r["dead"] for r in sel], "--", color=color, marker="x",
                         label=f"N = {n}: wrong or dead guesses, right after")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize="small")
+    # Hits stay above 0.6 and bad guesses below 0.35 up to 20 % replaced:
+    # the legend fits between them there.
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(0.0, 0.47))
     return save(fig, path)
 
 
