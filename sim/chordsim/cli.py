@@ -4,7 +4,15 @@ import sys
 from pathlib import Path
 
 from . import bench, vectors
-from .experiments import cache_churn, churn, failure, load, merge, pathlen, pathlen_cache
+from .experiments import (
+    cache_churn,
+    churn,
+    failure,
+    load,
+    merge,
+    pathlen,
+    pathlen_cache,
+)
 
 EXPERIMENTS = {"pathlen": pathlen, "pathlen-cache": pathlen_cache, "load": load,
                "cache-churn": cache_churn, "failure": failure, "churn": churn,

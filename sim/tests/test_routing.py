@@ -134,7 +134,7 @@ def test_hinted_hop_with_no_predecessor_takes_the_key():
 
 
 def test_a_guess_that_left_the_ring_is_dropped_and_costs_no_hop():
-    ring, tables = cached_ring()
+    ring, _ = cached_ring()
     entry, gone = ring.ids[0], ring.ids[30]
     key = gone - 1
     cache = LocationCache(8)
