@@ -73,12 +73,17 @@ class LocationCache:
             oldest = next(iter(self._ranges))
             self._drop(oldest)
 
-    def forget(self, owner_id: int) -> bool:
-        """Drop the range of an owner found dead; True if there was one."""
-        if owner_id not in self._ranges:
-            return False
-        self._drop(owner_id)
-        return True
+    def forget(self, owner) -> bool:
+        """Drop the ranges of an owner found dead, named by its id or its
+        handle; True if there was one."""
+        if owner in self._ranges:
+            self._drop(owner)
+            return True
+        # Rare (a node found dead), so a scan of the handles is fine.
+        ends = [end for end, (_, handle) in self._ranges.items() if handle == owner]
+        for end in ends:
+            self._drop(end)
+        return bool(ends)
 
     # -- internals -----------------------------------------------------
     def _first_end_from(self, x: int):

@@ -130,6 +130,14 @@ def test_forget_drops_only_that_owner():
     assert c.lookup(5) is None and c.lookup(15) == 20
 
 
+def test_forget_by_handle():
+    c = LocationCache(8)
+    c.learn(0, 10, "node-a:7000")
+    c.learn(10, 20, "node-b:7000")
+    assert c.forget("node-a:7000") is True
+    assert c.ranges() == [(10, 20)]
+
+
 class Model:
     """A literal cache on a grid of ids: ranges as sets of grid points,
     LRU order as a list. Ranges with grid endpoints overlap exactly when
