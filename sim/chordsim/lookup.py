@@ -7,9 +7,10 @@ lookup again from its own table; otherwise the lookup is lost and the
 originator gives up after `config.lookup_timeout`. With
 `config.location_cache` on, the owner's answer also carries its
 predecessor and the originator caches the owner's range; a client lookup
-(Sim.lookup) for a key in a cached range goes to that owner first, and a
-wrong guess is routed on by the receiver as usual. Only client lookups use
-the cache, every answer feeds it. fix_fingers refreshes
+(Sim.lookup) for a key in a cached range goes to that owner first, with
+the owner hint, and a wrong guess is routed on by the receiver by the hint
+rule (routing.hinted_hop). Only client lookups use the cache, every answer
+feeds it. fix_fingers refreshes
 one finger per round with an ordinary lookup of the finger's start. A
 node without successors answers those lookups itself; with
 config.isolation it then clears its fingers as the Rust node does, four
@@ -54,10 +55,12 @@ def step(node, look: Lookup) -> None:
     cfg = node.sim.config
     if look.hops > cfg.max_hops:
         return
-    hinted = False
+    hinted = final = False
     if look.hinted:
         nxt, hinted = hinted_hop(node.table(), look.key, cfg.shortcut)
-        final = False
+        if nxt is None:  # ours, or no predecessor to pass it back to
+            answer(node, look)
+            return
     if not hinted:
         nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
     if nxt is None:

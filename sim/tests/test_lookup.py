@@ -145,3 +145,18 @@ def test_internal_lookups_feed_the_cache_but_do_not_use_it():
     sim.run(sim.sched.now + sim.config.lookup_timeout + 1)
     assert out == [sim.live[10]] and node.cache.hits == 0
     assert node.cache.lookup(sim.live[10]) == sim.live[10]  # the answer was learned
+
+
+def test_a_hinted_lookup_at_a_node_without_predecessor_is_answered_there():
+    # The hint rule: nobody knows better than the sender, the node takes it
+    # (plain routing would have sent the key on around the ring).
+    sim, _rng, _ = stable_sim(40, location_cache=16)
+    ids = sim.live
+    origin, guess = ids[0], ids[20]
+    key = ids[15] - 1
+    sim.nodes[guess].set_pred(None)
+    sim.nodes[origin].cache.learn(ids[14], guess)  # stale: says guess holds it
+    out = []
+    sim.lookup(origin, key, lambda owner, hops, _h: out.append((owner, hops)))
+    sim.run(sim.sched.now + 1)
+    assert out == [(guess, 1)]
