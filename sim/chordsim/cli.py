@@ -4,9 +4,18 @@ import sys
 from pathlib import Path
 
 from . import bench, vectors
-from .experiments import churn, failure, load, merge, pathlen
+from .experiments import (
+    cache_churn,
+    churn,
+    failure,
+    load,
+    merge,
+    pathlen,
+    pathlen_cache,
+)
 
-EXPERIMENTS = {"pathlen": pathlen, "load": load, "failure": failure, "churn": churn,
+EXPERIMENTS = {"pathlen": pathlen, "pathlen-cache": pathlen_cache, "load": load,
+               "cache-churn": cache_churn, "failure": failure, "churn": churn,
                "merge": merge}
 """Experiment name -> module with main(out, seed, small)."""
 

@@ -4,7 +4,13 @@ straight to the originator.
 Each hop is acknowledged. If the next node does not acknowledge in time
 the forwarder forgets it and, when `config.reroute` is on, routes the
 lookup again from its own table; otherwise the lookup is lost and the
-originator gives up after `config.lookup_timeout`. fix_fingers refreshes
+originator gives up after `config.lookup_timeout`. With
+`config.location_cache` on, the owner's answer also carries its
+predecessor and the originator caches the owner's range; a client lookup
+(Sim.lookup) for a key in a cached range goes to that owner first, with
+the owner hint, and a wrong guess is routed on by the receiver by the hint
+rule (routing.hinted_hop). Only client lookups use the cache, every answer
+feeds it. fix_fingers refreshes
 one finger per round with an ordinary lookup of the finger's start. A
 node without successors answers those lookups itself; with
 config.isolation it then clears its fingers as the Rust node does, four
@@ -13,33 +19,54 @@ indices per round (so an isolated node's fingers leave its view in about
 """
 from .ids import BITS, distance, finger_start
 from .message import Lookup
-from .routing import next_hop
+from .routing import hinted_hop, next_hop
 
 
-def start_lookup(node, key: int, callback, entry=None) -> None:
+def start_lookup(node, key: int, callback, entry=None, use_cache: bool = False) -> None:
     """Look `key` up; later callback(owner, hops, has_key), owner None on
-    timeout. The route starts at `entry` (default: this node)."""
+    timeout. The route starts at `entry` (default: this node). With
+    `use_cache`, a key this node does not own but has a cached owner for
+    goes straight to that owner."""
     sim = node.sim
     lid = sim.next_request()
     node.lookups[lid] = callback
     sim.sched.after(sim.config.lookup_timeout, _give_up, node, lid)
     look = Lookup(lid, key, node.id)
-    if entry is None or entry == node.id:
-        step(node, look)
-    else:
+    if entry is not None and entry != node.id:
         node.send(entry, "lookup", look)
+        return
+    guess = None
+    # Internal lookups (fix fingers, joins, merge checks) route as before:
+    # they ask where the ring really is, which a stale entry could hide.
+    if use_cache and next_hop(node.table(), key, sim.config.shortcut)[0] is not None:
+        guess = node.cache.lookup(key)
+    if guess is None or guess == node.id:
+        step(node, look)
+        return
+    # With the owner hint, as the Rust node sends a cached guess: a wrong
+    # guess routes on from itself by the hint rule (routing.hinted_hop).
+    first = Lookup(lid, key, node.id, 1, False, True)
+    node.call(guess, "lookup", first, _acked, lambda: _hop_failed(node, guess, look))
 
 
 def step(node, look: Lookup) -> None:
-    """Answer as owner, or pass the lookup one hop on."""
+    """Answer as owner, or pass the lookup one hop on (by the hint rule
+    if it came with the owner hint)."""
     cfg = node.sim.config
     if look.hops > cfg.max_hops:
         return
-    nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
+    hinted = final = False
+    if look.hinted:
+        nxt, hinted = hinted_hop(node.table(), look.key, cfg.shortcut)
+        if nxt is None:  # ours, or no predecessor to pass it back to
+            answer(node, look)
+            return
+    if not hinted:
+        nxt, final = next_hop(node.table(), look.key, cfg.shortcut)
     if nxt is None:
         answer(node, look)
         return
-    hop = Lookup(look.lid, look.key, look.origin, look.hops + 1, final)
+    hop = Lookup(look.lid, look.key, look.origin, look.hops + 1, final, hinted)
     node.call(nxt, "lookup", hop, _acked, lambda: _hop_failed(node, nxt, look))
 
 
@@ -59,7 +86,7 @@ def answer(node, look: Lookup) -> None:
     if look.origin == node.id:
         _finish(node, *result)
     else:
-        node.send(look.origin, "found", result)
+        node.send(look.origin, "found", (*result, node.pred))
 
 
 def on_lookup(node, msg) -> None:
@@ -72,7 +99,10 @@ def on_lookup(node, msg) -> None:
 
 
 def on_found(node, msg) -> None:
-    _finish(node, *msg.body)
+    lid, owner, hops, has_key, pred = msg.body
+    if pred is not None:
+        node.cache.learn(pred, owner)
+    _finish(node, lid, owner, hops, has_key)
 
 
 def _finish(node, lid, owner, hops, has_key) -> None:

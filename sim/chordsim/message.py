@@ -7,7 +7,9 @@ Kinds (body in brackets):
   reply      [anything]             answer to a request, matched by `req`
   notify     [None]                 "I think I am your predecessor" (rectify)
   lookup     [Lookup]               one hop of a lookup, acknowledged by reply
-  found      [(lid, owner, hops, has_key)]  owner answers the originator
+  found      [(lid, owner, hops, has_key, pred)]  owner answers the originator;
+                                    pred (the owner's predecessor, or None)
+                                    gives the range the location cache learns
   push       [list of key ids]      replicas from their owner
   handover   [list of key ids]      keys a new predecessor now holds
   leaving    [(pred, succs)]        graceful leave, sent to both neighbours
@@ -47,3 +49,6 @@ class Lookup:
     """Messages it took to get here."""
     final: bool = False
     """The receiver owns the key and must not route further."""
+    hinted: bool = False
+    """Sent to the presumed owner by a location cache's guess (or passed
+    back by the hint rule): the receiver routes by routing.hinted_hop."""

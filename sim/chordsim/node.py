@@ -4,6 +4,7 @@ The protocol itself lives in maintenance.py (ring upkeep), lookup.py
 (routing), storage.py (replicas) and merging.py (finding the other half of
 a split ring); this file holds the state they share.
 """
+from .location_cache import LocationCache
 from .passive import PassiveList
 from .routing import Table
 
@@ -54,6 +55,8 @@ class Node:
         self.ring = 0
         """Nonce of the ring this node belongs to: set by its founder, taken
         over by joiners; probes merge only rings with the same nonce."""
+        self.cache = LocationCache(sim.config.location_cache)
+        """Owners' ranges learned from lookup answers (off at capacity 0)."""
 
     # -- routing state -------------------------------------------------
     def table(self) -> Table:
@@ -82,6 +85,7 @@ class Node:
             del self.fingers[i]
         if self.pred == peer:
             self.pred = None
+        self.cache.forget(peer)
         self._table = None
 
     # -- messaging -----------------------------------------------------

@@ -58,6 +58,10 @@ class Config:
     """A passive peer not heard from for this many rounds is forgotten."""
     quiet_after: int = 200
     """A passive peer found in our own ring is not probed for this many rounds."""
+    location_cache: int = 0
+    """Ranges in each node's location cache (location_cache.py); 0 = off,
+    the default here so earlier results stay as they were (the Rust
+    default is 4096)."""
 
 
 class Sim:
@@ -191,8 +195,9 @@ class Sim:
         self.groups = {}
 
     def lookup(self, origin: int, key: int, callback) -> None:
-        """Start a lookup at live node `origin`."""
-        lookup.start_lookup(self.nodes[origin], key, callback)
+        """Start a client lookup at live node `origin` (it may use the
+        node's location cache)."""
+        lookup.start_lookup(self.nodes[origin], key, callback, use_cache=True)
 
     def run(self, until: float, after_each=None) -> int:
         """Advance the clock to `until`; see Scheduler.run."""

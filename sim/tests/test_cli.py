@@ -16,3 +16,8 @@ def test_experiment_command_writes_csv_and_png(tmp_path):
 def test_unknown_command_exits():
     with pytest.raises(SystemExit):
         main(["nope"])
+
+
+def test_hyphenated_experiment_writes_files_named_after_the_command(tmp_path):
+    assert main(["pathlen-cache", "--small", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "pathlen-cache.csv").exists() and (tmp_path / "pathlen-cache.png").exists()
