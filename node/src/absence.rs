@@ -62,8 +62,9 @@
 //!   poll looks for orphans after a heal, and a node that just came within
 //!   its list may hold one;
 //! * its maintenance loop is overdue (frozen or starved, not yet noticed);
-//! * no repair round that began after the last change of its neighbours
-//!   has synced its range with every holder, or none ever has;
+//! * no repair round that began more than `settle_ms` after the last
+//!   change of its neighbours has synced its range with every holder, or
+//!   none ever has (`not_synced_since`);
 //! * it has no holders to sync with (a lone node: the poll then asks nobody,
 //!   and the known-ring-size and isolation rules decide as before, so a node
 //!   that lost a larger ring still does not prove absence alone), or it has
@@ -87,13 +88,19 @@
 //!    the range `(predecessor, O]` with every holder: a `SyncList` answered
 //!    by a `Delta` whose `newer` is every entry in the range the holder has
 //!    and `O` lacks or has older, applied at `O`. The window stays open
-//!    until a round that began after the change (its view read after its
-//!    start) did so with every holder. By the documented guarantee one of
-//!    `O` and its current holders took the write (or received it from
-//!    repair), so the sync brought it to `O`. Joins racing writes are this
+//!    until a round that began more than `settle_ms` after the change (its
+//!    view read after its start) did so with every holder its view names.
+//!    By the documented guarantee one of `O` and its current holders took
+//!    the write (or received it from repair), so the sync brought it to
+//!    `O`. Why `settle_ms` after, not just after: a write another node was
+//!    already executing when the view changed (it checked its ownership just
+//!    before) may reach its holders a moment later, after the round that
+//!    repair runs at once on a change had read them; writes in flight land
+//!    within `settle_ms`, the bound the orphan hand-off already assumes, so
+//!    a round begun after that finds them. Joins racing writes are this
 //!    case: a node that joins takes its range by the join pull and repair,
 //!    and it has no predecessor (window open) until it has a range at all,
-//!    then a new one (window open) until a full sync.
+//!    then a new one (window open) until such a sync.
 //! 3. *Another node `X`, after that change*, believing it owned `k`: `X` and
 //!    `O` disagree on who owns `k`. Chord's maintenance reconciles that
 //!    through `O`'s own pointers when `X` is near it. If `X` lies between
@@ -272,20 +279,23 @@ pub struct Settling {
 ///   range waiting for failure detection; a deletion is not proven.
 ///
 /// A miss needs a poll in all of these cases, and also while any entry of
-/// its successor list changed less than `settle_ms` ago, while no round has
-/// synced since the change (or ever), and on a lone node.
+/// its successor list changed less than `settle_ms` ago, until a round that
+/// began more than `settle_ms` after the change has synced (or if none ever
+/// has), and on a lone node.
 pub fn view_settling(c: ViewClock) -> Settling {
     let recent = c.now_ms.saturating_sub(c.changed_ms) < c.settle_ms;
     let list_recent = c.now_ms.saturating_sub(c.list_changed_ms) < c.settle_ms;
     let overdue = c.last_tick_ms != 0 && c.now_ms.saturating_sub(c.last_tick_ms) > c.overdue_ms;
     let unsynced = c.synced_ms.is_some_and(|s| s < c.changed_ms);
-    // Stricter than `unsynced`, since here no holder is asked at all: `<=`
-    // because timestamps are whole ms and a round that began in the
-    // millisecond of the change may have read the view from before it (and
-    // so a node that never synced, 0, and never changed, 0, polls too); a
-    // lone node (`None`) polls, which asks nobody but keeps the
+    // Stricter than `unsynced`, since here no holder is asked at all: the
+    // round must begin after writes in flight at the change have landed
+    // (`settle_ms`, see the module doc); `<=` because timestamps are whole
+    // ms, and so a node that never synced (0) and never changed (0) polls
+    // too. A lone node (`None`) polls, which asks nobody but keeps the
     // known-ring-size rule.
-    let not_synced_since = c.synced_ms.is_none_or(|s| s <= c.changed_ms);
+    let not_synced_since = c
+        .synced_ms
+        .is_none_or(|s| s <= c.changed_ms.saturating_add(c.settle_ms));
     Settling {
         distrust_values: recent || overdue,
         no_proof: recent || overdue || unsynced,
@@ -419,7 +429,7 @@ mod tests {
             settle_ms: 3_000,
             last_tick_ms: 9_900,
             overdue_ms: 2_000,
-            synced_ms: Some(7_000),
+            synced_ms: Some(9_500),
             list_changed_ms: 5_000,
         };
         let calm = Settling {
@@ -464,15 +474,16 @@ mod tests {
 
     #[test]
     fn a_miss_is_authoritative_only_outside_the_window() {
-        // Settled: changed 4 s ago, synced by a round that began after it,
-        // the successor list unchanged for 5 s, the loop ticking.
+        // Settled: changed 5 s ago, synced by a round that began more than
+        // settle_ms after it, the successor list unchanged for 5 s, the
+        // loop ticking.
         let settled = ViewClock {
             now_ms: 10_000,
-            changed_ms: 6_000,
+            changed_ms: 5_000,
             settle_ms: 3_000,
             last_tick_ms: 9_900,
             overdue_ms: 2_000,
-            synced_ms: Some(7_000),
+            synced_ms: Some(8_500),
             list_changed_ms: 5_000,
         };
         let polls = |f: fn(&mut ViewClock)| {
@@ -492,13 +503,14 @@ mod tests {
         );
         assert!(polls(|c| c.last_tick_ms = 7_000), "loop overdue: thawed");
         assert!(
-            polls(|c| c.synced_ms = Some(5_000)),
+            polls(|c| c.synced_ms = Some(4_000)),
             "synced before the change"
         );
-        // Timestamps are whole ms: a round begun in the change's millisecond
-        // may have read the view from before it.
-        assert!(polls(|c| c.synced_ms = Some(6_000)), "synced in its ms");
-        assert!(!polls(|c| c.synced_ms = Some(6_001)), "synced just after");
+        // A round right after the change may have read a holder before a
+        // write in flight at the change reached it.
+        assert!(polls(|c| c.synced_ms = Some(6_000)), "synced too early");
+        assert!(polls(|c| c.synced_ms = Some(8_000)), "synced in the ms");
+        assert!(!polls(|c| c.synced_ms = Some(8_001)), "synced just after");
         assert!(polls(|c| c.synced_ms = None), "lone node: no holders");
         // A node that never changed and never synced (both 0).
         assert!(polls(|c| {
