@@ -120,15 +120,17 @@
 //! documented guarantee (fewer than `W` of the holders at write time left or
 //! were passed over by joins before repair copied the key on), and orphans
 //! reaching their owner within `settle_ms` of the change that made them
-//! orphans; plus Chord's convergence around `O`: two nodes that can reach each
-//! other do not both act as `k`'s owner for longer than a few stabilize
-//! ticks (far below `settle_ms`) without `O`'s predecessor or successor list
-//! changing.
+//! orphans, which this rule extends to writes in flight at a change (they
+//! land on their holders within `settle_ms` of it); plus Chord's
+//! convergence around `O`: two nodes that can reach each other do not both
+//! act as `k`'s owner for longer than a few stabilize ticks (far below
+//! `settle_ms`) without `O`'s predecessor or successor list changing.
 //!
 //! **Outside them** (a 404 for an acknowledged write is possible, as it is
-//! in part for the poll too): a lasting non-transitive partition (`O`'s
-//! predecessor cannot reach `O` and routes `O`'s keys to the next node while
-//! `O`'s own view stays put); a node joining in front of `O` that a merge
+//! in part for the poll too): connectivity that stays non-transitive for
+//! longer than `settle_ms` (nodes that cannot reach `O` but reach its
+//! neighbours may keep another node acting as owner of part of `O`'s range
+//! while `O`'s own view stays put); a node joining in front of `O` that a merge
 //! probe finds before it has notified `O` (one stabilize period), when a
 //! write quorum `W < R` lets its write be acknowledged without `O`'s copy;
 //! a write the other side of a partition took for `k` on a node beyond `O`'s
