@@ -4,11 +4,13 @@
 //! # The rule: an absence needs proof
 //! An acknowledged write is on `W` of the key's `R` holders (the owner and its
 //! next `R − 1` distinct successors). The owner normally has every key of its
-//! range, so its own live copy answers a read. It asks the other holders when
-//! it has no copy (the range is new to it, or the key never existed), when
-//! its copy is a tombstone (never proof on its own: right after rings merge a
-//! newer write can sit on a node that briefly believed it owned the key), and
-//! while its view settles (below). This module decides:
+//! range, so its own live copy answers a read, and outside a window after its
+//! view changed its own miss answers "not found" (see "Authoritative misses"
+//! below). It asks the other holders when it has no copy within that window
+//! (the range may be new to it), when its copy is a tombstone (never proof on
+//! its own: right after rings merge a newer write can sit on a node that
+//! briefly believed it owned the key), and while its view settles (below).
+//! When it asks, this module decides:
 //!
 //! * a holder's **value** answers the read (the newest one heard), even if
 //!   other holders were silent: it is real data, never a false absence;
@@ -45,6 +47,101 @@
 //! an absence is answered "try again". Until a repair round has synced its
 //! range with every holder since the change, a tombstone or an absence is not
 //! proof either.
+//!
+//! # Authoritative misses
+//! An owner with no copy of a key at all (not even a tombstone) answers "not
+//! found" at once, asking nobody, unless its miss falls in the window
+//! [`Settling::miss_needs_poll`] describes: the common read of an absent key
+//! costs no network call. The window is open while
+//!
+//! * its neighbours (the predecessor, or one of the first `R − 1`
+//!   successors: its holders) changed less than `settle_ms` ago, or it was
+//!   found frozen less than that ago (`recent`);
+//! * any entry of its successor list changed less than `settle_ms` ago, the
+//!   nodes beyond the holders included (`list_recent`): they are where the
+//!   poll looks for orphans after a heal, and a node that just came within
+//!   its list may hold one;
+//! * its maintenance loop is overdue (frozen or starved, not yet noticed);
+//! * no repair round that began more than `settle_ms` after the last
+//!   change of its neighbours has synced its range with every holder, or
+//!   none ever has (`not_synced_since`);
+//! * it has no holders to sync with (a lone node: the poll then asks nobody,
+//!   and the known-ring-size and isolation rules decide as before, so a node
+//!   that lost a larger ring still does not prove absence alone), or it has
+//!   neighbours but no predecessor (added by the driver: it may be taking
+//!   requests for a range it cannot name).
+//!
+//! **Why a miss outside the window is proof**, on the assumptions below.
+//! Take an acknowledged write of key `k` and a later read of `k` at the
+//! owner `O`, outside the window, with no copy of `k` at `O`. Who
+//! coordinated the write?
+//!
+//! 1. *`O` itself.* It stores the version in its own store before it sends a
+//!    copy to any holder (`Node::write_once`), and counts itself as one of
+//!    the `W` ([`crate::request::quorum`]). Its store only drops a copy of a
+//!    key outside its range (after the key's owner took it by hand-off) or a
+//!    tombstone after `--tombstone-grace-ms`. A key outside its range that
+//!    comes back into it does so by a change of its predecessor, which
+//!    opens the window and is followed by a sync (case 2). So `O` has the
+//!    version or a newer one: no miss.
+//! 2. *Another node, before `O`'s last change of neighbours.* Repair syncs
+//!    the range `(predecessor, O]` with every holder: a `SyncList` answered
+//!    by a `Delta` whose `newer` is every entry in the range the holder has
+//!    and `O` lacks or has older, applied at `O`. The window stays open
+//!    until a round that began more than `settle_ms` after the change (its
+//!    view read after its start) did so with every holder its view names.
+//!    By the documented guarantee one of `O` and its current holders took
+//!    the write (or received it from repair), so the sync brought it to
+//!    `O`. Why `settle_ms` after, not just after: a write another node was
+//!    already executing when the view changed (it checked its ownership just
+//!    before) may reach its holders a moment later, after the round that
+//!    repair runs at once on a change had read them; writes in flight land
+//!    within `settle_ms`, the bound the orphan hand-off already assumes, so
+//!    a round begun after that finds them. Joins racing writes are this
+//!    case: a node that joins takes its range by the join pull and repair,
+//!    and it has no predecessor (window open) until it has a range at all,
+//!    then a new one (window open) until such a sync.
+//! 3. *Another node `X`, after that change*, believing it owned `k`: `X` and
+//!    `O` disagree on who owns `k`. Chord's maintenance reconciles that
+//!    through `O`'s own pointers when `X` is near it. If `X` lies between
+//!    `k` and `O`, stabilization makes the nearest such node `O`'s
+//!    predecessor (its notify, rectify at `O`): `O`'s predecessor changes and
+//!    `k` leaves `O`'s range. If `X` lies after `O` within `O`'s successor
+//!    list (a partition just healed, a node thawed), it entered that list
+//!    recently (`list_recent`), or it would long have learnt of `O` from the
+//!    nodes between them. Either way the window opens, and within it the
+//!    poll finds the write on `X` or its holders, or the write reaches `O`
+//!    as an orphan by hand-off within `settle_ms` of `X`'s own change (the
+//!    existing assumption the settling window rests on). In a normal join
+//!    `X` has no predecessor, so no range, until its predecessor learnt of
+//!    it from `O`'s predecessor pointer, which `X`'s notify set first.
+//!
+//! **The assumptions** are those the 404 rule already rests on: the
+//! documented guarantee (fewer than `W` of the holders at write time left or
+//! were passed over by joins before repair copied the key on), and orphans
+//! reaching their owner within `settle_ms` of the change that made them
+//! orphans, which this rule extends to writes in flight at a change (they
+//! land on their holders within `settle_ms` of it); plus Chord's
+//! convergence around `O`: two nodes that can reach each other do not both
+//! act as `k`'s owner for longer than a few stabilize ticks (far below
+//! `settle_ms`) without `O`'s predecessor or successor list changing.
+//!
+//! **Outside them** (a 404 for an acknowledged write is possible, as it is
+//! in part for the poll too): connectivity that stays non-transitive for
+//! longer than `settle_ms` (nodes that cannot reach `O` but reach its
+//! neighbours may keep another node acting as owner of part of `O`'s range
+//! while `O`'s own view stays put); a node joining in front of `O` that a merge
+//! probe finds before it has notified `O` (one stabilize period), when a
+//! write quorum `W < R` lets its write be acknowledged without `O`'s copy;
+//! a write the other side of a partition took for `k` on a node beyond `O`'s
+//! successor list, read at `O` before it is handed over (the poll would not
+//! have asked that node either).
+//!
+//! **A tombstone is not authoritative**, outside the window or not: it is
+//! polled as before. A tombstone means the key existed, and right after a
+//! merge a newer write can sit on a node that briefly believed it owned the
+//! key; a chaos run read such a key as deleted (see `Node::newest`). Reads
+//! of deleted keys are rare enough to pay one poll each.
 
 use crate::store::Entry;
 
@@ -147,8 +244,12 @@ pub struct ViewClock {
     /// How late a tick must be to count as a freeze.
     pub overdue_ms: u64,
     /// When the last repair round that synced its range with every holder
-    /// began; `None` when it has no holders to sync with (a lone node).
+    /// began (0: none has); `None` when it has no holders to sync with (a
+    /// lone node).
     pub synced_ms: Option<u64>,
+    /// When any entry of its successor list last changed, beyond the
+    /// holders too (0: never).
+    pub list_changed_ms: u64,
 }
 
 /// How far an owner may trust what it holds right now (see [`view_settling`]).
@@ -160,6 +261,11 @@ pub struct Settling {
     /// Neither an absence nor a tombstone is proof: answer "try again"
     /// rather than 404 (implied by `distrust_values`).
     pub no_proof: bool,
+    /// Its own miss (no copy at all) is not proof: ask the holders and the
+    /// rest of the successor list before answering "not found" (implied by
+    /// `no_proof`). When false, a miss is "not found" with no network call
+    /// (see "Authoritative misses" in the module doc).
+    pub miss_needs_poll: bool,
 }
 
 /// How settled an owner's view is:
@@ -173,13 +279,29 @@ pub struct Settling {
 ///   write it missed while it was not yet the owner). A live copy is still
 ///   served, since a frozen holder would otherwise keep every read of the
 ///   range waiting for failure detection; a deletion is not proven.
+///
+/// A miss needs a poll in all of these cases, and also while any entry of
+/// its successor list changed less than `settle_ms` ago, until a round that
+/// began more than `settle_ms` after the change has synced (or if none ever
+/// has), and on a lone node.
 pub fn view_settling(c: ViewClock) -> Settling {
     let recent = c.now_ms.saturating_sub(c.changed_ms) < c.settle_ms;
+    let list_recent = c.now_ms.saturating_sub(c.list_changed_ms) < c.settle_ms;
     let overdue = c.last_tick_ms != 0 && c.now_ms.saturating_sub(c.last_tick_ms) > c.overdue_ms;
     let unsynced = c.synced_ms.is_some_and(|s| s < c.changed_ms);
+    // Stricter than `unsynced`, since here no holder is asked at all: the
+    // round must begin after writes in flight at the change have landed
+    // (`settle_ms`, see the module doc); `<=` because timestamps are whole
+    // ms, and so a node that never synced (0) and never changed (0) polls
+    // too. A lone node (`None`) polls, which asks nobody but keeps the
+    // known-ring-size rule.
+    let not_synced_since = c
+        .synced_ms
+        .is_none_or(|s| s <= c.changed_ms.saturating_add(c.settle_ms));
     Settling {
         distrust_values: recent || overdue,
         no_proof: recent || overdue || unsynced,
+        miss_needs_poll: recent || list_recent || overdue || not_synced_since,
     }
 }
 
@@ -309,19 +431,23 @@ mod tests {
             settle_ms: 3_000,
             last_tick_ms: 9_900,
             overdue_ms: 2_000,
-            synced_ms: Some(7_000),
+            synced_ms: Some(9_500),
+            list_changed_ms: 5_000,
         };
         let calm = Settling {
             distrust_values: false,
             no_proof: false,
+            miss_needs_poll: false,
         };
         let unsettled = Settling {
             distrust_values: true,
             no_proof: true,
+            miss_needs_poll: true,
         };
         let unproven = Settling {
             distrust_values: false,
             no_proof: true,
+            miss_needs_poll: true,
         };
         assert_eq!(view_settling(settled), calm);
         let c = |f: fn(&mut ViewClock)| {
@@ -335,10 +461,94 @@ mod tests {
             unproven,
             "not synced since"
         );
-        assert_eq!(c(|c| c.synced_ms = None), calm, "nobody to sync with");
+        assert_eq!(
+            c(|c| c.synced_ms = None),
+            Settling {
+                miss_needs_poll: true,
+                ..calm
+            },
+            "nobody to sync with"
+        );
         assert_eq!(c(|c| c.last_tick_ms = 7_000), unsettled, "overdue tick");
         assert_eq!(c(|c| c.last_tick_ms = 8_000), calm, "on time");
         assert_eq!(c(|c| c.last_tick_ms = 0), calm, "no tick yet");
+    }
+
+    #[test]
+    fn a_miss_is_authoritative_only_outside_the_window() {
+        // Settled: changed 5 s ago, synced by a round that began more than
+        // settle_ms after it, the successor list unchanged for 5 s, the
+        // loop ticking.
+        let settled = ViewClock {
+            now_ms: 10_000,
+            changed_ms: 5_000,
+            settle_ms: 3_000,
+            last_tick_ms: 9_900,
+            overdue_ms: 2_000,
+            synced_ms: Some(8_500),
+            list_changed_ms: 5_000,
+        };
+        let polls = |f: fn(&mut ViewClock)| {
+            let mut c = settled;
+            f(&mut c);
+            view_settling(c).miss_needs_poll
+        };
+        assert!(!polls(|_| {}), "settled and synced: the miss is proof");
+        assert!(
+            polls(|c| c.changed_ms = 9_000),
+            "neighbours changed 1 s ago"
+        );
+        assert!(polls(|c| c.list_changed_ms = 8_000), "list changed 2 s ago");
+        assert!(
+            !polls(|c| c.list_changed_ms = 7_000),
+            "list changed 3 s ago"
+        );
+        assert!(polls(|c| c.last_tick_ms = 7_000), "loop overdue: thawed");
+        assert!(
+            polls(|c| c.synced_ms = Some(4_000)),
+            "synced before the change"
+        );
+        // A round right after the change may have read a holder before a
+        // write in flight at the change reached it.
+        assert!(polls(|c| c.synced_ms = Some(6_000)), "synced too early");
+        assert!(polls(|c| c.synced_ms = Some(8_000)), "synced in the ms");
+        assert!(!polls(|c| c.synced_ms = Some(8_001)), "synced just after");
+        assert!(polls(|c| c.synced_ms = None), "lone node: no holders");
+        // A node that never changed and never synced (both 0).
+        assert!(polls(|c| {
+            c.changed_ms = 0;
+            c.list_changed_ms = 0;
+            c.synced_ms = Some(0);
+        }));
+        assert!(!polls(|c| {
+            c.changed_ms = 0;
+            c.list_changed_ms = 0;
+        }));
+    }
+
+    #[test]
+    fn whenever_a_miss_is_unproven_it_needs_a_poll() {
+        // `miss_needs_poll` is implied by `no_proof`, over a grid of clocks.
+        let times = [0, 1, 4_000, 6_000, 7_000, 8_500, 9_999, 10_000];
+        for changed_ms in times {
+            for last_tick_ms in times {
+                for list_changed_ms in times {
+                    for synced_ms in times.iter().map(|t| Some(*t)).chain([None]) {
+                        let s = view_settling(ViewClock {
+                            now_ms: 10_000,
+                            changed_ms,
+                            settle_ms: 3_000,
+                            last_tick_ms,
+                            overdue_ms: 2_000,
+                            synced_ms,
+                            list_changed_ms,
+                        });
+                        assert!(!s.distrust_values || s.no_proof, "{s:?}");
+                        assert!(!s.no_proof || s.miss_needs_poll, "{s:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub struct Metrics {
     /// `inline` (on the first hop's own connection: one exchange) or
     /// `posted` (`POST /chord/reply`, after a longer path).
     pub replies: Family<KindLabels, Counter>,
+    /// Reads and deletes this node executed as owner without a live copy of
+    /// the key, by `kind`: `authoritative` (no copy, outside the window
+    /// after a view change: answered "not found" with no network call) or
+    /// `polled` (the other holders were asked: within that window, or the
+    /// copy is a tombstone).
+    pub owner_misses: Family<KindLabels, Counter>,
     merges: Counter,
     suspected: Counter,
     dropped: Counter,
@@ -134,6 +140,7 @@ impl Metrics {
             ring_changes: Family::default(),
             location_cache: Family::default(),
             replies: Family::default(),
+            owner_misses: Family::default(),
             merges: Counter::default(),
             suspected: Counter::default(),
             dropped: Counter::default(),
@@ -206,6 +213,11 @@ impl Metrics {
             "ring_changes",
             "Changes of this node's successor or predecessor",
             m.ring_changes.clone(),
+        );
+        r.register(
+            "owner_misses",
+            "Owner reads and deletes without a live copy, by kind: authoritative (not found with no network call), polled (the other holders were asked)",
+            m.owner_misses.clone(),
         );
         r.register(
             "ring_merges",

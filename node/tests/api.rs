@@ -214,6 +214,49 @@ async fn health_readiness_and_healthcheck_command() {
     assert_eq!(st["successors"], json!([]));
 }
 
+/// `chord_owner_misses_total{kind}` at the node at `addr` (0 before the
+/// first such miss).
+async fn owner_misses(c: &Cluster, addr: &str, kind: &str) -> f64 {
+    let text = c
+        .http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name = format!("chord_owner_misses_total{{kind=\"{kind}\"}}");
+    sample(&text, &name).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_owner_answers_a_miss_alone() {
+    // Once the ring has settled and repair has synced every range since,
+    // the owner's own miss is the answer: 404 with no holder asked, which
+    // the owner counts as authoritative. Until then misses ask the holders
+    // (or answer 503 while the ring settles).
+    let c = Cluster::start(FAST, 3, true).await;
+    let entry = c.nodes[0].addr.clone();
+    let asked = std::time::Instant::now();
+    for i in 0.. {
+        let key = format!("absent-{i}");
+        let owner = c.owner_of(&key);
+        let before = owner_misses(&c, &owner, "authoritative").await;
+        let (status, body, _, _) = c.get(&entry, &key).await;
+        assert!(matches!(status, 404 | 503), "{key}: {status} {body}");
+        let after = owner_misses(&c, &owner, "authoritative").await;
+        if status == 404 && after == before + 1.0 {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(20),
+            "no owner answered a miss alone within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The value of the sample `name` (with its labels, as exported) in a
 /// Prometheus text exposition, if present.
 fn sample(text: &str, name: &str) -> Option<f64> {

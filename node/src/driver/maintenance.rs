@@ -70,15 +70,23 @@ impl Node {
         };
         let before = view(&ring);
         // Only the successors that hold our range (the first R − 1) matter to
-        // what we may prove; churn further along the list changes nothing.
+        // what the holders prove; churn further along the list only reopens
+        // the (cheaper) window in which a miss asks the others (below).
         let holders = self.inner.opts.replicas.saturating_sub(1) as usize;
         let list_before = list_digest(ring.successors(), holders);
+        let full_before = list_digest(ring.successors(), usize::MAX);
         let r = f(&mut ring);
         let after = view(&ring);
         // A new predecessor changes our range (a join in front of us, or a
         // death that hands us its keys): copies may be on their way, too.
         if list_digest(ring.successors(), holders) != list_before || before.0 != after.0 {
             self.view_changed();
+        }
+        // Further along the list it only matters to a miss: a node that came
+        // within the list may hold an orphan of our range, which the poll
+        // would find there (see `crate::absence`, "Authoritative misses").
+        if list_digest(ring.successors(), usize::MAX) != full_before {
+            self.list_changed();
         }
         if before == after {
             return r; // the common case: nothing to log, nothing to copy

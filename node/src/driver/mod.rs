@@ -77,6 +77,10 @@ struct Shared {
     /// When this node's neighbours last changed (or it found it had been
     /// frozen), in ms: data may still be on its way to the new holders.
     view_changed_ms: AtomicU64,
+    /// When any entry of the successor list last changed, beyond the
+    /// holders too, in ms: a node there may hold an orphan of our range
+    /// (see [`Node::view_settling`]).
+    list_changed_ms: AtomicU64,
     /// When the maintenance loop last ticked, in ms (0: not yet). A tick
     /// long overdue means this process was frozen or starved and has not
     /// noticed yet (see [`Node::view_settling`]).
@@ -171,6 +175,7 @@ impl Node {
                 repairing: AtomicBool::new(false),
                 repair_now: Notify::new(),
                 view_changed_ms: AtomicU64::new(0),
+                list_changed_ms: AtomicU64::new(0),
                 last_tick_ms: AtomicU64::new(0),
                 synced_ms: AtomicU64::new(0),
                 metrics: Metrics::new(),
@@ -214,6 +219,14 @@ impl Node {
             .store(now_ms(), Ordering::Release);
     }
 
+    /// Notes that its successor list changed somewhere (maybe only beyond
+    /// the holders).
+    fn list_changed(&self) {
+        self.inner
+            .list_changed_ms
+            .store(now_ms(), Ordering::Release);
+    }
+
     /// How settled this node's view is (see [`crate::absence::view_settling`]);
     /// also wholly unsettled while it has neighbours but no predecessor (it
     /// just joined, or its predecessor died, and repair cannot run without one).
@@ -224,6 +237,7 @@ impl Node {
         let last_tick_ms = self.inner.last_tick_ms.load(Ordering::Acquire);
         let changed_ms = self.inner.view_changed_ms.load(Ordering::Acquire);
         let synced_ms = self.inner.synced_ms.load(Ordering::Acquire);
+        let list_changed_ms = self.inner.list_changed_ms.load(Ordering::Acquire);
         let (no_predecessor, alone) = {
             let ring = lock(&self.inner.ring);
             let no_predecessor = ring.predecessor().is_none();
@@ -240,11 +254,13 @@ impl Node {
             last_tick_ms,
             overdue_ms: tick_overdue_ms(ms(opts.stabilize)),
             synced_ms: (!alone).then_some(synced_ms),
+            list_changed_ms,
         });
         let orphaned = no_predecessor && !alone;
         Settling {
             distrust_values: s.distrust_values || orphaned,
             no_proof: s.no_proof || orphaned,
+            miss_needs_poll: s.miss_needs_poll || orphaned,
         }
     }
 

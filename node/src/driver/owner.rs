@@ -159,23 +159,35 @@ impl Node {
         lock(&self.inner.data).store.get(id)?.value.clone()
     }
 
-    /// Our live copy if we have one and `settling` lets us trust it;
-    /// otherwise what the other holders prove (we may have just taken over
-    /// the range, or been frozen while the ring went on; our copy may be a
-    /// tombstone), our own copy counting as one more candidate.
-    /// A newer copy found is kept locally as a read repair. See
+    /// Our live copy if we have one and `settling` lets us trust it; our
+    /// miss (no copy at all) outside the window in which `settling` says a
+    /// miss needs a poll; otherwise what the other holders prove (we may
+    /// have just taken over the range, or been frozen while the ring went
+    /// on; our copy may be a tombstone), our own copy counting as one more
+    /// candidate. A newer copy found is kept locally as a read repair. See
     /// [`crate::absence`] for when a miss counts as proven.
     async fn newest(&self, key: &str, id: &Id, settling: Settling) -> Verdict {
         let local = lock(&self.inner.data).store.get(id).cloned();
-        if let Some(e) = &local {
+        let misses = &self.inner.metrics.owner_misses;
+        match &local {
+            Some(e) if e.value.is_some() => {
+                if !settling.distrust_values {
+                    return Verdict::Found(e.clone());
+                }
+            }
+            // Outside the window every acknowledged write of our range is
+            // here (the argument is `crate::absence`'s "Authoritative
+            // misses"): the answer needs no network call.
+            None if !settling.miss_needs_poll => {
+                Metrics::count(misses, "authoritative");
+                return Verdict::Absent;
+            }
             // A tombstone is never proof on its own: right after rings
             // merge, a write for our range can land on a node that believed
             // it owned it (a stale hint), and a 16-node chaos run read such a
             // key as deleted here. The holders are asked; reads of deleted
             // keys cost one poll.
-            if e.value.is_some() && !settling.distrust_values {
-                return Verdict::Found(e.clone());
-            }
+            _ => Metrics::count(misses, "polled"),
         }
         let (holders, beyond, expected) = {
             let ring = lock(&self.inner.ring);
@@ -441,6 +453,138 @@ mod tests {
         n.inner
             .last_tick_ms
             .store(now_ms() - 10_000, Ordering::Relaxed);
+    }
+
+    /// Makes `n`'s view settled: its neighbours and successor list last
+    /// changed 10 s ago, a repair round begun 5 s ago synced its range with
+    /// every holder, and its maintenance loop just ticked.
+    fn settled(n: &Node) {
+        let now = now_ms();
+        let s = &n.inner;
+        s.view_changed_ms.store(now - 10_000, Ordering::Relaxed);
+        s.list_changed_ms.store(now - 10_000, Ordering::Relaxed);
+        s.synced_ms.store(now - 5_000, Ordering::Relaxed);
+        s.last_tick_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// How many misses `n` answered as `kind` (`authoritative`, `polled`).
+    fn misses(n: &Node, kind: &'static str) -> u64 {
+        n.inner
+            .metrics
+            .owner_misses
+            .get_or_create(&crate::metrics::KindLabels { kind })
+            .get()
+    }
+
+    /// A holder that accepts connections and never answers, and how many
+    /// connections it has accepted: any call to it counts.
+    async fn counting_silent_holder() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                open.push(conn); // held open, never answered
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn a_miss_within_the_window_asks_the_holders_and_finds_their_copy() {
+        // Only the other holders have these keys (the owner's range just
+        // changed: a write it did not coordinate may be there). Were every
+        // miss authoritative, each GET below would answer 404 or 503.
+        let (a, holder_a) = answering_holder_node().await;
+        let b = answering_holder().await;
+        let (c, beyond) = answering_holder_node().await;
+        // R = 3: a and b are the holders, c is further along the list.
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2), peer_at(&c, 3)]);
+        let get = |key: &'static str| {
+            let n = n.clone();
+            async move {
+                n.execute(key, Id::hash(key.as_bytes()), KvOp::Get, None)
+                    .await
+            }
+        };
+        let value = |out: KvOutcome, why: &str| match out {
+            KvOutcome::Value(v) => v.get().to_string(),
+            other => panic!("{why}: {other:?}"),
+        };
+        let now = now_ms();
+
+        // Its neighbours changed a moment ago.
+        hold(&holder_a, "recent", 100, Some("1"));
+        settled(&n);
+        n.inner.view_changed_ms.store(now, Ordering::Relaxed);
+        assert_eq!(value(get("recent").await, "changed just now"), "1");
+
+        // Changed 4 s ago (past settle_ms), but no repair round has synced
+        // the range since.
+        hold(&holder_a, "unsynced", 100, Some("2"));
+        settled(&n);
+        n.inner
+            .view_changed_ms
+            .store(now - 4_000, Ordering::Relaxed);
+        n.inner.synced_ms.store(now - 6_000, Ordering::Relaxed);
+        assert_eq!(value(get("unsynced").await, "not synced since"), "2");
+
+        // Synced since, but by a round begun right after the change: a write
+        // in flight then may have reached the holder after it.
+        hold(&holder_a, "early", 100, Some("5"));
+        n.inner.synced_ms.store(now - 3_500, Ordering::Relaxed);
+        assert_eq!(value(get("early").await, "synced too early"), "5");
+
+        // Its neighbours are settled, but a node beyond the holders came
+        // into its successor list a moment ago with an orphan of its range.
+        hold(&beyond, "orphan", 100, Some("3"));
+        settled(&n);
+        n.inner.list_changed_ms.store(now, Ordering::Relaxed);
+        assert_eq!(value(get("orphan").await, "list changed just now"), "3");
+
+        // Frozen and not yet ticking again.
+        hold(&holder_a, "thawed", 100, Some("4"));
+        settled(&n);
+        thawed(&n);
+        assert_eq!(value(get("thawed").await, "loop overdue"), "4");
+        assert_eq!(misses(&n, "polled"), 5);
+        assert_eq!(misses(&n, "authoritative"), 0);
+    }
+
+    #[tokio::test]
+    async fn outside_the_window_a_miss_is_not_found_without_a_network_call() {
+        let (a, calls_a) = counting_silent_holder().await;
+        let (b, calls_b) = counting_silent_holder().await;
+        let calls = || calls_a.load(Ordering::SeqCst) + calls_b.load(Ordering::SeqCst);
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        settled(&n);
+        let id = Id::hash(b"k");
+        let get = n.execute("k", id, KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
+        let del = n.execute("k", id, KvOp::Delete, None).await;
+        assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
+        assert_eq!(calls(), 0, "a settled owner's miss asks nobody");
+        assert_eq!(misses(&n, "authoritative"), 2);
+        assert!(n.entries().is_empty(), "nothing written");
+
+        // The same holders are asked (and, silent, leave it unproven) as
+        // soon as the owner's copy is a tombstone, or its view changed.
+        hold(&n, "k", 100, None);
+        let get = n.execute("k", id, KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
+        let after_tombstone = calls();
+        assert!(after_tombstone > 0, "a tombstone is polled");
+        n.inner.view_changed_ms.store(now_ms(), Ordering::Relaxed);
+        let get = n.execute("k2", Id::hash(b"k2"), KvOp::Get, None).await;
+        assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
+        assert!(
+            calls() > after_tombstone,
+            "a miss right after a change is polled"
+        );
+        assert_eq!(misses(&n, "polled"), 2);
     }
 
     #[tokio::test]
