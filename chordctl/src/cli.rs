@@ -133,6 +133,9 @@ pub enum Command {
     Get(KeyArgs),
     /// Delete KEY.
     Delete(KeyArgs),
+    /// Whether KEY exists (HEAD): prints `exists` (exit 0) or `absent`
+    /// (exit 1), and the key's ETag on stderr.
+    Exists(KeyArgs),
     /// Kill nodes with SIGKILL.
     Kill(KillArgs),
     /// Stop a node gracefully (if running) and start it again.
@@ -387,6 +390,15 @@ pub enum Action {
         /// Print the request's path (`--trace`).
         trace: bool,
     },
+    /// Whether a key exists.
+    Exists {
+        /// The key.
+        key: String,
+        /// Node to ask.
+        target: Target,
+        /// Print the request's path (`--trace`).
+        trace: bool,
+    },
     /// Kill nodes.
     Kill(KillSelection),
     /// Cut the network into these groups (node names or indexes).
@@ -517,6 +529,14 @@ impl Cli {
             Command::Delete(args) => {
                 validate_key(&args.key)?;
                 Action::Delete {
+                    key: args.key,
+                    target: target(args.node),
+                    trace: args.trace,
+                }
+            }
+            Command::Exists(args) => {
+                validate_key(&args.key)?;
+                Action::Exists {
                     key: args.key,
                     target: target(args.node),
                     trace: args.trace,

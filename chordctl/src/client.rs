@@ -29,6 +29,8 @@ pub struct KvReply {
     /// `X-Chord-Path` as the node sent it, for a caller that reports an
     /// unreadable one (`chordctl ui`).
     pub path_text: Option<String>,
+    /// `ETag`: the key's version, opaque (see `chord_proto::etag`).
+    pub etag: Option<String>,
 }
 
 impl KvReply {
@@ -149,6 +151,12 @@ impl Client {
         send(req, endpoint).await
     }
 
+    /// `HEAD /kv/{key}`: a GET's status and headers, no body.
+    pub async fn head(&self, endpoint: &str, key: &str) -> Result<KvReply> {
+        let req = self.trace_header(self.http.head(kv_url(endpoint, key)));
+        send(req, endpoint).await
+    }
+
     /// `DELETE /kv/{key}`.
     pub async fn delete(&self, endpoint: &str, key: &str) -> Result<KvReply> {
         let req = self.trace_header(self.http.delete(kv_url(endpoint, key)));
@@ -183,6 +191,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
     let owner = header(headers::OWNER);
     let hops = header(headers::HOPS).and_then(|h| h.parse().ok());
     let path_text = header(trace::PATH_HEADER);
+    let etag = header(reqwest::header::ETAG.as_str());
     let path = path_text.as_deref().and_then(|p| trace::parse_path(p).ok());
     let status = resp.status().as_u16();
     let body = resp
@@ -196,6 +205,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
         hops,
         path,
         path_text,
+        etag,
     })
 }
 

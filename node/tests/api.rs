@@ -397,6 +397,7 @@ async fn the_served_openapi_document_is_the_committed_one_and_its_routes_exist()
         {
             let req = match method.as_str() {
                 "get" => c.http.get(&url),
+                "head" => c.http.head(&url),
                 "put" => c.http.put(&url).body("1"),
                 "delete" => c.http.delete(&url),
                 other => panic!("undocumented method kind {other}"),

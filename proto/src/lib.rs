@@ -9,6 +9,7 @@
 //!   one placement rule the node, `chordctl check` and the simulator's test
 //!   vectors pin.
 //! * [`entry`] — a stored key with its version, as it travels.
+//! * [`etag`] — a version as an HTTP `ETag`.
 //! * [`digest`] — order-independent range digests for anti-entropy.
 //! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
@@ -24,6 +25,7 @@
 pub mod api;
 pub mod digest;
 pub mod entry;
+pub mod etag;
 pub mod headers;
 pub mod id;
 pub mod key;

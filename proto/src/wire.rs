@@ -104,6 +104,12 @@ pub struct ReplyMsg {
     pub hops: u32,
     /// What happened.
     pub outcome: KvOutcome,
+    /// The key's version the answer is about (its `ETag`): the value read,
+    /// the version written, the tombstone of a delete, or (a failed
+    /// condition) the live version the condition failed against. Absent
+    /// when there is none, and from nodes that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
     /// On a traced request, the path up to the replying node (tagged
     /// `owner` when it performed the operation); the entry adds its
     /// `direct-reply` hop.
@@ -197,6 +203,8 @@ mod tests {
         )
         .unwrap();
         assert!(reply.gave_up.is_none());
+        assert!(reply.version.is_none());
+        assert!(!serde_json::to_string(&reply).unwrap().contains("version"));
         assert!(route.trace.is_none() && reply.trace.is_none());
         assert!(!serde_json::to_string(&reply).unwrap().contains("trace"));
 

@@ -19,6 +19,7 @@ use crate::runtime::{Cluster, NodeInfo, Runtime};
 enum KvCommand<'a> {
     Put(&'a str),
     Get,
+    Head,
     Delete,
 }
 
@@ -63,6 +64,7 @@ async fn send<R: Runtime>(
         let reply = match op {
             KvCommand::Put(json) => client.put(endpoint, key, json).await,
             KvCommand::Get => client.get(endpoint, key).await,
+            KvCommand::Head => client.head(endpoint, key).await,
             KvCommand::Delete => client.delete(endpoint, key).await,
         };
         match reply {
@@ -143,7 +145,16 @@ fn report_route(ctx_verbose: bool, cluster: &Cluster, via: &NodeInfo, reply: &Kv
     }
 }
 
-/// `put`: prints `OK` (or the node's answer as JSON).
+/// Prints the answer's `ETag` on stderr (`etag: "…"`), so stdout stays the
+/// command's own output.
+fn report_etag(reply: &KvReply) {
+    if let Some(tag) = &reply.etag {
+        eprintln!("etag: {tag}");
+    }
+}
+
+/// `put`: prints `OK` (or the node's answer as JSON, with its `etag`) and
+/// the new ETag on stderr.
 pub async fn put<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
@@ -163,8 +174,10 @@ pub async fn put<R: Runtime>(
             "owner": reply.owner,
             "hops": reply.hops,
             "via": node.name,
+            "etag": reply.etag,
         }))
     } else {
+        report_etag(&reply);
         println("OK")
     }
 }
@@ -176,19 +189,21 @@ pub async fn put<R: Runtime>(
 /// not repeated: a 503 there may follow a partial write.
 pub const GET_RETRY_FOR: Duration = Duration::from_secs(10);
 
-/// `get`: prints the stored JSON exactly as the node returns it.
-pub async fn get<R: Runtime>(
+/// Sends a read (`op`: GET or HEAD), asking again while the ring answers
+/// 503 for up to [`GET_RETRY_FOR`].
+async fn read<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
+    op: KvCommand<'_>,
     target: &Target,
     trace: bool,
-) -> Result<()> {
+) -> Result<(NodeInfo, KvReply, Cluster)> {
     let deadline = Instant::now() + GET_RETRY_FOR;
     let look = poll::try_until(
         deadline,
         POLL,
         async || {
-            let sent = send(ctx, key, KvCommand::Get, target, trace).await?;
+            let sent = send(ctx, key, op, target, trace).await?;
             Ok::<_, anyhow::Error>(match sent.1.status {
                 503 => Look::NotYet(sent),
                 _ => Look::Done(sent),
@@ -197,9 +212,19 @@ pub async fn get<R: Runtime>(
         |_| {},
     )
     .await?;
-    let (node, reply, cluster) = match look {
+    Ok(match look {
         Look::Done(sent) | Look::NotYet(sent) => sent,
-    };
+    })
+}
+
+/// `get`: prints the stored JSON exactly as the node returns it.
+pub async fn get<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
+    let (node, reply, cluster) = read(ctx, key, KvCommand::Get, target, trace).await?;
     report_path(trace, &cluster, &reply);
     match reply.status {
         200 => {
@@ -237,5 +262,37 @@ pub async fn delete<R: Runtime>(
         }
         404 => Err(exit::not_found(format!("key {key:?} not found"))),
         _ => Err(failure(&node, "delete", key, &reply)),
+    }
+}
+
+/// `exists`: a HEAD of KEY. Prints `exists` (exit 0, the ETag on stderr)
+/// or `absent` (exit 1); with `-o json`, `{"key", "exists", "etag"}`.
+pub async fn exists<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
+    let (node, reply, cluster) = read(ctx, key, KvCommand::Head, target, trace).await?;
+    report_path(trace, &cluster, &reply);
+    let found = match reply.status {
+        200 => true,
+        404 => false,
+        // A HEAD answer has no body: the status is all there is to say.
+        _ => return Err(failure(&node, "existence check", key, &reply)),
+    };
+    report_route(ctx.verbose, &cluster, &node, &reply);
+    if ctx.json() {
+        print_json(&json!({ "key": key, "exists": found, "etag": reply.etag }))?;
+    } else {
+        if found {
+            report_etag(&reply);
+        }
+        println(if found { "exists" } else { "absent" })?;
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(exit::absent(format!("key {key:?} does not exist")))
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::absence::Settling;
 use crate::config::Options;
-use crate::dedup::{Begin, InFlight, Recent};
+use crate::dedup::{Begin, Executed, InFlight, Recent};
 use crate::digest::Digest;
 use crate::id::Id;
 use crate::metrics::Metrics;

@@ -30,11 +30,11 @@ struct Executing<'a> {
 
 impl Executing<'_> {
     /// Hands `out` to the waiting copies and remembers it for later ones.
-    fn finish(mut self, out: &KvOutcome) {
+    fn finish(mut self, out: &Executed) {
         let now = now_ms();
         let mut data = lock(&self.node.inner.data);
         data.in_flight.finish(self.req, out);
-        if matches!(out, KvOutcome::Stored | KvOutcome::Deleted) {
+        if matches!(out.outcome, KvOutcome::Stored | KvOutcome::Deleted) {
             data.recent.insert(self.req, out.clone(), now);
         }
         self.done = true;
@@ -50,14 +50,9 @@ impl Drop for Executing<'_> {
 }
 
 impl Node {
-    /// Performs `op` on `key` as its owner.
-    pub(super) async fn execute(
-        &self,
-        key: &str,
-        id: Id,
-        op: KvOp,
-        req: Option<&str>,
-    ) -> KvOutcome {
+    /// Performs `op` on `key` as its owner; the answer carries the key's
+    /// version it is about (the `ETag`).
+    pub(super) async fn execute(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> Executed {
         let is_write = !matches!(op, KvOp::Get);
         // Set while this call executes a routed write. If the call is dropped
         // part-way (the entry node executing for a client that went away), it
@@ -74,10 +69,10 @@ impl Node {
             };
             match begun {
                 Begin::Wait(rx) => {
-                    return rx.await.unwrap_or(KvOutcome::Failed {
+                    return rx.await.unwrap_or(Executed::bare(KvOutcome::Failed {
                         status: 503,
                         error: "the first attempt of this request was abandoned".into(),
-                    })
+                    }))
                 }
                 Begin::First => {
                     executing = Some(Executing {
@@ -116,36 +111,43 @@ impl Node {
         // Whether an absence or a tombstone is unproven, also checked after
         // the poll (the view may have changed meanwhile).
         let unproven = || view.no_proof || self.view_settling().no_proof;
+        let bare = Executed::bare;
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
-            // is cloned, not the whole entry with its key.
+            // and version are cloned, not the whole entry with its key.
             KvOp::Get => match self.local_value(&id).filter(|_| trust_local) {
-                Some(v) => KvOutcome::Value(v),
+                Some((v, version)) => Executed::at(KvOutcome::Value(v), version),
                 None => match self.newest(key, &id, view).await {
-                    Verdict::Found(Entry { value: Some(v), .. }) => KvOutcome::Value(v),
-                    _ if self.is_isolated() => isolated(),
-                    Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                    Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
+                    Verdict::Found(Entry {
+                        value: Some(v),
+                        version,
+                        ..
+                    }) => Executed::at(KvOutcome::Value(v), version),
+                    _ if self.is_isolated() => bare(isolated()),
+                    Verdict::Found(_) | Verdict::Absent if unproven() => bare(settling()),
+                    Verdict::Found(_) | Verdict::Absent => bare(KvOutcome::NotFound),
                     Verdict::Inconclusive { answered, expected } => {
-                        inconclusive(answered, expected)
+                        bare(inconclusive(answered, expected))
                     }
                 },
             },
             KvOp::Put { value } => match self.write(key, id, Some(value)).await {
-                Ok(()) => KvOutcome::Stored,
-                Err(e) => e,
+                Ok(version) => Executed::at(KvOutcome::Stored, version),
+                Err(e) => bare(e),
             },
             KvOp::Delete => match self.newest(key, &id, view).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
                     match self.write(key, id, None).await {
-                        Ok(()) => KvOutcome::Deleted,
-                        Err(e) => e,
+                        Ok(version) => Executed::at(KvOutcome::Deleted, version),
+                        Err(e) => bare(e),
                     }
                 }
-                _ if self.is_isolated() => isolated(),
-                Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
-                Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
+                _ if self.is_isolated() => bare(isolated()),
+                Verdict::Found(_) | Verdict::Absent if unproven() => bare(settling()),
+                Verdict::Found(_) | Verdict::Absent => bare(KvOutcome::NotFound),
+                Verdict::Inconclusive { answered, expected } => {
+                    bare(inconclusive(answered, expected))
+                }
             },
         };
         if let Some(executing) = executing {
@@ -154,9 +156,11 @@ impl Node {
         out
     }
 
-    /// The value of our live copy of `id`, if we hold one.
-    fn local_value(&self, id: &Id) -> Option<Arc<serde_json::value::RawValue>> {
-        lock(&self.inner.data).store.get(id)?.value.clone()
+    /// The value and version of our live copy of `id`, if we hold one.
+    fn local_value(&self, id: &Id) -> Option<(Arc<serde_json::value::RawValue>, Version)> {
+        let data = lock(&self.inner.data);
+        let e = data.store.get(id)?;
+        Some((e.value.clone()?, e.version))
     }
 
     /// Our live copy if we have one and `settling` lets us trust it;
@@ -244,13 +248,14 @@ impl Node {
         verdict
     }
 
-    /// Writes a new version (a value or a tombstone) and waits for W holders.
+    /// Writes a new version (a value or a tombstone) and waits for W
+    /// holders; returns the version written.
     async fn write(
         &self,
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<(), KvOutcome> {
+    ) -> Result<Version, KvOutcome> {
         // A holder may already have a newer version we never saw (a clock
         // ahead of ours, a range we just took over): then we move our clock
         // past it and write again, rather than acknowledge a write that the
@@ -259,7 +264,7 @@ impl Node {
             match self.write_once(key, id, value.clone()).await {
                 Err(WriteError::Superseded(v)) => lock(&self.inner.data).clock.observe(v),
                 Err(WriteError::Failed(out)) => return Err(out),
-                Ok(()) => return Ok(()),
+                Ok(version) => return Ok(version),
             }
         }
         Err(KvOutcome::Failed {
@@ -273,7 +278,7 @@ impl Node {
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Version, WriteError> {
         let entry = {
             let mut data = lock(&self.inner.data);
             let version = data.clock.next(now_ms());
@@ -285,6 +290,7 @@ impl Node {
             data.store.apply(id, entry.clone());
             entry
         };
+        let version = entry.version;
         // Who gets the copy and when the write counts is `QuorumWrite`'s.
         let (mut quorum, first) = {
             let ring = lock(&self.inner.ring);
@@ -340,7 +346,7 @@ impl Node {
             tokio::spawn(async move { while calls.next().await.is_some() {} });
         }
         match verdict {
-            WriteVerdict::Acknowledged => Ok(()),
+            WriteVerdict::Acknowledged => Ok(version),
             WriteVerdict::Superseded(v) => Err(WriteError::Superseded(v)),
             WriteVerdict::TooFew { reached, required } => {
                 Err(WriteError::Failed(too_few_holders(reached, required)))
@@ -455,13 +461,13 @@ mod tests {
         hold(&n, "k", 100, None);
         thawed(&n);
         let id = Id::hash(b"k");
-        match n.execute("k", id, KvOp::Get, None).await {
+        match n.execute("k", id, KvOp::Get, None).await.outcome {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET on a thawed owner with a stale tombstone: {other:?}"),
         }
         // The newer copy was kept: once ticking again, the owner answers alone.
         n.inner.last_tick_ms.store(now_ms(), Ordering::Relaxed);
-        match n.execute("k", id, KvOp::Get, None).await {
+        match n.execute("k", id, KvOp::Get, None).await.outcome {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET after the read repair: {other:?}"),
         }
@@ -476,7 +482,11 @@ mod tests {
         hold(&holder_a, "k", 200, Some("2"));
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
@@ -490,7 +500,11 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
@@ -505,13 +519,13 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
         assert!(matches!(get, KvOutcome::NotFound), "ticking: {get:?}");
         thawed(&n);
         let settling = |out: &KvOutcome| matches!(out, KvOutcome::Inconclusive { error } if error.contains("changed a moment ago"));
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
         assert!(settling(&get), "thawed: {get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
         assert!(settling(&del), "thawed: {del:?}");
     }
 
@@ -524,7 +538,11 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&silent, 1), peer_at(&silent, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "1"),
             other => panic!("thawed, holders silent: {other:?}"),
         }
@@ -539,12 +557,12 @@ mod tests {
         let answering = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&answering, 1), peer_at(&silent, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
         assert!(
             matches!(get, KvOutcome::Inconclusive { .. }),
             "GET with a silent holder: {get:?}"
         );
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
         assert!(
             matches!(del, KvOutcome::Inconclusive { .. }),
             "DELETE with a silent holder: {del:?}"
@@ -559,9 +577,9 @@ mod tests {
         let b = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
         assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
         assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
     }
 
@@ -576,7 +594,10 @@ mod tests {
             ring.on_unreachable(&peer_at(&a, 2).id);
             ring.on_unreachable(&peer_at(&a, 3).id);
         }
-        let get = n.execute("k", Id::hash(b"k"), KvOp::Get, None).await;
+        let get = n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
     }
 }

@@ -27,9 +27,10 @@ impl Node {
 
     async fn client_op_inner(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
         let me = &self.inner.me.addr;
-        let here = |outcome| ClientReply {
+        let here = |done: Executed| ClientReply {
             path: trace.then(|| path::here(me)),
-            ..ClientReply::here(outcome)
+            version: done.version,
+            ..ClientReply::here(done.outcome)
         };
         let id = Id::hash(key.as_bytes());
         let (ready, owns) = {
@@ -141,9 +142,9 @@ impl Node {
 
     /// Executes a client's operation here, as the owner, with the entry's one
     /// retry when the first answer was inconclusive (nothing was changed).
-    async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> KvOutcome {
+    async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> Executed {
         let out = self.execute(key, id, op.clone(), req).await;
-        if matches!(out, KvOutcome::Inconclusive { .. }) {
+        if matches!(out.outcome, KvOutcome::Inconclusive { .. }) {
             return self.execute(key, id, op, req).await;
         }
         out
@@ -250,7 +251,7 @@ impl Node {
                 status: 503,
                 error: "a node on the path is not in the ring".into(),
             };
-            return self.send_reply(&msg, out, true).await;
+            return self.send_reply(&msg, Executed::bare(out), true).await;
         }
         // The hop ceiling is applied in `forward`, where it is known whether
         // this node is the owner: the owner reached at the last allowed hop
@@ -272,7 +273,7 @@ impl Node {
                     status: 503,
                     error: e,
                 };
-                self.send_reply(&msg, out, true).await;
+                self.send_reply(&msg, Executed::bare(out), true).await;
             }
         }
     }
@@ -281,7 +282,7 @@ impl Node {
     /// (`gave_up`) with why this node could not pass the request on. A
     /// traced request's path goes back with it, this node tagged the owner
     /// unless it gave up.
-    async fn send_reply(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) {
+    async fn send_reply(&self, msg: &RouteMsg, done: Executed, gave_up: bool) {
         let mut trace = msg.trace.clone();
         if let (Some(p), false) = (&mut trace, gave_up) {
             path::owned(p, &self.inner.me.addr);
@@ -291,7 +292,8 @@ impl Node {
             owner: self.inner.me.addr.clone(),
             gave_up: gave_up.then_some(self.inner.me.id),
             hops: msg.hops,
-            outcome,
+            outcome: done.outcome,
+            version: done.version,
             trace,
         };
         if msg.origin == self.inner.me.addr {

@@ -6,9 +6,9 @@ use crate::driver::{ClientReply, Node};
 use crate::metrics::OpLabel;
 use crate::wire::{KvOp, KvOutcome};
 use bytes::Bytes;
-use chord_proto::headers;
 use chord_proto::key::{decode_key, KeyError};
 use chord_proto::trace;
+use chord_proto::{etag, headers};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -51,7 +51,7 @@ pub fn tag_self(node: &Node, r: Reply) -> Reply {
     tag(r, node.addr_header(), 0)
 }
 
-/// `PUT|GET|DELETE /kv/{key}`.
+/// `PUT|GET|HEAD|DELETE /kv/{key}`.
 pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     let me = node.addr_header();
     let key = match decode_key(seg) {
@@ -64,7 +64,9 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     };
     let started = std::time::Instant::now();
     let op = match req.method {
-        Method::GET => KvOp::Get,
+        // HEAD is a GET whose body hyper leaves out (keeping the
+        // `content-length` the GET would have had).
+        Method::GET | Method::HEAD => KvOp::Get,
         Method::DELETE => KvOp::Delete,
         Method::PUT => match serde_json::from_slice::<Box<RawValue>>(&req.body) {
             Ok(v) => KvOp::Put {
@@ -75,7 +77,7 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
                 return tag(error(StatusCode::BAD_REQUEST, &msg), me, 0);
             }
         },
-        _ => return tag(wrong_method("GET, PUT, DELETE"), me, 0),
+        _ => return tag(wrong_method("GET, HEAD, PUT, DELETE"), me, 0),
     };
     let label = match op {
         KvOp::Get => OpLabel::get,
@@ -87,6 +89,7 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         owner,
         hops,
         path,
+        version,
     } = node.client_op(key.clone(), op, req.trace).await;
     let owner_header = match &owner {
         None => me.clone(),
@@ -126,6 +129,12 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     node.metrics()
         .request(label, r.status().as_u16(), seconds, hops);
     let mut r = tag(r, &owner_header, hops);
+    if let Some(v) = version.filter(|_| r.status() == StatusCode::OK) {
+        let etag = HeaderValue::from_str(&etag::format(v));
+        if let Ok(etag) = etag {
+            r.headers_mut().insert(warp::http::header::ETAG, etag);
+        }
+    }
     // Addresses come from peers: a path that is not a valid header value
     // is left out rather than failing the answer.
     if let Some(v) = path.and_then(|p| HeaderValue::from_str(&trace::format_path(&p)).ok()) {

@@ -1,0 +1,51 @@
+//! The data API's commands and flags against a process-runtime ring:
+//! `exists`, ETags on `put`, conditional puts, TTLs, multi-key `get`.
+//!
+//! Needs a chord-node binary: `CHORDCTL_NODE_BIN`, or
+//! `target/debug/chord-node` (build it with `cargo build -p chord-node`).
+
+mod common;
+
+use common::ProcessCluster as Guard;
+
+/// The `etag: "…"` line `put` and `exists` print on stderr.
+fn etag_of(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no etag line in {stderr:?}"))
+        .to_string()
+}
+
+#[test]
+fn data_commands_and_their_flags() {
+    let mut guard = Guard::new("t-data");
+    let ctl = guard.ctl.clone();
+    let up = ctl.run(&["up", "3", "--timeout", "120"]);
+    guard.remember_pids();
+    up.ok("up 3");
+
+    // `put` prints OK on stdout as before, the new version on stderr.
+    let put = ctl.run(&["put", "doc", r#"{"v":1}"#]).ok("put");
+    assert_eq!(put.stdout.trim(), "OK");
+    let tag1 = etag_of(&put.stderr);
+    assert!(tag1.starts_with('"') && tag1.ends_with('"'), "{tag1}");
+    let json = ctl
+        .run(&["-o", "json", "put", "doc", "2"])
+        .ok("put -o json");
+    let tag2 = json.json()["etag"].as_str().unwrap().to_string();
+    assert_ne!(tag1, tag2);
+
+    // `exists`: exit 0 and the current tag; exit 1 for a missing key.
+    let yes = ctl.run(&["exists", "doc"]).ok("exists doc");
+    assert_eq!(yes.stdout.trim(), "exists");
+    assert_eq!(etag_of(&yes.stderr), tag2);
+    let no = ctl.run(&["exists", "nope"]).expect_code(1, "exists nope");
+    assert_eq!(no.stdout.trim(), "absent");
+    let no = ctl.run(&["-o", "json", "exists", "nope"]);
+    assert_eq!(no.code, 1);
+    assert_eq!(no.json()["exists"], false);
+    // `get` of one key prints the value exactly as before.
+    let get = ctl.run(&["get", "doc"]).ok("get doc");
+    assert_eq!(get.stdout, "2\n");
+}
