@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+pub use crate::client::PutOptions;
 use crate::duration::DurationArg;
 use crate::exit;
 
@@ -208,6 +209,15 @@ pub struct PutArgs {
     /// The value, a JSON document (quote it for the shell).
     #[arg(allow_negative_numbers = true)]
     pub json: String,
+    /// Write only if the key's current ETag is ETAG (as `put`, `get -v` or
+    /// `exists` print it; `*`: only if the key exists). A failed condition
+    /// changes nothing and exits 1.
+    #[arg(long, value_name = "ETAG", conflicts_with = "create")]
+    pub if_match: Option<String>,
+    /// Create only: write only if the key does not exist (a deleted or
+    /// expired key does not). Exits 1 if it does.
+    #[arg(long)]
+    pub create: bool,
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -367,6 +377,8 @@ pub enum Action {
         key: String,
         /// The JSON text exactly as given.
         value: String,
+        /// Conditions (checked to be well-formed).
+        opts: PutOptions,
         /// Node to ask.
         target: Target,
         /// Print the request's path (`--trace`).
@@ -511,9 +523,17 @@ impl Cli {
             Command::Put(args) => {
                 validate_key(&args.key)?;
                 validate_json(&args.key, &args.json)?;
+                if let Some(tag) = &args.if_match {
+                    chord_proto::etag::condition(Some(tag), None, false)
+                        .map_err(|e| exit::usage(format!("put: --if-match: {e}")))?;
+                }
                 Action::Put {
                     key: args.key,
                     value: args.json,
+                    opts: PutOptions {
+                        if_match: args.if_match,
+                        create: args.create,
+                    },
                     target: target(args.node),
                     trace: args.trace,
                 }
@@ -751,7 +771,9 @@ mod tests {
                 value,
                 target,
                 trace,
+                opts,
             } => {
+                assert_eq!(opts, PutOptions::default());
                 assert_eq!(key, "user:1");
                 assert_eq!(value, "{ \"a\" : 1 }");
                 assert_eq!(target, Target::Random);

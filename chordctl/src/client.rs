@@ -42,6 +42,15 @@ impl KvReply {
     }
 }
 
+/// A PUT's terms beyond its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutOptions {
+    /// `If-Match`: write only over this ETag (or `*`: over any live value).
+    pub if_match: Option<String>,
+    /// `If-None-Match: *`: write only if the key is absent.
+    pub create: bool,
+}
+
 /// HTTP client for nodes of one cluster.
 #[derive(Clone)]
 pub struct Client {
@@ -137,11 +146,29 @@ impl Client {
 
     /// `PUT /kv/{key}` with a JSON body.
     pub async fn put(&self, endpoint: &str, key: &str, json: &str) -> Result<KvReply> {
-        let req = self
+        self.put_with(endpoint, key, json, &PutOptions::default())
+            .await
+    }
+
+    /// `PUT /kv/{key}` with a JSON body on `opts` (conditions, expiry).
+    pub async fn put_with(
+        &self,
+        endpoint: &str,
+        key: &str,
+        json: &str,
+        opts: &PutOptions,
+    ) -> Result<KvReply> {
+        let mut req = self
             .http
             .put(kv_url(endpoint, key))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(json.to_string());
+        if let Some(tag) = &opts.if_match {
+            req = req.header(reqwest::header::IF_MATCH, tag);
+        }
+        if opts.create {
+            req = req.header(reqwest::header::IF_NONE_MATCH, "*");
+        }
         send(self.trace_header(req), endpoint).await
     }
 

@@ -48,4 +48,30 @@ fn data_commands_and_their_flags() {
     // `get` of one key prints the value exactly as before.
     let get = ctl.run(&["get", "doc"]).ok("get doc");
     assert_eq!(get.stdout, "2\n");
+
+    // --if-match: the current tag writes, a stale one fails (exit 1, the
+    // 412's message, the current tag on stderr) and changes nothing.
+    let swap = ctl
+        .run(&["put", "doc", "3", "--if-match", &tag2])
+        .ok("put --if-match current");
+    let tag3 = etag_of(&swap.stderr);
+    let stale = ctl
+        .run(&["put", "doc", "4", "--if-match", &tag2])
+        .expect_code(1, "put --if-match stale");
+    assert!(stale.stderr.contains("412"), "{}", stale.stderr);
+    assert!(stale.stderr.contains("If-Match failed"), "{}", stale.stderr);
+    assert_eq!(etag_of(&stale.stderr), tag3);
+    assert_eq!(ctl.run(&["get", "doc"]).ok("get doc").stdout, "3\n");
+    // A malformed tag is a usage error before anything is sent.
+    ctl.run(&["put", "doc", "5", "--if-match", "v1"])
+        .expect_code(2, "put --if-match malformed");
+
+    // --create: only the first of two creates writes.
+    ctl.run(&["put", "fresh", "1", "--create"])
+        .ok("put --create absent");
+    let again = ctl
+        .run(&["put", "fresh", "2", "--create"])
+        .expect_code(1, "put --create existing");
+    assert!(again.stderr.contains("If-None-Match"), "{}", again.stderr);
+    assert_eq!(ctl.run(&["get", "fresh"]).ok("get fresh").stdout, "1\n");
 }

@@ -43,3 +43,4 @@ pub mod ring;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod terms;

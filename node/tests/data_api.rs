@@ -110,3 +110,128 @@ async fn every_answer_carries_the_version_as_an_etag_and_head_mirrors_get() {
     assert_eq!(r.status().as_u16(), 405);
     assert_eq!(r.headers()["allow"], "GET, HEAD, PUT, DELETE");
 }
+
+/// Sends `n` conditional PUTs of `{"writer": i}` at once, writer `i`
+/// through node `i mod size`, each with `header`; returns the answers.
+async fn race(c: &Cluster, key: &str, n: usize, header: (&str, &str)) -> Vec<Answer> {
+    let addrs: Vec<String> = c.live().iter().map(|p| p.addr.clone()).collect();
+    let writers = (0..n).map(|i| {
+        let req = c
+            .http
+            .put(kv(&addrs[i % addrs.len()], key))
+            .header(header.0, header.1)
+            .json(&json!({ "writer": i }));
+        answer(req)
+    });
+    futures_util::future::join_all(writers).await
+}
+
+/// The one winner of a race: its index. Every other answer is a 412
+/// naming the winner's version; none is anything else.
+fn one_winner(answers: &[Answer]) -> usize {
+    let won: Vec<usize> = (0..answers.len())
+        .filter(|&i| answers[i].status == 200)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one writer wins: {answers:#?}");
+    let tag = answers[won[0]].etag.as_deref().expect("the winner's ETag");
+    for a in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(a.status, 412, "{a:?}");
+        assert!(a.json()["error"].as_str().is_some(), "{a:?}");
+        // Decided at the owner after the winner applied: the loser is told
+        // the winner's version.
+        assert_eq!(a.etag.as_deref(), Some(tag), "{a:?}");
+    }
+    won[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_conditional_writers_through_different_nodes_have_one_winner() {
+    let c = Cluster::start(FAST, 3, false).await;
+    settled(&c).await;
+    let addrs: Vec<String> = c.nodes.iter().map(|n| n.addr.clone()).collect();
+    const WRITERS: usize = 16;
+
+    // Create-only: one creator wins, even though all race through 3 nodes.
+    let created = race(&c, "race", WRITERS, ("if-none-match", "*")).await;
+    let mut winner = one_winner(&created);
+    let mut tag = created[winner].etag.clone().unwrap();
+
+    // Compare-and-swap rounds: everyone read the same tag, one swaps it.
+    for round in 0..5 {
+        let answers = race(&c, "race", WRITERS, ("if-match", &tag)).await;
+        winner = one_winner(&answers);
+        let new_tag = answers[winner].etag.clone().unwrap();
+        assert_ne!(new_tag, tag, "round {round}");
+        tag = new_tag;
+        for a in &addrs {
+            let got = answer(c.http.get(kv(a, "race"))).await;
+            assert_eq!(
+                got.json(),
+                json!({ "writer": winner }),
+                "round {round} via {a}"
+            );
+            assert_eq!(got.etag.as_deref(), Some(tag.as_str()), "round {round}");
+        }
+    }
+
+    // A failed condition changed nothing; bad conditions are 400s.
+    let stale = "\"0000000000000001-0000000000000001\"";
+    let lost = answer(
+        c.http
+            .put(kv(&addrs[0], "race"))
+            .header("if-match", stale)
+            .json(&1),
+    )
+    .await;
+    assert_eq!(
+        (lost.status, lost.etag.as_deref()),
+        (412, Some(tag.as_str()))
+    );
+    for (name, value) in [
+        ("if-match", "nonsense"),
+        ("if-match", "W/\"x\""),
+        ("if-none-match", "\"0000000000000001-0000000000000001\""),
+    ] {
+        let bad = answer(
+            c.http
+                .put(kv(&addrs[1], "race"))
+                .header(name, value)
+                .json(&1),
+        )
+        .await;
+        assert_eq!(bad.status, 400, "{name}: {value}: {bad:?}");
+    }
+    let bad = answer(
+        c.http
+            .delete(kv(&addrs[1], "race"))
+            .header("if-none-match", "*"),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let got = answer(c.http.get(kv(&addrs[2], "race"))).await;
+    assert_eq!(
+        (got.json(), got.etag),
+        (json!({ "writer": winner }), Some(tag.clone()))
+    );
+
+    // A conditional delete: the stale tag fails, the live one deletes, and
+    // then the key is absent (412 without a tag; create-only works again).
+    let del = answer(
+        c.http
+            .delete(kv(&addrs[0], "race"))
+            .header("if-match", stale),
+    )
+    .await;
+    assert_eq!((del.status, del.etag.as_deref()), (412, Some(tag.as_str())));
+    let del = answer(
+        c.http
+            .delete(kv(&addrs[1], "race"))
+            .header("if-match", &tag),
+    )
+    .await;
+    assert_eq!(del.status, 200, "{del:?}");
+    let del = answer(c.http.delete(kv(&addrs[2], "race")).header("if-match", "*")).await;
+    assert_eq!((del.status, del.etag), (412, None));
+    let created = race(&c, "race", 4, ("if-none-match", "*")).await;
+    one_winner(&created);
+}

@@ -7,8 +7,12 @@
 //! write gets a new version, so two answers with the same ETag carry the
 //! same stored value. Only strong tags exist; a weak one (`W/"…"`) is
 //! refused where a tag is parsed.
+//!
+//! [`Condition`] is a write's precondition (`If-Match`, `If-None-Match: *`)
+//! as it travels to the key's owner, which decides it ([`Condition::holds`]).
 
 use crate::entry::Version;
+use serde::{Deserialize, Serialize};
 
 /// The `ETag` text of `v`, quotes included.
 pub fn format(v: Version) -> String {
@@ -56,9 +60,126 @@ pub fn parse(text: &str) -> Result<Version, TagError> {
     }
 }
 
+/// A write's precondition, decided by the key's owner against the live
+/// version it holds (none for an absent, deleted or expired key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    /// `If-Match: <tag>[, <tag>…]`: the live version is one of these.
+    Matches(Vec<Version>),
+    /// `If-Match: *`: the key exists.
+    Exists,
+    /// `If-None-Match: *`: the key does not exist (create only).
+    Absent,
+}
+
+impl Condition {
+    /// Whether the condition holds when the key's live version is `live`.
+    pub fn holds(&self, live: Option<Version>) -> bool {
+        match (self, live) {
+            (Condition::Matches(tags), Some(v)) => tags.contains(&v),
+            (Condition::Matches(_), None) => false,
+            (Condition::Exists, live) => live.is_some(),
+            (Condition::Absent, live) => live.is_none(),
+        }
+    }
+}
+
+/// Most tags one `If-Match` may list: a bound on the routed message.
+pub const MAX_TAGS: usize = 16;
+
+/// The precondition of a write from its `If-Match` and `If-None-Match`
+/// headers (`None`: unconditional). `delete` says the write is a DELETE,
+/// which cannot be create-only. Refused: a malformed or weak tag, more than
+/// [`MAX_TAGS`] tags, `If-None-Match` with anything but `*` (only create-only
+/// writes are supported) or on a DELETE, and both headers at once.
+pub fn condition(
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+    delete: bool,
+) -> Result<Option<Condition>, TagError> {
+    match (if_match, if_none_match) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(TagError(
+            "send If-Match or If-None-Match, not both".to_string(),
+        )),
+        (None, Some(_)) if delete => Err(TagError(
+            "If-None-Match is for PUT (create only); a DELETE takes If-Match".to_string(),
+        )),
+        (None, Some(t)) if t.trim() == "*" => Ok(Some(Condition::Absent)),
+        (None, Some(t)) => Err(TagError(format!(
+            "If-None-Match {t:?}: only `*` (create only) is supported"
+        ))),
+        (Some(t), None) if t.trim() == "*" => Ok(Some(Condition::Exists)),
+        (Some(t), None) => {
+            let tags = t.split(',').map(parse).collect::<Result<Vec<_>, _>>()?;
+            if tags.len() > MAX_TAGS {
+                return Err(TagError(format!(
+                    "If-Match lists {} tags; at most {MAX_TAGS}",
+                    tags.len()
+                )));
+            }
+            Ok(Some(Condition::Matches(tags)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conditions_hold_on_the_live_version_only() {
+        let (a, b) = (Version { ts: 1, node: 1 }, Version { ts: 2, node: 1 });
+        let m = Condition::Matches(vec![a]);
+        assert!(m.holds(Some(a)));
+        assert!(!m.holds(Some(b)));
+        assert!(!m.holds(None), "a tag never matches an absent key");
+        assert!(Condition::Matches(vec![b, a]).holds(Some(a)));
+        assert!(Condition::Exists.holds(Some(b)) && !Condition::Exists.holds(None));
+        assert!(Condition::Absent.holds(None) && !Condition::Absent.holds(Some(a)));
+    }
+
+    #[test]
+    fn condition_headers_parse_or_are_refused() {
+        let v = Version { ts: 5, node: 6 };
+        let t = format(v);
+        assert_eq!(condition(None, None, false), Ok(None));
+        assert_eq!(
+            condition(Some(&t), None, false),
+            Ok(Some(Condition::Matches(vec![v])))
+        );
+        assert_eq!(
+            condition(Some(&format!("{t}, {t}")), None, true),
+            Ok(Some(Condition::Matches(vec![v, v])))
+        );
+        assert_eq!(
+            condition(Some(" * "), None, true),
+            Ok(Some(Condition::Exists))
+        );
+        assert_eq!(
+            condition(None, Some("*"), false),
+            Ok(Some(Condition::Absent))
+        );
+        for (m, n, delete) in [
+            (Some("nope"), None, false),
+            (Some(""), None, false),
+            (Some("*, \"x\""), None, false),
+            (Some(&*t), Some("*"), false),
+            (None, Some(&*t), false),
+            (None, Some("*"), true),
+        ] {
+            assert!(condition(m, n, delete).is_err(), "{m:?} {n:?} {delete}");
+        }
+        let many = vec![t.as_str(); MAX_TAGS + 1].join(",");
+        assert!(condition(Some(&many), None, false).is_err());
+        // On the wire a condition is small and versions keep their text form.
+        let wire = serde_json::to_string(&Condition::Matches(vec![v])).unwrap();
+        assert_eq!(wire, r#"{"Matches":["00000000000000050000000000000006"]}"#);
+        assert_eq!(
+            serde_json::from_str::<Condition>(&wire).unwrap(),
+            Condition::Matches(vec![v])
+        );
+    }
 
     #[test]
     fn a_tag_round_trips_and_is_quoted() {

@@ -4,6 +4,7 @@
 
 use crate::digest::Digest;
 use crate::entry::{Entry, Version};
+use crate::etag::Condition;
 use crate::id::Id;
 use crate::range::Range;
 use crate::trace::TraceHop;
@@ -58,6 +59,10 @@ pub struct RouteMsg {
     /// sends to). Absent, and never allocated, on an untraced request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceHop>>,
+    /// A write's precondition (`If-Match`, `If-None-Match: *`), decided by
+    /// the owner. Absent on an unconditional write and from older nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Condition>,
 }
 
 /// The outcome of an operation at the owner.
@@ -196,7 +201,8 @@ mod tests {
             r#"{"req":"00112233445566778899aabbccddeeff","origin":"a:1","key":"k","op":"Get","hops":1,"owner_hint":false}"#,
         )
         .unwrap();
-        assert!(route.avoid.is_none());
+        assert!(route.avoid.is_none() && route.cond.is_none());
+        assert!(!serde_json::to_string(&route).unwrap().contains("cond"));
         assert!(!serde_json::to_string(&route).unwrap().contains("avoid"));
         let reply: ReplyMsg = serde_json::from_str(
             r#"{"req":"00112233445566778899aabbccddeeff","owner":"b:2","hops":1,"outcome":"NotFound"}"#,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use crate::cli::Target;
-use crate::client::{never_connected, Client, KvReply};
+use crate::client::{never_connected, Client, KvReply, PutOptions};
 use crate::exit;
 use crate::output::{print, print_json, println};
 use crate::pathview;
@@ -17,7 +17,7 @@ use crate::runtime::{Cluster, NodeInfo, Runtime};
 /// Which key operation to send.
 #[derive(Clone, Copy)]
 enum KvCommand<'a> {
-    Put(&'a str),
+    Put(&'a str, &'a PutOptions),
     Get,
     Head,
     Delete,
@@ -44,6 +44,15 @@ fn candidates(cluster: &Cluster, target: &Target) -> Result<Vec<NodeInfo>> {
     }
 }
 
+/// Whether sending `op` twice answers as sending it once would.
+fn repeatable(op: KvCommand<'_>) -> bool {
+    match op {
+        KvCommand::Get | KvCommand::Head => true,
+        KvCommand::Put(_, opts) => opts.if_match.is_none() && !opts.create,
+        KvCommand::Delete => false,
+    }
+}
+
 /// Sends `op` (asking for its path when `trace`), moving on to the next
 /// candidate when a node cannot be reached (at most one try per node). HTTP
 /// answers are returned as they are.
@@ -62,7 +71,7 @@ async fn send<R: Runtime>(
             continue;
         };
         let reply = match op {
-            KvCommand::Put(json) => client.put(endpoint, key, json).await,
+            KvCommand::Put(json, opts) => client.put_with(endpoint, key, json, opts).await,
             KvCommand::Get => client.get(endpoint, key).await,
             KvCommand::Head => client.head(endpoint, key).await,
             KvCommand::Delete => client.delete(endpoint, key).await,
@@ -71,8 +80,9 @@ async fn send<R: Runtime>(
             Ok(reply) => return Ok((node, reply, cluster)),
             // A delete that may have reached the node is not sent again
             // elsewhere: the retry would answer "not found" for a delete that
-            // worked. Only a connection that never opened is safe to retry.
-            Err(e) if matches!(op, KvCommand::Delete) && !never_connected(&e) => {
+            // worked (and a conditional put 412 against its own write).
+            // Only a connection that never opened is safe to retry.
+            Err(e) if !repeatable(op) && !never_connected(&e) => {
                 return Err(e.context(format!("{} did not answer", node.name)))
             }
             Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
@@ -89,6 +99,11 @@ fn failure(node: &NodeInfo, what: &str, key: &str, reply: &KvReply) -> anyhow::E
             "{} refused the {what} of {key:?}: {message}",
             node.name
         )),
+        412 => anyhow!(
+            "{} did not apply the {what} of {key:?}: {message} (412: its condition failed; \
+             nothing changed)",
+            node.name
+        ),
         503 => anyhow!(
             "{} could not complete the {what} of {key:?}: {message} (503: a quorum of replicas \
              is not reachable or routing failed; try again or run `chordctl check`)",
@@ -154,16 +169,22 @@ fn report_etag(reply: &KvReply) {
 }
 
 /// `put`: prints `OK` (or the node's answer as JSON, with its `etag`) and
-/// the new ETag on stderr.
+/// the new ETag on stderr. A failed condition (412) prints the key's
+/// current ETag on stderr, if it exists, and exits 1.
 pub async fn put<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
     value: &str,
+    opts: &PutOptions,
     target: &Target,
     trace: bool,
 ) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, KvCommand::Put(value), target, trace).await?;
+    let op = KvCommand::Put(value, opts);
+    let (node, reply, cluster) = send(ctx, key, op, target, trace).await?;
     report_path(trace, &cluster, &reply);
+    if reply.status == 412 {
+        report_etag(&reply);
+    }
     if reply.status != 200 {
         return Err(failure(&node, "put", key, &reply));
     }

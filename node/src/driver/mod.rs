@@ -25,6 +25,7 @@ use crate::replication::{batches, diff, split_range, Leases};
 pub use crate::request::ClientReply;
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
 use crate::store::{Clock, Entry, Store, Version};
+use crate::terms::Terms;
 use crate::wire::{KvOp, KvOutcome, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 pub use chord_proto::api::Status;
 use futures_util::stream::{FuturesUnordered, StreamExt};

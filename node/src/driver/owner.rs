@@ -15,6 +15,9 @@ const BEYOND_GRACE: Duration = Duration::from_millis(200);
 enum WriteError {
     /// A holder has a newer version of the key than the one we assigned.
     Superseded(Version),
+    /// The write's precondition failed against this live version (`None`:
+    /// the key is absent); nothing was written.
+    Precondition(Option<Version>),
     /// Too few holders applied it.
     Failed(KvOutcome),
 }
@@ -49,10 +52,30 @@ impl Drop for Executing<'_> {
     }
 }
 
+/// The 412 answer to a failed precondition, tagged with the live version
+/// (none when the key is absent).
+fn precondition_failed(cond: &chord_proto::etag::Condition, live: Option<Version>) -> Executed {
+    Executed {
+        outcome: KvOutcome::Failed {
+            status: 412,
+            error: crate::terms::failed_message(cond, live),
+        },
+        version: live,
+    }
+}
+
 impl Node {
-    /// Performs `op` on `key` as its owner; the answer carries the key's
-    /// version it is about (the `ETag`).
-    pub(super) async fn execute(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> Executed {
+    /// Performs `op` on `key` as its owner, on `terms` (a write's
+    /// precondition is decided here); the answer carries the key's version
+    /// it is about (the `ETag`).
+    pub(super) async fn execute(
+        &self,
+        key: &str,
+        id: Id,
+        op: KvOp,
+        req: Option<&str>,
+        terms: &Terms,
+    ) -> Executed {
         let is_write = !matches!(op, KvOp::Get);
         // Set while this call executes a routed write. If the call is dropped
         // part-way (the entry node executing for a client that went away), it
@@ -131,20 +154,45 @@ impl Node {
                     }
                 },
             },
-            KvOp::Put { value } => match self.write(key, id, Some(value)).await {
-                Ok(version) => Executed::at(KvOutcome::Stored, version),
-                Err(e) => bare(e),
-            },
+            KvOp::Put { value } => {
+                // A precondition is decided against the newest version this
+                // node can prove: our live copy when we trust it, else what
+                // the holders answer (kept here as a read repair, where the
+                // decision under the data lock sees it).
+                let proven = match &terms.cond {
+                    None => Ok(()),
+                    Some(_) => match self.newest(key, &id, view).await {
+                        Verdict::Found(Entry { value: Some(_), .. }) => Ok(()),
+                        _ if self.is_isolated() => Err(isolated()),
+                        Verdict::Found(_) | Verdict::Absent if unproven() => Err(settling()),
+                        Verdict::Found(_) | Verdict::Absent => Ok(()),
+                        Verdict::Inconclusive { answered, expected } => {
+                            Err(inconclusive(answered, expected))
+                        }
+                    },
+                };
+                match proven {
+                    Err(e) => bare(e),
+                    Ok(()) => match self.write(key, id, Some(value), terms).await {
+                        Ok(version) => Executed::at(KvOutcome::Stored, version),
+                        Err(e) => e,
+                    },
+                }
+            }
             KvOp::Delete => match self.newest(key, &id, view).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
-                    match self.write(key, id, None).await {
+                    match self.write(key, id, None, terms).await {
                         Ok(version) => Executed::at(KvOutcome::Deleted, version),
-                        Err(e) => bare(e),
+                        Err(e) => e,
                     }
                 }
                 _ if self.is_isolated() => bare(isolated()),
                 Verdict::Found(_) | Verdict::Absent if unproven() => bare(settling()),
-                Verdict::Found(_) | Verdict::Absent => bare(KvOutcome::NotFound),
+                // If-Match on an absent key fails (412), as HTTP has it.
+                Verdict::Found(_) | Verdict::Absent => match &terms.cond {
+                    Some(cond) => precondition_failed(cond, None),
+                    None => bare(KvOutcome::NotFound),
+                },
                 Verdict::Inconclusive { answered, expected } => {
                     bare(inconclusive(answered, expected))
                 }
@@ -248,29 +296,51 @@ impl Node {
         verdict
     }
 
-    /// Writes a new version (a value or a tombstone) and waits for W
-    /// holders; returns the version written.
+    /// Writes a new version (a value or a tombstone) on `terms` and waits
+    /// for W holders; returns the version written.
     async fn write(
         &self,
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<Version, KvOutcome> {
+        terms: &Terms,
+    ) -> Result<Version, Executed> {
         // A holder may already have a newer version we never saw (a clock
         // ahead of ours, a range we just took over): then we move our clock
         // past it and write again, rather than acknowledge a write that the
         // older-but-higher version would silently replace.
         for _ in 0..3 {
-            match self.write_once(key, id, value.clone()).await {
-                Err(WriteError::Superseded(v)) => lock(&self.inner.data).clock.observe(v),
-                Err(WriteError::Failed(out)) => return Err(out),
+            match self.write_once(key, id, value.clone(), terms).await {
+                Err(WriteError::Superseded(v)) => {
+                    lock(&self.inner.data).clock.observe(v);
+                    if terms.cond.is_some() {
+                        // The precondition was decided against a copy older
+                        // than a holder's: fetch the newest (a read repair)
+                        // so the next attempt decides against it.
+                        let all = Settling {
+                            distrust_values: true,
+                            no_proof: false,
+                        };
+                        self.newest(key, &id, all).await;
+                    }
+                }
+                Err(WriteError::Precondition(live)) => {
+                    return Err(match &terms.cond {
+                        Some(cond) => precondition_failed(cond, live),
+                        None => Executed::bare(KvOutcome::Failed {
+                            status: 500,
+                            error: "an unconditional write failed a condition".into(),
+                        }),
+                    });
+                }
+                Err(WriteError::Failed(out)) => return Err(Executed::bare(out)),
                 Ok(version) => return Ok(version),
             }
         }
-        Err(KvOutcome::Failed {
+        Err(Executed::bare(KvOutcome::Failed {
             status: 503,
             error: "the write kept meeting newer versions on its holders".into(),
-        })
+        }))
     }
 
     async fn write_once(
@@ -278,9 +348,14 @@ impl Node {
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
+        terms: &Terms,
     ) -> Result<Version, WriteError> {
         let entry = {
             let mut data = lock(&self.inner.data);
+            // Decided in the same locked section that assigns the version and
+            // applies it: of two conditional writers, the second sees the first.
+            crate::terms::decide(terms.cond.as_ref(), data.store.get(&id))
+                .map_err(WriteError::Precondition)?;
             let version = data.clock.next(now_ms());
             let entry = Entry {
                 key: key.to_string(),
@@ -461,13 +536,21 @@ mod tests {
         hold(&n, "k", 100, None);
         thawed(&n);
         let id = Id::hash(b"k");
-        match n.execute("k", id, KvOp::Get, None).await.outcome {
+        match n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET on a thawed owner with a stale tombstone: {other:?}"),
         }
         // The newer copy was kept: once ticking again, the owner answers alone.
         n.inner.last_tick_ms.store(now_ms(), Ordering::Relaxed);
-        match n.execute("k", id, KvOp::Get, None).await.outcome {
+        match n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET after the read repair: {other:?}"),
         }
@@ -483,7 +566,7 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
         match n
-            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
             .await
             .outcome
         {
@@ -501,7 +584,7 @@ mod tests {
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
         match n
-            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
             .await
             .outcome
         {
@@ -519,13 +602,22 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::NotFound), "ticking: {get:?}");
         thawed(&n);
         let settling = |out: &KvOutcome| matches!(out, KvOutcome::Inconclusive { error } if error.contains("changed a moment ago"));
-        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(settling(&get), "thawed: {get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(settling(&del), "thawed: {del:?}");
     }
 
@@ -539,7 +631,7 @@ mod tests {
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
         match n
-            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
             .await
             .outcome
         {
@@ -557,12 +649,18 @@ mod tests {
         let answering = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&answering, 1), peer_at(&silent, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(
             matches!(get, KvOutcome::Inconclusive { .. }),
             "GET with a silent holder: {get:?}"
         );
-        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(
             matches!(del, KvOutcome::Inconclusive { .. }),
             "DELETE with a silent holder: {del:?}"
@@ -577,9 +675,15 @@ mod tests {
         let b = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await.outcome;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await.outcome;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
     }
 
@@ -595,9 +699,83 @@ mod tests {
             ring.on_unreachable(&peer_at(&a, 3).id);
         }
         let get = n
-            .execute("k", Id::hash(b"k"), KvOp::Get, None)
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
             .await
             .outcome;
         assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
+    }
+
+    /// A PUT of `value` on `cond`, routed as request `req`.
+    async fn put_if(
+        n: &Node,
+        req: &str,
+        value: &str,
+        cond: Option<chord_proto::etag::Condition>,
+    ) -> Executed {
+        let op = KvOp::Put {
+            value: Arc::from(RawValue::from_string(value.into()).unwrap()),
+        };
+        n.execute("k", Id::hash(b"k"), op, Some(req), &Terms { cond })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_condition_is_decided_at_the_owner_and_a_retry_of_the_winner_still_wins() {
+        use chord_proto::etag::Condition;
+        let a = answering_holder().await;
+        let b = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        let won = put_if(&n, "r1", "1", Some(Condition::Absent)).await;
+        let v1 = match won {
+            Executed {
+                outcome: KvOutcome::Stored,
+                version: Some(v),
+            } => v,
+            other => panic!("create on an absent key: {other:?}"),
+        };
+        // The entry's retry of the winning request (same id) is answered
+        // with the same success and version, not a 412 against itself.
+        let again = put_if(&n, "r1", "1", Some(Condition::Absent)).await;
+        assert!(matches!(again.outcome, KvOutcome::Stored), "{again:?}");
+        assert_eq!(again.version, Some(v1));
+        // Another creator fails, told the live version; nothing changes.
+        let lost = put_if(&n, "r2", "2", Some(Condition::Absent)).await;
+        assert!(
+            matches!(lost.outcome, KvOutcome::Failed { status: 412, .. }),
+            "{lost:?}"
+        );
+        assert_eq!(lost.version, Some(v1));
+        // If-Match with the live tag writes; with the old one it fails.
+        let swapped = put_if(&n, "r3", "3", Some(Condition::Matches(vec![v1]))).await;
+        let v3 = swapped.version.expect("a version");
+        assert!(matches!(swapped.outcome, KvOutcome::Stored) && v3 > v1);
+        let stale = put_if(&n, "r4", "4", Some(Condition::Matches(vec![v1]))).await;
+        assert!(matches!(
+            stale.outcome,
+            KvOutcome::Failed { status: 412, .. }
+        ));
+        assert_eq!(stale.version, Some(v3));
+        let get = n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await;
+        match get.outcome {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "3"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(get.version, Some(v3));
+        // A conditional delete of an absent key is a 412 without a tag.
+        let del = n
+            .execute(
+                "gone",
+                Id::hash(b"gone"),
+                KvOp::Delete,
+                Some("r5"),
+                &Terms {
+                    cond: Some(Condition::Exists),
+                },
+            )
+            .await;
+        assert!(matches!(del.outcome, KvOutcome::Failed { status: 412, .. }));
+        assert_eq!(del.version, None);
     }
 }

@@ -13,10 +13,11 @@ use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, S
 use futures_util::StreamExt;
 
 impl Node {
-    /// Runs a client operation that arrived at this node (the entry node);
-    /// with `trace`, the answer carries the path the request took.
-    pub async fn client_op(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
-        let mut reply = self.client_op_inner(key, op, trace).await;
+    /// Runs a client operation that arrived at this node (the entry node),
+    /// on `terms` (a write's precondition); with `trace`, the answer
+    /// carries the path the request took.
+    pub async fn client_op(&self, key: String, op: KvOp, terms: Terms, trace: bool) -> ClientReply {
+        let mut reply = self.client_op_inner(key, op, &terms, trace).await;
         // An answer this node made itself (not ready, no first hop, or run
         // here without a path yet) still shows where it was made.
         if trace && reply.path.is_none() {
@@ -25,7 +26,13 @@ impl Node {
         reply
     }
 
-    async fn client_op_inner(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
+    async fn client_op_inner(
+        &self,
+        key: String,
+        op: KvOp,
+        terms: &Terms,
+        trace: bool,
+    ) -> ClientReply {
         let me = &self.inner.me.addr;
         let here = |done: Executed| ClientReply {
             path: trace.then(|| path::here(me)),
@@ -40,7 +47,7 @@ impl Node {
         // No location cache yet: the ring picks every first hop.
         let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, None) {
             Start::Answer(reply) => return reply,
-            Start::ExecuteHere => return here(self.execute_here(&key, id, op, None).await),
+            Start::ExecuteHere => return here(self.execute_here(&key, id, op, None, terms).await),
             Start::Route(entry, attempt) => (entry, attempt),
         };
         let req = Pending::new_id();
@@ -72,6 +79,7 @@ impl Node {
                     opts.request_timeout,
                 )),
                 trace: trace.then(|| path::start(me)),
+                cond: terms.cond.clone(),
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             tokio::spawn(async move {
@@ -118,7 +126,7 @@ impl Node {
                     }
                     Decision::ExecuteHere => {
                         // The ring changed under us: this node owns the key now.
-                        let outcome = self.execute_here(&key, id, op, Some(&req)).await;
+                        let outcome = self.execute_here(&key, id, op, Some(&req), terms).await;
                         return here(outcome);
                     }
                     Decision::Answer(reply) => return reply,
@@ -142,10 +150,17 @@ impl Node {
 
     /// Executes a client's operation here, as the owner, with the entry's one
     /// retry when the first answer was inconclusive (nothing was changed).
-    async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> Executed {
-        let out = self.execute(key, id, op.clone(), req).await;
+    async fn execute_here(
+        &self,
+        key: &str,
+        id: Id,
+        op: KvOp,
+        req: Option<&str>,
+        terms: &Terms,
+    ) -> Executed {
+        let out = self.execute(key, id, op.clone(), req, terms).await;
         if matches!(out.outcome, KvOutcome::Inconclusive { .. }) {
-            return self.execute(key, id, op, req).await;
+            return self.execute(key, id, op, req, terms).await;
         }
         out
     }
@@ -265,7 +280,8 @@ impl Node {
             Ok(Some(_)) => {}
             Ok(None) => {
                 let op = std::mem::replace(&mut msg.op, KvOp::Get);
-                let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
+                let terms = Terms::of(&msg);
+                let out = self.execute(&msg.key, id, op, Some(&msg.req), &terms).await;
                 self.send_reply(&msg, out, false).await;
             }
             Err(e) => {
@@ -410,6 +426,7 @@ mod tests {
             avoid: None,
             deadline_ms: None,
             trace: None,
+            cond: None,
         }
     }
 

@@ -4,6 +4,7 @@
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::{ClientReply, Node};
 use crate::metrics::OpLabel;
+use crate::terms::Terms;
 use crate::wire::{KvOp, KvOutcome};
 use bytes::Bytes;
 use chord_proto::key::{decode_key, KeyError};
@@ -79,6 +80,17 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         },
         _ => return tag(wrong_method("GET, HEAD, PUT, DELETE"), me, 0),
     };
+    // A read ignores write preconditions (no 304s here); a write's are
+    // checked before anything is routed, so a bad one changes nothing.
+    let mut terms = Terms::default();
+    if !matches!(op, KvOp::Get) {
+        let w = &req.write;
+        let delete = matches!(op, KvOp::Delete);
+        match etag::condition(w.if_match.as_deref(), w.if_none_match.as_deref(), delete) {
+            Ok(cond) => terms.cond = cond,
+            Err(e) => return tag(error(StatusCode::BAD_REQUEST, &e.0), me, 0),
+        }
+    }
     let label = match op {
         KvOp::Get => OpLabel::get,
         KvOp::Put { .. } => OpLabel::put,
@@ -90,7 +102,7 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         hops,
         path,
         version,
-    } = node.client_op(key.clone(), op, req.trace).await;
+    } = node.client_op(key.clone(), op, terms, req.trace).await;
     let owner_header = match &owner {
         None => me.clone(),
         Some(o) => HeaderValue::from_str(o).unwrap_or_else(|_| me.clone()),
@@ -129,7 +141,9 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     node.metrics()
         .request(label, r.status().as_u16(), seconds, hops);
     let mut r = tag(r, &owner_header, hops);
-    if let Some(v) = version.filter(|_| r.status() == StatusCode::OK) {
+    // A failed precondition is tagged with the version it failed against.
+    let tagged = matches!(r.status(), StatusCode::OK | StatusCode::PRECONDITION_FAILED);
+    if let Some(v) = version.filter(|_| tagged) {
         let etag = HeaderValue::from_str(&etag::format(v));
         if let Ok(etag) = etag {
             r.headers_mut().insert(warp::http::header::ETAG, etag);
