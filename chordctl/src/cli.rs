@@ -218,6 +218,12 @@ pub struct PutArgs {
     /// expired key does not). Exits 1 if it does.
     #[arg(long)]
     pub create: bool,
+    /// The value expires this long after the write (30, 30s, 5m, 2h; 1 s to
+    /// 365 days): then the key reads as absent. Approximate: up to a repair
+    /// interval plus the nodes' clock skew. A put without --ttl makes the
+    /// key permanent again.
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -527,12 +533,17 @@ impl Cli {
                     chord_proto::etag::condition(Some(tag), None, false)
                         .map_err(|e| exit::usage(format!("put: --if-match: {e}")))?;
                 }
+                if let Some(ttl) = &args.ttl {
+                    chord_proto::ttl::parse(ttl)
+                        .map_err(|e| exit::usage(format!("put: --ttl: {e}")))?;
+                }
                 Action::Put {
                     key: args.key,
                     value: args.json,
                     opts: PutOptions {
                         if_match: args.if_match,
                         create: args.create,
+                        ttl: args.ttl,
                     },
                     target: target(args.node),
                     trace: args.trace,

@@ -49,6 +49,9 @@ pub struct PutOptions {
     pub if_match: Option<String>,
     /// `If-None-Match: *`: write only if the key is absent.
     pub create: bool,
+    /// `X-Chord-TTL`: the value expires this long after the write
+    /// (`30`, `30s`, `5m`, `2h`).
+    pub ttl: Option<String>,
 }
 
 /// HTTP client for nodes of one cluster.
@@ -168,6 +171,9 @@ impl Client {
         }
         if opts.create {
             req = req.header(reqwest::header::IF_NONE_MATCH, "*");
+        }
+        if let Some(ttl) = &opts.ttl {
+            req = req.header(chord_proto::ttl::HEADER, ttl);
         }
         send(self.trace_header(req), endpoint).await
     }

@@ -7,6 +7,7 @@
 mod common;
 
 use common::ProcessCluster as Guard;
+use std::time::Duration;
 
 /// The `etag: "…"` line `put` and `exists` print on stderr.
 fn etag_of(stderr: &str) -> String {
@@ -74,4 +75,20 @@ fn data_commands_and_their_flags() {
         .expect_code(1, "put --create existing");
     assert!(again.stderr.contains("If-None-Match"), "{}", again.stderr);
     assert_eq!(ctl.run(&["get", "fresh"]).ok("get fresh").stdout, "1\n");
+
+    // --ttl: the key is there, then (polled, bounded) absent everywhere.
+    ctl.run(&["put", "brief", "1", "--ttl", "1s"])
+        .ok("put --ttl");
+    common::deadline::wait_until("brief expires", Duration::from_secs(20), || {
+        match ctl.run(&["exists", "brief"]).code {
+            1 => Ok(()),
+            code => Err(format!("exists exits {code}")),
+        }
+    });
+    ctl.run(&["get", "brief"])
+        .expect_code(3, "get of an expired key");
+    for bad in ["0", "soon", "1d"] {
+        ctl.run(&["put", "brief", "1", "--ttl", bad])
+            .expect_code(2, "put --ttl malformed");
+    }
 }

@@ -195,6 +195,7 @@ mod tests {
             key: "k".into(),
             value: live.then(|| Arc::from(RawValue::from_string(ts.to_string()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 

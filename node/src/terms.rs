@@ -1,5 +1,5 @@
 //! A write's terms beyond its value (pure): the precondition the owner
-//! decides (`If-Match`, `If-None-Match: *`).
+//! decides (`If-Match`, `If-None-Match: *`) and the value's time to live.
 //!
 //! The owner decides a precondition under its data lock, in the same
 //! section that assigns the write's version and applies it locally
@@ -17,6 +17,9 @@ use chord_proto::etag::Condition;
 pub struct Terms {
     /// The write's precondition, if any.
     pub cond: Option<Condition>,
+    /// A PUT's time to live in ms: the owner stores `now + ttl` as the
+    /// value's expiry. `None`: the value never expires.
+    pub ttl_ms: Option<u64>,
 }
 
 impl Terms {
@@ -24,20 +27,26 @@ impl Terms {
     pub fn of(msg: &RouteMsg) -> Terms {
         Terms {
             cond: msg.cond.clone(),
+            ttl_ms: msg.ttl_ms,
         }
     }
 }
 
 /// The version a precondition is decided against: the held entry's, when
-/// it has a value (a tombstone is an absent key).
-pub fn live_version(held: Option<&Entry>) -> Option<Version> {
-    held.filter(|e| !e.is_tombstone()).map(|e| e.version)
+/// it has a value that has not expired at `now_ms` (a tombstone or an
+/// expired value is an absent key).
+pub fn live_version(held: Option<&Entry>, now_ms: u64) -> Option<Version> {
+    held.filter(|e| e.is_live(now_ms)).map(|e| e.version)
 }
 
-/// Decides `cond` against the entry held now: `Ok` to write, or `Err`
-/// with the live version it failed against (`None`: the key is absent).
-pub fn decide(cond: Option<&Condition>, held: Option<&Entry>) -> Result<(), Option<Version>> {
-    let live = live_version(held);
+/// Decides `cond` against the entry held at `now_ms`: `Ok` to write, or
+/// `Err` with the live version it failed against (`None`: the key is absent).
+pub fn decide(
+    cond: Option<&Condition>,
+    held: Option<&Entry>,
+    now_ms: u64,
+) -> Result<(), Option<Version>> {
+    let live = live_version(held, now_ms);
     match cond {
         Some(c) if !c.holds(live) => Err(live),
         _ => Ok(()),
@@ -67,6 +76,7 @@ mod tests {
             key: "k".into(),
             value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 
@@ -74,12 +84,16 @@ mod tests {
     fn a_tombstone_is_an_absent_key() {
         let live = entry(5, Some("1"));
         let dead = entry(6, None);
-        assert_eq!(live_version(Some(&live)), Some(live.version));
-        assert_eq!(live_version(Some(&dead)), None);
-        assert_eq!(live_version(None), None);
-        assert_eq!(decide(Some(&Condition::Absent), Some(&dead)), Ok(()));
+        assert_eq!(live_version(Some(&live), 0), Some(live.version));
+        assert_eq!(live_version(Some(&dead), 0), None);
+        assert_eq!(live_version(None, 0), None);
+        assert_eq!(decide(Some(&Condition::Absent), Some(&dead), 0), Ok(()));
         assert_eq!(
-            decide(Some(&Condition::Matches(vec![dead.version])), Some(&dead)),
+            decide(
+                Some(&Condition::Matches(vec![dead.version])),
+                Some(&dead),
+                0
+            ),
             Err(None),
             "a tombstone's version never matches"
         );
@@ -89,25 +103,46 @@ mod tests {
     fn a_failed_condition_reports_the_live_version() {
         let live = entry(5, Some("1"));
         let stale = Version { ts: 4, node: 1 };
-        assert_eq!(decide(None, Some(&live)), Ok(()));
+        assert_eq!(decide(None, Some(&live), 0), Ok(()));
         assert_eq!(
-            decide(Some(&Condition::Matches(vec![live.version])), Some(&live)),
+            decide(
+                Some(&Condition::Matches(vec![live.version])),
+                Some(&live),
+                0
+            ),
             Ok(())
         );
         assert_eq!(
-            decide(Some(&Condition::Matches(vec![stale])), Some(&live)),
+            decide(Some(&Condition::Matches(vec![stale])), Some(&live), 0),
             Err(Some(live.version))
         );
         assert_eq!(
-            decide(Some(&Condition::Absent), Some(&live)),
+            decide(Some(&Condition::Absent), Some(&live), 0),
             Err(Some(live.version))
         );
-        assert_eq!(decide(Some(&Condition::Exists), None), Err(None));
+        assert_eq!(decide(Some(&Condition::Exists), None, 0), Err(None));
         let msg = failed_message(&Condition::Matches(vec![stale]), Some(live.version));
         assert!(
             msg.contains(&chord_proto::etag::format(live.version)),
             "{msg}"
         );
         assert!(failed_message(&Condition::Exists, None).contains("does not exist"));
+    }
+
+    #[test]
+    fn an_expired_value_is_an_absent_key() {
+        let mut e = entry(5, Some("1"));
+        e.expires_ms = Some(1000);
+        assert_eq!(live_version(Some(&e), 999), Some(e.version));
+        assert_eq!(live_version(Some(&e), 1000), None);
+        assert_eq!(decide(Some(&Condition::Absent), Some(&e), 1000), Ok(()));
+        assert_eq!(
+            decide(Some(&Condition::Matches(vec![e.version])), Some(&e), 1000),
+            Err(None)
+        );
+        assert_eq!(
+            decide(Some(&Condition::Absent), Some(&e), 999),
+            Err(Some(e.version))
+        );
     }
 }

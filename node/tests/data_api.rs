@@ -235,3 +235,123 @@ async fn concurrent_conditional_writers_through_different_nodes_have_one_winner(
     let created = race(&c, "race", 4, ("if-none-match", "*")).await;
     one_winner(&created);
 }
+
+/// `chord_repair_rounds_total` of the node at `addr`.
+async fn repair_rounds(c: &Cluster, addr: &str) -> f64 {
+    let text = c
+        .http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("chord_repair_rounds_total ")?.parse().ok())
+        .expect("the repair round counter")
+}
+
+/// Polls until `key` reads 404 (GET and HEAD) through every node.
+async fn gone_everywhere(c: &Cluster, key: &str, deadline: Instant) {
+    for n in c.live() {
+        loop {
+            let get = answer(c.http.get(kv(&n.addr, key))).await;
+            let head = answer(c.http.head(kv(&n.addr, key))).await;
+            if get.status == 404 && head.status == 404 {
+                assert_eq!((get.etag, head.etag), (None, None));
+                break;
+            }
+            assert!(
+                get.status == 200 && Instant::now() < deadline,
+                "{key} via {}: {get:?} {head:?}",
+                n.addr
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_a_ttl_expires_everywhere_and_repair_never_brings_it_back() {
+    let c = Cluster::start(FAST, 3, false).await;
+    settled(&c).await;
+    let addrs: Vec<String> = c.nodes.iter().map(|n| n.addr.clone()).collect();
+    let put = |key: &str, ttl: Option<&str>, query: &str| {
+        let mut req = c
+            .http
+            .put(format!("{}{query}", kv(&addrs[0], key)))
+            .json(&key);
+        if let Some(t) = ttl {
+            req = req.header("x-chord-ttl", t);
+        }
+        answer(req)
+    };
+    // By header, by query, and one whose TTL a later plain PUT clears.
+    let started = Instant::now();
+    assert_eq!(put("by-header", Some("2s"), "").await.status, 200);
+    assert_eq!(put("by-query", None, "?ttl=2").await.status, 200);
+    assert_eq!(put("cleared", Some("2"), "").await.status, 200);
+    let kept = put("cleared", None, "").await;
+    assert_eq!(kept.status, 200);
+    // Bad TTLs are 400s and change nothing.
+    for (ttl, query) in [
+        (Some("0"), ""),
+        (Some("soon"), ""),
+        (Some("1d"), ""),
+        (None, "?ttl=1m"),
+        (Some("1"), "?ttl=1"),
+    ] {
+        let bad = put("cleared", ttl, query).await;
+        assert_eq!(bad.status, 400, "{ttl:?} {query}: {bad:?}");
+    }
+    // Readable everywhere before (unless this machine took 2 s to get here).
+    for a in &addrs {
+        for key in ["by-header", "by-query", "cleared"] {
+            let got = answer(c.http.get(kv(a, key))).await;
+            if started.elapsed() < Duration::from_millis(1500) {
+                assert_eq!((got.status, got.json()), (200, json!(key)), "{key} via {a}");
+            }
+        }
+    }
+    // Then gone everywhere, GET and HEAD.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    gone_everywhere(&c, "by-header", deadline).await;
+    gone_everywhere(&c, "by-query", deadline).await;
+    // Still gone after every node ran three more repair rounds (sweeps,
+    // syncs with the holders, hand-offs).
+    for a in &addrs {
+        let target = repair_rounds(&c, a).await + 3.0;
+        while repair_rounds(&c, a).await < target {
+            assert!(Instant::now() < deadline, "no repair rounds on {a}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    gone_everywhere(&c, "by-header", Instant::now()).await;
+    gone_everywhere(&c, "by-query", Instant::now()).await;
+    for a in &addrs {
+        // Every copy is a tombstone now, or purged.
+        let keys = c.keys_of(a).await;
+        assert!(
+            keys.iter()
+                .all(|(k, _, deleted)| k != "by-header" || *deleted),
+            "{a}: {keys:?}"
+        );
+        // The plain PUT took the TTL away: long past it, still there.
+        let got = answer(c.http.get(kv(a, "cleared"))).await;
+        assert_eq!((got.status, got.etag), (200, kept.etag.clone()), "via {a}");
+    }
+    // Expired counts as absent for a condition too: create-only works.
+    let again = answer(
+        c.http
+            .put(kv(&addrs[1], "by-header"))
+            .header("if-none-match", "*")
+            .json(&"again"),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(
+        answer(c.http.get(kv(&addrs[2], "by-header"))).await.json(),
+        json!("again")
+    );
+}

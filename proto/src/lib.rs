@@ -16,6 +16,7 @@
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
 //! * [`key`] — keys as URL path segments.
+//! * [`ttl`] — a `PUT`'s time to live (`X-Chord-TTL`, `?ttl=`).
 //! * [`trace`] — request traces: `X-Chord-Trace` and the `X-Chord-Path` a request took.
 //!
 //! Everything here is pure: no sockets, no clocks.
@@ -34,4 +35,5 @@ pub mod placement;
 pub mod range;
 pub mod ring;
 pub mod trace;
+pub mod ttl;
 pub mod wire;

@@ -63,6 +63,10 @@ pub struct RouteMsg {
     /// the owner. Absent on an unconditional write and from older nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cond: Option<Condition>,
+    /// A PUT's time to live in ms; the owner stores `now + ttl` with the
+    /// value. Absent: no expiry (and from older nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
 }
 
 /// The outcome of an operation at the owner.

@@ -297,9 +297,11 @@ impl Node {
             fingers: &[],
         };
         let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
+        let now = now_ms();
         let data = lock(&self.inner.data);
         for (id, e) in data.store.iter() {
-            if e.is_tombstone() {
+            // An expired value not swept yet counts as the tombstone it is.
+            if !e.is_live(now) {
                 tombstones += 1;
             } else if view.owns(id) {
                 owned += 1;
@@ -367,6 +369,7 @@ mod tests {
             key: "k".into(),
             value: Some(Arc::from(RawValue::from_string("1".into()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 

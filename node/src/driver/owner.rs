@@ -204,10 +204,15 @@ impl Node {
         out
     }
 
-    /// The value and version of our live copy of `id`, if we hold one.
+    /// The value and version of our live copy of `id`, if we hold one
+    /// (an expired value is none: it stands as a tombstone).
     fn local_value(&self, id: &Id) -> Option<(Arc<serde_json::value::RawValue>, Version)> {
         let data = lock(&self.inner.data);
         let e = data.store.get(id)?;
+        // The clock is read only for a key that can expire.
+        if e.expires_ms.is_some() && e.is_expired(now_ms()) {
+            return None;
+        }
         Some((e.value.clone()?, e.version))
     }
 
@@ -218,7 +223,9 @@ impl Node {
     /// A newer copy found is kept locally as a read repair. See
     /// [`crate::absence`] for when a miss counts as proven.
     async fn newest(&self, key: &str, id: &Id, settling: Settling) -> Verdict {
+        let now = now_ms();
         let local = lock(&self.inner.data).store.get(id).cloned();
+        let local = local.map(|e| e.as_of(now));
         if let Some(e) = &local {
             // A tombstone is never proof on its own: right after rings
             // merge, a write for our range can land on a node that believed
@@ -354,13 +361,17 @@ impl Node {
             let mut data = lock(&self.inner.data);
             // Decided in the same locked section that assigns the version and
             // applies it: of two conditional writers, the second sees the first.
-            crate::terms::decide(terms.cond.as_ref(), data.store.get(&id))
+            let now = now_ms();
+            crate::terms::decide(terms.cond.as_ref(), data.store.get(&id), now)
                 .map_err(WriteError::Precondition)?;
-            let version = data.clock.next(now_ms());
+            let version = data.clock.next(now);
             let entry = Entry {
                 key: key.to_string(),
                 value,
                 version,
+                // Absolute, on the owner's clock: the holders compare it with
+                // theirs, so an expiry is as exact as the clocks agree.
+                expires_ms: terms.ttl_ms.map(|ttl| now.saturating_add(ttl)),
             };
             data.store.apply(id, entry.clone());
             entry
@@ -511,6 +522,7 @@ mod tests {
             key: key.into(),
             value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
             version: Version { ts, node: 7 },
+            expires_ms: None,
         };
         lock(&n.inner.data)
             .store
@@ -715,8 +727,17 @@ mod tests {
         let op = KvOp::Put {
             value: Arc::from(RawValue::from_string(value.into()).unwrap()),
         };
-        n.execute("k", Id::hash(b"k"), op, Some(req), &Terms { cond })
-            .await
+        n.execute(
+            "k",
+            Id::hash(b"k"),
+            op,
+            Some(req),
+            &Terms {
+                cond,
+                ..Terms::default()
+            },
+        )
+        .await
     }
 
     #[tokio::test]
@@ -772,10 +793,48 @@ mod tests {
                 Some("r5"),
                 &Terms {
                     cond: Some(Condition::Exists),
+                    ..Terms::default()
                 },
             )
             .await;
         assert!(matches!(del.outcome, KvOutcome::Failed { status: 412, .. }));
         assert_eq!(del.version, None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_value_reads_as_absent_and_never_lets_an_older_copy_back() {
+        // The owner's newest copy expired; a holder still has an older value
+        // without a TTL (it missed the TTL write). The expired copy stands as
+        // a tombstone of its version: the older value must not come back.
+        let (a, holder_a) = answering_holder_node().await;
+        let b = answering_holder().await;
+        hold(&holder_a, "k", 100 << 16, Some("\"old\""));
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        let expired = Entry {
+            key: "k".into(),
+            value: Some(Arc::from(RawValue::from_string("\"new\"".into()).unwrap())),
+            version: Version {
+                ts: 200 << 16,
+                node: 7,
+            },
+            expires_ms: Some(now_ms() - 1),
+        };
+        let id = Id::hash(b"k");
+        lock(&n.inner.data).store.apply(id, expired.clone());
+        let get = n.execute("k", id, KvOp::Get, None, &Terms::default()).await;
+        assert!(matches!(get.outcome, KvOutcome::NotFound), "{get:?}");
+        // A replica of the expired entry sent back here is kept as a
+        // tombstone, and a holder answers a fetch of it as one.
+        assert!(matches!(
+            holder_a.handle_data(ReplicaRequest::Replicate {
+                entries: vec![expired]
+            }),
+            ReplicaResponse::Applied(1)
+        ));
+        let fetched = holder_a.handle_data(ReplicaRequest::Fetch { key: "k".into() });
+        assert!(
+            matches!(&fetched, ReplicaResponse::Entry(Some(e)) if e.is_tombstone()),
+            "{fetched:?}"
+        );
     }
 }

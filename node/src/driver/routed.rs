@@ -80,6 +80,7 @@ impl Node {
                 )),
                 trace: trace.then(|| path::start(me)),
                 cond: terms.cond.clone(),
+                ttl_ms: terms.ttl_ms,
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             tokio::spawn(async move {
@@ -427,6 +428,7 @@ mod tests {
             deadline_ms: None,
             trace: None,
             cond: None,
+            ttl_ms: None,
         }
     }
 

@@ -116,11 +116,15 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         _ => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
             let entries = node
                 .entries()
                 .into_iter()
                 .map(|(id, e)| KeyEntry {
-                    deleted: e.is_tombstone(),
+                    // An expired value not swept yet is as good as deleted.
+                    deleted: !e.is_live(now),
                     key: e.key,
                     id,
                     version: e.version,

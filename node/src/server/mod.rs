@@ -43,6 +43,10 @@ pub struct WriteHeaders {
     pub if_match: Option<String>,
     /// `If-None-Match`.
     pub if_none_match: Option<String>,
+    /// `X-Chord-TTL`.
+    pub ttl: Option<String>,
+    /// The raw query string (`?ttl=`), if any.
+    pub query: Option<String>,
 }
 
 /// A JSON response with `status`.
@@ -220,6 +224,13 @@ pub async fn serve(
         .and(trace_header())
         .and(text_header("if-match"))
         .and(text_header("if-none-match"))
+        .and(text_header(chord_proto::ttl::HEADER))
+        .and(
+            warp::query::raw()
+                .map(Some)
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
         .and(warp::body::stream())
         .then(
             move |method,
@@ -230,6 +241,8 @@ pub async fn serve(
                   trace: bool,
                   if_match: Option<String>,
                   if_none_match: Option<String>,
+                  ttl: Option<String>,
+                  query: Option<String>,
                   body| {
                 let node = node.clone();
                 async move {
@@ -289,6 +302,8 @@ pub async fn serve(
                         write: WriteHeaders {
                             if_match,
                             if_none_match,
+                            ttl,
+                            query,
                         },
                     };
                     Ok(dispatch(node, req).await)

@@ -91,6 +91,14 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
             Err(e) => return tag(error(StatusCode::BAD_REQUEST, &e.0), me, 0),
         }
     }
+    // A TTL is a PUT's; elsewhere the header and parameter are ignored.
+    if matches!(op, KvOp::Put { .. }) {
+        let w = &req.write;
+        match chord_proto::ttl::of_request(w.ttl.as_deref(), w.query.as_deref()) {
+            Ok(ttl_ms) => terms.ttl_ms = ttl_ms,
+            Err(e) => return tag(error(StatusCode::BAD_REQUEST, &e.0), me, 0),
+        }
+    }
     let label = match op {
         KvOp::Get => OpLabel::get,
         KvOp::Put { .. } => OpLabel::put,
