@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chord_proto::api::{ErrorBody, KeyListing, Status};
+use chord_proto::api::{BatchGetResponse, ErrorBody, KeyListing, Status};
 use chord_proto::headers;
 use chord_proto::key::encode_key;
 use chord_proto::trace::{self, TraceHop};
@@ -182,6 +182,36 @@ impl Client {
     pub async fn get(&self, endpoint: &str, key: &str) -> Result<KvReply> {
         let req = self.trace_header(self.http.get(kv_url(endpoint, key)));
         send(req, endpoint).await
+    }
+
+    /// `POST /kv:batchGet` with `keys`: the answer, or the node's HTTP
+    /// status and error message when it refused the request.
+    pub async fn batch_get(
+        &self,
+        endpoint: &str,
+        keys: &[String],
+    ) -> Result<std::result::Result<BatchGetResponse, (u16, String)>> {
+        let resp = self
+            .http
+            .post(format!("http://{endpoint}/kv:batchGet"))
+            .json(keys)
+            .send()
+            .await
+            .with_context(|| format!("sending the request to {endpoint}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .with_context(|| format!("reading the answer of {endpoint}"))?;
+        if status != 200 {
+            let message = serde_json::from_str::<ErrorBody>(&body)
+                .map(|b| b.error)
+                .unwrap_or_else(|_| body.trim().to_string());
+            return Ok(Err((status, message)));
+        }
+        let answer = serde_json::from_str(&body)
+            .with_context(|| format!("reading the multi-get answer of {endpoint}"))?;
+        Ok(Ok(answer))
     }
 
     /// `HEAD /kv/{key}`: a GET's status and headers, no body.

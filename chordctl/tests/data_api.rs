@@ -91,4 +91,21 @@ fn data_commands_and_their_flags() {
         ctl.run(&["put", "brief", "1", "--ttl", bad])
             .expect_code(2, "put --ttl malformed");
     }
+
+    // Several keys: one multi-get, one JSON object of the keys found.
+    let many = ctl.run(&["get", "doc", "fresh", "doc"]).ok("get doc fresh");
+    assert_eq!(many.stdout, "{\"doc\":3,\"fresh\":1}\n");
+    let some = ctl
+        .run(&["get", "doc", "brief", "nope"])
+        .expect_code(3, "get with missing keys");
+    assert_eq!(some.stdout, "{\"doc\":3}\n");
+    assert!(some.stderr.contains("not found: brief"), "{}", some.stderr);
+    assert!(some.stderr.contains("not found: nope"), "{}", some.stderr);
+    let json = ctl.run(&["-o", "json", "get", "doc", "nope"]);
+    assert_eq!(json.code, 3);
+    let v = json.json();
+    assert_eq!(v["etags"]["doc"], tag3.as_str());
+    assert_eq!(v["missing"], serde_json::json!(["nope"]));
+    ctl.run(&["get", "doc", "fresh", "--trace"])
+        .expect_code(2, "--trace with several keys");
 }

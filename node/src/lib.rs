@@ -31,6 +31,7 @@
 pub use chord_proto::{digest, entry, id, placement, range, wire};
 
 pub mod absence;
+pub mod batch;
 pub mod config;
 pub mod dedup;
 pub mod driver;

@@ -355,3 +355,92 @@ async fn a_key_with_a_ttl_expires_everywhere_and_repair_never_brings_it_back() {
         json!("again")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_get_answers_every_key_as_single_gets_would_through_any_node() {
+    let c = Cluster::start(FAST, 4, false).await;
+    settled(&c).await;
+    let addrs: Vec<String> = c.nodes.iter().map(|n| n.addr.clone()).collect();
+    let mut tags = serde_json::Map::new();
+    let mut values = serde_json::Map::new();
+    for i in 0..60 {
+        let key = format!("multi-{i}");
+        let put = answer(c.http.put(kv(&addrs[i % 4], &key)).json(&json!({ "i": i }))).await;
+        assert_eq!(put.status, 200);
+        if i % 10 == 9 {
+            // Deleted again: a tombstone, which reads as missing.
+            assert_eq!(c.delete(&addrs[0], &key).await, 200);
+        } else {
+            tags.insert(key.clone(), json!(put.etag.unwrap()));
+            values.insert(key, json!({ "i": i }));
+        }
+    }
+    // Every key once or twice, plus some that never existed.
+    let mut asked: Vec<String> = (0..60).map(|i| format!("multi-{i}")).collect();
+    asked.extend((0..5).map(|i| format!("multi-{i}")));
+    asked.extend((0..4).map(|i| format!("never-{i}")));
+    let mut missing: Vec<String> = (0..60)
+        .filter(|i| i % 10 == 9)
+        .map(|i| format!("multi-{i}"))
+        .chain((0..4).map(|i| format!("never-{i}")))
+        .collect();
+    missing.sort();
+    for a in &addrs {
+        let got = answer(c.http.post(format!("http://{a}/kv:batchGet")).json(&asked)).await;
+        assert_eq!(got.status, 200, "{got:?}");
+        let v = got.json();
+        assert_eq!(v["values"], Value::Object(values.clone()), "via {a}");
+        assert_eq!(v["etags"], Value::Object(tags.clone()), "via {a}");
+        assert_eq!(v["missing"], json!(missing), "via {a}");
+        assert_eq!(v["errors"], json!({}), "via {a}");
+        // The shared contract type (strict here) reads it back whole.
+        let typed: chord_proto::api::BatchGetResponse = serde_json::from_str(&got.body).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), v);
+    }
+    // An empty list is an empty answer; bad bodies and too many keys are
+    // refused whole.
+    let url = format!("http://{}/kv:batchGet", addrs[1]);
+    let empty = answer(c.http.post(&url).json(&json!([]))).await;
+    assert_eq!(
+        (empty.status, empty.json()),
+        (
+            200,
+            json!({"values": {}, "etags": {}, "missing": [], "errors": {}})
+        )
+    );
+    let too_many: Vec<String> = (0..1001).map(|i| format!("k{i}")).collect();
+    assert_eq!(answer(c.http.post(&url).json(&too_many)).await.status, 413);
+    for bad in [
+        json!({"keys": ["a"]}),
+        json!(["a", 1]),
+        json!([""]),
+        json!("a"),
+    ] {
+        let got = answer(c.http.post(&url).json(&bad)).await;
+        assert_eq!(got.status, 400, "{bad}: {got:?}");
+        assert!(got.json()["error"].is_string());
+    }
+    let r = c.http.get(&url).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["allow"].to_str().unwrap()),
+        (405, "POST")
+    );
+    // An owner reads only its own keys of an internal batch; the others
+    // come back without an outcome, for the entry node to route.
+    let key = "multi-0";
+    let owner = c.owner_of(key);
+    let other = addrs.iter().find(|a| **a != owner).unwrap();
+    for (at, mine) in [(&owner, true), (other, false)] {
+        let r = c
+            .http
+            .post(format!("http://{at}/chord/batch"))
+            .json(&json!({ "keys": [key] }))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        let item = &v["items"][0];
+        assert_eq!(item["key"], key);
+        assert_eq!(item.get("outcome").is_some(), mine, "{at}: {v}");
+    }
+}

@@ -126,6 +126,36 @@ pub struct ReplyMsg {
     pub trace: Option<Vec<TraceHop>>,
 }
 
+/// The keys of a multi-get its entry node believes one owner holds
+/// (`POST /chord/batch`): the receiver reads those it owns, each as a
+/// routed GET would be executed there.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchGet {
+    /// The keys, distinct.
+    pub keys: Vec<String>,
+}
+
+/// One key's answer in a [`BatchAnswer`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// The key.
+    pub key: String,
+    /// The GET's outcome at its owner; absent when the receiver does not own
+    /// the key (the entry node then routes it as a single GET).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<KvOutcome>,
+    /// The version read (its `ETag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+}
+
+/// The answer to a [`BatchGet`]: one item per key asked for, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchAnswer {
+    /// The items.
+    pub items: Vec<BatchItem>,
+}
+
 /// Replica traffic between holders (`POST /chord/data`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ReplicaRequest {

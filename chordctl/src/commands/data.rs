@@ -13,6 +13,7 @@ use crate::output::{print, print_json, println};
 use crate::pathview;
 use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
+use chord_proto::api::BatchGetResponse;
 
 /// Which key operation to send.
 #[derive(Clone, Copy)]
@@ -315,5 +316,100 @@ pub async fn exists<R: Runtime>(
         Ok(())
     } else {
         Err(exit::absent(format!("key {key:?} does not exist")))
+    }
+}
+
+/// One multi-get of `keys` through the first candidate node that answers
+/// (a read is safe to send again elsewhere).
+async fn batch_once(
+    client: &Client,
+    cluster: &Cluster,
+    target: &Target,
+    keys: &[String],
+) -> Result<BatchGetResponse> {
+    let mut last_error = None;
+    for node in candidates(cluster, target)? {
+        let Some(endpoint) = node.endpoint.as_deref() else {
+            continue;
+        };
+        match client.batch_get(endpoint, keys).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err((400, message))) => {
+                return Err(exit::usage(format!(
+                    "{} refused the multi-get: {message}",
+                    node.name
+                )))
+            }
+            Ok(Err((status, message))) => {
+                return Err(anyhow!(
+                    "{} answered {status} to the multi-get: {message}",
+                    node.name
+                ))
+            }
+            Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("no node to send the request to")))
+}
+
+/// `get K1 K2 …`: one multi-get (`POST /kv:batchGet`), asking again for
+/// the keys that answered 503 for up to [`GET_RETRY_FOR`], as `get` does.
+/// Prints the keys found as one JSON object `{"key": value, …}` (with `-o
+/// json`, the node's whole answer: `values`, `etags`, `missing`,
+/// `errors`); missing keys on stderr and exit 3, keys that could not be
+/// read on stderr and exit 1.
+pub async fn get_many<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    keys: &[String],
+    target: &Target,
+) -> Result<()> {
+    let cluster = ctx.existing().await?;
+    let client = Client::new(&cluster.spec.key)?;
+    let deadline = Instant::now() + GET_RETRY_FOR;
+    let mut total = BatchGetResponse::default();
+    let mut pending = keys.to_vec();
+    loop {
+        let answer = batch_once(&client, &cluster, target, &pending).await?;
+        total.values.extend(answer.values);
+        total.etags.extend(answer.etags);
+        total.missing.extend(answer.missing);
+        let (again, failed): (Vec<_>, Vec<_>) = answer
+            .errors
+            .into_iter()
+            .partition(|(_, e)| e.status == 503);
+        total.errors.extend(failed);
+        if again.is_empty() || Instant::now() >= deadline {
+            total.errors.extend(again);
+            break;
+        }
+        pending = again.into_iter().map(|(k, _)| k).collect();
+        tokio::time::sleep(POLL).await;
+    }
+    total.missing.sort();
+    if ctx.json() {
+        print_json(&total)?;
+    } else {
+        println(&serde_json::to_string(&total.values)?)?;
+    }
+    for key in &total.missing {
+        eprintln!("not found: {key}");
+    }
+    for (key, e) in &total.errors {
+        eprintln!("could not read {key}: {} {}", e.status, e.error);
+    }
+    if !total.errors.is_empty() {
+        Err(anyhow!(
+            "{} of the {} keys could not be read (try again, or run `chordctl check`)",
+            total.errors.len(),
+            keys.len()
+        ))
+    } else if !total.missing.is_empty() {
+        Err(exit::not_found(format!(
+            "{} of the {} keys not found",
+            total.missing.len(),
+            keys.len()
+        )))
+    } else {
+        Ok(())
     }
 }

@@ -1,11 +1,11 @@
 //! Internal API under `/chord/*`: ring maintenance, routed requests, direct
-//! replies, replica traffic and a key listing. With a cluster key configured,
+//! replies, replica traffic, multi-get batches and a key listing. With a cluster key configured,
 //! every call must carry `Authorization: Bearer <key>` (401 otherwise).
 
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::Node;
 use crate::ring::Request;
-use crate::wire::{ReplicaRequest, ReplyMsg, RouteMsg};
+use crate::wire::{BatchGet, ReplicaRequest, ReplyMsg, RouteMsg};
 use chord_proto::api::{KeyEntry, KeyListing};
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
@@ -50,7 +50,7 @@ fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
 
 /// Handles `/chord/{rest}`.
 pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
-    let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys");
+    let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys" | "batch");
     if !known {
         return error(StatusCode::NOT_FOUND, "no such route");
     }
@@ -108,6 +108,13 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
                 }
                 json(StatusCode::OK, b"{}".to_vec())
             }
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
+        "batch" => match parse::<BatchGet>(req) {
+            Ok(b) if b.keys.len() > chord_proto::api::BATCH_GET_MAX_KEYS => {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "too many keys in one batch")
+            }
+            Ok(b) => ok_json(&node.handle_batch(b).await),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "data" => match parse::<ReplicaRequest>(req) {

@@ -116,6 +116,7 @@ pub async fn dispatch(node: Node, req: Req) -> Reply {
         "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
         "/metrics" => public::metrics(&node, &req),
         "/openapi.json" => public::openapi(&req),
+        "/kv:batchGet" => public::batch_get(&node, &req).await,
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
 }

@@ -165,6 +165,26 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     r
 }
 
+/// `POST /kv:batchGet`: a JSON array of keys in, `{"values", "etags",
+/// "missing", "errors"}` out (see `chord_proto::api::BatchGetResponse`).
+pub async fn batch_get(node: &Node, req: &Req) -> Reply {
+    if req.method != Method::POST {
+        return wrong_method("POST");
+    }
+    let keys = match crate::batch::parse_keys(&req.body) {
+        Ok(keys) => keys,
+        Err(refused) => {
+            let code = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return error(code, &refused.error);
+        }
+    };
+    let answer = node.batch_get(keys).await;
+    json(
+        StatusCode::OK,
+        serde_json::to_vec(&answer).unwrap_or_default(),
+    )
+}
+
 /// The OpenAPI document of this API, as committed beside the code.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
