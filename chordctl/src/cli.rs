@@ -219,8 +219,8 @@ pub struct PutArgs {
     /// expired key does not). Exits 1 if it does.
     #[arg(long)]
     pub create: bool,
-    /// The value expires this long after the write (30, 30s, 5m, 2h; 1 s to
-    /// 365 days): then the key reads as absent. Approximate: up to a repair
+    /// The value expires this long after the write (30, 30s, 5m, 2h; plain
+    /// digits are seconds): then the key reads as absent. Approximate: up to a repair
     /// interval plus the nodes' clock skew. A put without --ttl makes the
     /// key permanent again.
     #[arg(long, value_name = "DURATION")]

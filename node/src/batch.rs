@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 /// Why a multi-get's body was refused: its HTTP status and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
-    /// 400 (not a list of valid keys) or 413 (too many keys).
+    /// 400: not a list of at most 1000 valid keys.
     pub status: u16,
     /// What was wrong.
     pub error: String,
@@ -26,7 +26,9 @@ pub struct Refused {
 
 /// The distinct keys of a multi-get body (a JSON array of strings), in
 /// the order first given. Refused: anything else (400), a key that is
-/// empty or over 1024 bytes (400), more than [`BATCH_GET_MAX_KEYS`] (413).
+/// empty or over 1024 bytes, more than [`BATCH_GET_MAX_KEYS`] (all 400:
+/// the body breaks the contract's schema, which schema-based clients
+/// expect to be a 400).
 pub fn parse_keys(body: &[u8]) -> Result<Vec<String>, Refused> {
     let keys: Vec<String> = serde_json::from_slice(body).map_err(|e| Refused {
         status: 400,
@@ -34,7 +36,7 @@ pub fn parse_keys(body: &[u8]) -> Result<Vec<String>, Refused> {
     })?;
     if keys.len() > BATCH_GET_MAX_KEYS {
         return Err(Refused {
-            status: 413,
+            status: 400,
             error: format!(
                 "{} keys asked for; at most {BATCH_GET_MAX_KEYS} per request",
                 keys.len()
@@ -170,7 +172,7 @@ mod tests {
         );
         let over: Vec<String> = (0..=BATCH_GET_MAX_KEYS).map(|i| i.to_string()).collect();
         let e = parse_keys(&serde_json::to_vec(&over).unwrap()).unwrap_err();
-        assert_eq!(e.status, 413, "{e:?}");
+        assert_eq!(e.status, 400, "{e:?}");
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub fn decide(
 pub fn failed_message(cond: &Condition, live: Option<Version>) -> String {
     match (cond, live) {
         (Condition::Absent, _) => "If-None-Match: * failed: the key exists".to_string(),
+        (Condition::Matches(tags), _) if tags.is_empty() => {
+            "If-Match and If-None-Match: * never hold together".to_string()
+        }
         (_, None) => "If-Match failed: the key does not exist".to_string(),
         (_, Some(v)) => format!(
             "If-Match failed: the key's current version is {}",

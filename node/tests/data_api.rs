@@ -201,6 +201,19 @@ async fn concurrent_conditional_writers_through_different_nodes_have_one_winner(
         .await;
         assert_eq!(bad.status, 400, "{name}: {value}: {bad:?}");
     }
+    // Both conditions at once must both hold: the key cannot exist and not.
+    let both = answer(
+        c.http
+            .put(kv(&addrs[2], "race"))
+            .header("if-match", &tag)
+            .header("if-none-match", "*")
+            .json(&1),
+    )
+    .await;
+    assert_eq!(
+        (both.status, both.etag.as_deref()),
+        (412, Some(tag.as_str()))
+    );
     let bad = answer(
         c.http
             .delete(kv(&addrs[1], "race"))
@@ -300,7 +313,7 @@ async fn a_key_with_a_ttl_expires_everywhere_and_repair_never_brings_it_back() {
         (Some("soon"), ""),
         (Some("1d"), ""),
         (None, "?ttl=1m"),
-        (Some("1"), "?ttl=1"),
+        (Some("1"), "?ttl=0"),
     ] {
         let bad = put("cleared", ttl, query).await;
         assert_eq!(bad.status, 400, "{ttl:?} {query}: {bad:?}");
@@ -409,7 +422,7 @@ async fn a_multi_get_answers_every_key_as_single_gets_would_through_any_node() {
         )
     );
     let too_many: Vec<String> = (0..1001).map(|i| format!("k{i}")).collect();
-    assert_eq!(answer(c.http.post(&url).json(&too_many)).await.status, 413);
+    assert_eq!(answer(c.http.post(&url).json(&too_many)).await.status, 400);
     for bad in [
         json!({"keys": ["a"]}),
         json!(["a", 1]),

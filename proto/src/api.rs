@@ -78,7 +78,7 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// Most keys one `POST /kv:batchGet` may ask for (413 beyond).
+/// Most keys one `POST /kv:batchGet` may ask for (400 beyond).
 pub const BATCH_GET_MAX_KEYS: usize = 1000;
 
 /// The answer to `POST /kv:batchGet` (200): every distinct key asked for

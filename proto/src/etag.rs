@@ -91,7 +91,9 @@ pub const MAX_TAGS: usize = 16;
 /// headers (`None`: unconditional). `delete` says the write is a DELETE,
 /// which cannot be create-only. Refused: a malformed or weak tag, more than
 /// [`MAX_TAGS`] tags, `If-None-Match` with anything but `*` (only create-only
-/// writes are supported) or on a DELETE, and both headers at once.
+/// writes are supported) or on a DELETE. Both headers at once must both
+/// hold (RFC 9110 evaluates If-Match, then If-None-Match); as the key would
+/// have to exist and not exist, that is `Matches([])`, which never holds.
 pub fn condition(
     if_match: Option<&str>,
     if_none_match: Option<&str>,
@@ -99,9 +101,12 @@ pub fn condition(
 ) -> Result<Option<Condition>, TagError> {
     match (if_match, if_none_match) {
         (None, None) => Ok(None),
-        (Some(_), Some(_)) => Err(TagError(
-            "send If-Match or If-None-Match, not both".to_string(),
-        )),
+        (Some(m), Some(n)) => {
+            // Each is checked on its own, so a malformed one is still a 400.
+            condition(Some(m), None, delete)?;
+            condition(None, Some(n), delete)?;
+            Ok(Some(Condition::Matches(Vec::new())))
+        }
         (None, Some(_)) if delete => Err(TagError(
             "If-None-Match is for PUT (create only); a DELETE takes If-Match".to_string(),
         )),
@@ -160,11 +165,16 @@ mod tests {
             condition(None, Some("*"), false),
             Ok(Some(Condition::Absent))
         );
+        // Both at once never hold together.
+        let both = condition(Some(&t), Some("*"), false).unwrap().unwrap();
+        assert_eq!(both, Condition::Matches(vec![]));
+        assert!(!both.holds(Some(v)) && !both.holds(None));
         for (m, n, delete) in [
             (Some("nope"), None, false),
             (Some(""), None, false),
             (Some("*, \"x\""), None, false),
-            (Some(&*t), Some("*"), false),
+            (Some("nope"), Some("*"), false),
+            (Some(&*t), Some(&*t), false),
             (None, Some(&*t), false),
             (None, Some("*"), true),
         ] {
