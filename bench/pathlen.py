@@ -5,8 +5,9 @@ For each ring size N (default 8, 16, 32, 64), two rings of the release
 chord-node side by side in time:
   * cold: `--location-cache 0`, every request routed by the ring (successor
     list shortcut and fingers), the path length Chord gives;
-  * warm: the default location cache, after a warm-up of `--warm-per-node`
-    GETs per node through random entry nodes.
+  * warm: the default location cache, after a warm-up of `--warm-factor`
+    x N GETs per node through random entry nodes (each entry then has heard
+    from nearly every owner).
 Each is measured over `--requests` GETs of random keys through random entry
 nodes, hops read from `X-Chord-Hops` (forwards actually taken). Prints one
 line per N and a table at the end.
@@ -22,6 +23,7 @@ import os
 import random
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ringlib import RELEASE, Ring, get_json, ring_correct, wait_until  # noqa: E402
@@ -64,12 +66,25 @@ class Clients:
             c.close()
 
 
-def fingers_full(ports):
-    """True when every node's finger list names as many distinct nodes as it
-    will (at least log2 N of them, or N - 1 on a small ring)."""
-    n = len(ports)
-    want = min(n - 1, max(1, n.bit_length() - 2))
-    return all(len(get_json(f"http://127.0.0.1:{p}/status")["fingers"]) >= want for p in ports)
+def finger_tables(ports):
+    """Every node's finger list (addresses), in port order."""
+    return [
+        [f["addr"] for f in get_json(f"http://127.0.0.1:{p}/status")["fingers"]] for p in ports
+    ]
+
+
+class Settled:
+    """A condition for `wait_until`: every finger table unchanged for `quiet` s."""
+
+    def __init__(self, ports, quiet=3.0):
+        self.ports, self.quiet = ports, quiet
+        self.last, self.since = None, 0.0
+
+    def __call__(self):
+        now, tables = time.time(), finger_tables(self.ports)
+        if tables != self.last:
+            self.last, self.since = tables, now
+        return now - self.since >= self.quiet
 
 
 def mean_hops(clients, ports, keys, requests, rng):
@@ -87,7 +102,7 @@ def run(binary, n, args, warm, requests, port0, logdir, seed):
     clients = Clients(ring.ports)
     try:
         wait_until(lambda: ring_correct(ring.ports), 120, f"{n}-node ring")
-        wait_until(lambda: fingers_full(ring.ports), 120, f"{n}-node fingers")
+        wait_until(Settled(ring.ports), 120, f"{n}-node fingers to settle")
         rng = random.Random(seed)
         keys = [f"k{i}" for i in range(1000)]
         for k in keys:
@@ -105,16 +120,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=os.path.join(RELEASE, "chord-node"))
     ap.add_argument("--sizes", default="8,16,32,64")
-    ap.add_argument("--warm-per-node", type=int, default=60, help="warm-up GETs per node")
+    ap.add_argument(
+        "--warm-factor",
+        type=int,
+        default=4,
+        help="warm-up: this many times N GETs per node (each entry then has asked about every owner's range a few times)",
+    )
     ap.add_argument("--requests", type=int, default=2000, help="measured GETs per ring")
-    ap.add_argument("--port0", type=int, default=46000)
+    ap.add_argument("--port0", type=int, default=21000, help="first port (below the ephemeral range, so no outgoing connection holds it)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="chord-pathlen-") as logdir:
         for n in [int(x) for x in a.sizes.split(",")]:
             cold = run(a.binary, n, ["--location-cache", "0"], 0, a.requests, a.port0, logdir, a.seed)
-            warm = run(a.binary, n, [], a.warm_per_node * n, a.requests, a.port0 + 200, logdir, a.seed)
+            warm = run(a.binary, n, [], a.warm_factor * n * n, a.requests, a.port0 + 200, logdir, a.seed)
             print(f"N={n}: mean hops cold {cold:.2f}, warm {warm:.2f}", flush=True)
             rows.append((n, cold, warm))
     print("\n| nodes | cold (no cache) | warm (cache) |\n|---:|---:|---:|")

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+pub use crate::client::PutOptions;
 use crate::duration::DurationArg;
 use crate::exit;
 
@@ -129,10 +130,14 @@ pub enum Command {
     Ring(RingArgs),
     /// Store a JSON value under KEY.
     Put(PutArgs),
-    /// Print the JSON value stored under KEY (a 503 is asked again for up to 10 s).
-    Get(KeyArgs),
+    /// Print the JSON value stored under KEY (a 503 is asked again for up to
+    /// 10 s); with several keys, one multi-get printing `{"key": value, …}`.
+    Get(GetArgs),
     /// Delete KEY.
     Delete(KeyArgs),
+    /// Whether KEY exists (HEAD): prints `exists` (exit 0) or `absent`
+    /// (exit 1), and the key's ETag on stderr.
+    Exists(KeyArgs),
     /// Kill nodes with SIGKILL.
     Kill(KillArgs),
     /// Stop a node gracefully (if running) and start it again.
@@ -205,6 +210,21 @@ pub struct PutArgs {
     /// The value, a JSON document (quote it for the shell).
     #[arg(allow_negative_numbers = true)]
     pub json: String,
+    /// Write only if the key's current ETag is ETAG (as `put`, `get -v` or
+    /// `exists` print it; `*`: only if the key exists). A failed condition
+    /// changes nothing and exits 1.
+    #[arg(long, value_name = "ETAG", conflicts_with = "create")]
+    pub if_match: Option<String>,
+    /// Create only: write only if the key does not exist (a deleted or
+    /// expired key does not). Exits 1 if it does.
+    #[arg(long)]
+    pub create: bool,
+    /// The value expires this long after the write (30, 30s, 5m, 2h; plain
+    /// digits are seconds): then the key reads as absent. Approximate: up to a repair
+    /// interval plus the nodes' clock skew. A put without --ttl makes the
+    /// key permanent again.
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
     /// Send the request to this node instead of a random live one.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -214,7 +234,25 @@ pub struct PutArgs {
     pub trace: bool,
 }
 
-/// Arguments of `get` and `delete`.
+/// Arguments of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The key; several keys are read in one multi-get (POST
+    /// /kv:batchGet) and printed as one JSON object of the keys found
+    /// (missing ones on stderr, exit 3; unreadable ones exit 1).
+    #[arg(required = true, num_args = 1..)]
+    pub keys: Vec<String>,
+    /// Send the request to this node instead of a random live one.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Ask for the request's path and print it to stderr: node names, each
+    /// hop's reason, the owner's direct reply (stdout is unchanged). One
+    /// key only.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// Arguments of `delete` and `exists`.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
     /// The key.
@@ -364,10 +402,19 @@ pub enum Action {
         key: String,
         /// The JSON text exactly as given.
         value: String,
+        /// Conditions (checked to be well-formed).
+        opts: PutOptions,
         /// Node to ask.
         target: Target,
         /// Print the request's path (`--trace`).
         trace: bool,
+    },
+    /// Read several values at once (`get K1 K2 …`).
+    GetMany {
+        /// The keys, distinct, in the order given.
+        keys: Vec<String>,
+        /// Node to ask.
+        target: Target,
     },
     /// Read a value.
     Get {
@@ -380,6 +427,15 @@ pub enum Action {
     },
     /// Delete a key.
     Delete {
+        /// The key.
+        key: String,
+        /// Node to ask.
+        target: Target,
+        /// Print the request's path (`--trace`).
+        trace: bool,
+    },
+    /// Whether a key exists.
+    Exists {
         /// The key.
         key: String,
         /// Node to ask.
@@ -499,24 +555,64 @@ impl Cli {
             Command::Put(args) => {
                 validate_key(&args.key)?;
                 validate_json(&args.key, &args.json)?;
+                if let Some(tag) = &args.if_match {
+                    chord_proto::etag::condition(Some(tag), None, false)
+                        .map_err(|e| exit::usage(format!("put: --if-match: {e}")))?;
+                }
+                if let Some(ttl) = &args.ttl {
+                    chord_proto::ttl::parse(ttl)
+                        .map_err(|e| exit::usage(format!("put: --ttl: {e}")))?;
+                }
                 Action::Put {
                     key: args.key,
                     value: args.json,
+                    opts: PutOptions {
+                        if_match: args.if_match,
+                        create: args.create,
+                        ttl: args.ttl,
+                    },
+                    target: target(args.node),
+                    trace: args.trace,
+                }
+            }
+            Command::Get(mut args) if args.keys.len() == 1 => {
+                let key = args.keys.remove(0);
+                validate_key(&key)?;
+                Action::Get {
+                    key,
                     target: target(args.node),
                     trace: args.trace,
                 }
             }
             Command::Get(args) => {
-                validate_key(&args.key)?;
-                Action::Get {
-                    key: args.key,
+                if args.trace {
+                    return Err(exit::usage(
+                        "get: --trace follows one key's path; give one key",
+                    ));
+                }
+                for key in &args.keys {
+                    validate_key(key)?;
+                }
+                let mut seen = std::collections::HashSet::new();
+                let keys = (args.keys.into_iter())
+                    .filter(|k| seen.insert(k.clone()))
+                    .collect();
+                Action::GetMany {
+                    keys,
                     target: target(args.node),
-                    trace: args.trace,
                 }
             }
             Command::Delete(args) => {
                 validate_key(&args.key)?;
                 Action::Delete {
+                    key: args.key,
+                    target: target(args.node),
+                    trace: args.trace,
+                }
+            }
+            Command::Exists(args) => {
+                validate_key(&args.key)?;
+                Action::Exists {
                     key: args.key,
                     target: target(args.node),
                     trace: args.trace,
@@ -731,7 +827,9 @@ mod tests {
                 value,
                 target,
                 trace,
+                opts,
             } => {
+                assert_eq!(opts, PutOptions::default());
                 assert_eq!(key, "user:1");
                 assert_eq!(value, "{ \"a\" : 1 }");
                 assert_eq!(target, Target::Random);
@@ -756,6 +854,50 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             };
             assert_eq!(trace, want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn get_with_several_keys_is_one_multi_get_of_distinct_keys() {
+        match plan(&["get", "a", "b", "a"]).unwrap().action {
+            Action::GetMany { keys, target } => {
+                assert_eq!(keys, ["a", "b"]);
+                assert_eq!(target, Target::Random);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            plan(&["get", "a"]).unwrap().action,
+            Action::Get { .. }
+        ));
+        assert_eq!(code_of(&plan(&["get", "a", ""]).unwrap_err()), 2);
+        assert_eq!(
+            code_of(&plan(&["get", "a", "b", "--trace"]).unwrap_err()),
+            2
+        );
+    }
+
+    #[test]
+    fn put_flags_are_checked_before_anything_is_sent() {
+        let p = plan(&["put", "k", "1", "--create", "--ttl", "5m"]).unwrap();
+        match p.action {
+            Action::Put { opts, .. } => {
+                assert!(opts.create && opts.if_match.is_none());
+                assert_eq!(opts.ttl.as_deref(), Some("5m"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let tag = "\"0000000000000001-0000000000000002\"";
+        let p = plan(&["put", "k", "1", "--if-match", tag]).unwrap();
+        assert!(
+            matches!(p.action, Action::Put { ref opts, .. } if opts.if_match.as_deref() == Some(tag))
+        );
+        for bad in [
+            &["put", "k", "1", "--if-match", "v1"][..],
+            &["put", "k", "1", "--ttl", "0"],
+            &["put", "k", "1", "--ttl", "1d"],
+        ] {
+            assert_eq!(code_of(&plan(bad).unwrap_err()), 2, "{bad:?}");
         }
     }
 

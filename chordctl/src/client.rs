@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chord_proto::api::{ErrorBody, KeyListing, Status};
+use chord_proto::api::{BatchGetResponse, ErrorBody, KeyListing, Status};
 use chord_proto::headers;
 use chord_proto::key::encode_key;
 use chord_proto::trace::{self, TraceHop};
@@ -29,6 +29,8 @@ pub struct KvReply {
     /// `X-Chord-Path` as the node sent it, for a caller that reports an
     /// unreadable one (`chordctl ui`).
     pub path_text: Option<String>,
+    /// `ETag`: the key's version, opaque (see `chord_proto::etag`).
+    pub etag: Option<String>,
 }
 
 impl KvReply {
@@ -38,6 +40,18 @@ impl KvReply {
             .map(|b| b.error)
             .unwrap_or_else(|_| self.body.trim().to_string())
     }
+}
+
+/// A PUT's terms beyond its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutOptions {
+    /// `If-Match`: write only over this ETag (or `*`: over any live value).
+    pub if_match: Option<String>,
+    /// `If-None-Match: *`: write only if the key is absent.
+    pub create: bool,
+    /// `X-Chord-TTL`: the value expires this long after the write
+    /// (`30`, `30s`, `5m`, `2h`).
+    pub ttl: Option<String>,
 }
 
 /// HTTP client for nodes of one cluster.
@@ -135,17 +149,74 @@ impl Client {
 
     /// `PUT /kv/{key}` with a JSON body.
     pub async fn put(&self, endpoint: &str, key: &str, json: &str) -> Result<KvReply> {
-        let req = self
+        self.put_with(endpoint, key, json, &PutOptions::default())
+            .await
+    }
+
+    /// `PUT /kv/{key}` with a JSON body on `opts` (conditions, expiry).
+    pub async fn put_with(
+        &self,
+        endpoint: &str,
+        key: &str,
+        json: &str,
+        opts: &PutOptions,
+    ) -> Result<KvReply> {
+        let mut req = self
             .http
             .put(kv_url(endpoint, key))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(json.to_string());
+        if let Some(tag) = &opts.if_match {
+            req = req.header(reqwest::header::IF_MATCH, tag);
+        }
+        if opts.create {
+            req = req.header(reqwest::header::IF_NONE_MATCH, "*");
+        }
+        if let Some(ttl) = &opts.ttl {
+            req = req.header(chord_proto::ttl::HEADER, ttl);
+        }
         send(self.trace_header(req), endpoint).await
     }
 
     /// `GET /kv/{key}`.
     pub async fn get(&self, endpoint: &str, key: &str) -> Result<KvReply> {
         let req = self.trace_header(self.http.get(kv_url(endpoint, key)));
+        send(req, endpoint).await
+    }
+
+    /// `POST /kv:batchGet` with `keys`: the answer, or the node's HTTP
+    /// status and error message when it refused the request.
+    pub async fn batch_get(
+        &self,
+        endpoint: &str,
+        keys: &[String],
+    ) -> Result<std::result::Result<BatchGetResponse, (u16, String)>> {
+        let resp = self
+            .http
+            .post(format!("http://{endpoint}/kv:batchGet"))
+            .json(keys)
+            .send()
+            .await
+            .with_context(|| format!("sending the request to {endpoint}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .with_context(|| format!("reading the answer of {endpoint}"))?;
+        if status != 200 {
+            let message = serde_json::from_str::<ErrorBody>(&body)
+                .map(|b| b.error)
+                .unwrap_or_else(|_| body.trim().to_string());
+            return Ok(Err((status, message)));
+        }
+        let answer = serde_json::from_str(&body)
+            .with_context(|| format!("reading the multi-get answer of {endpoint}"))?;
+        Ok(Ok(answer))
+    }
+
+    /// `HEAD /kv/{key}`: a GET's status and headers, no body.
+    pub async fn head(&self, endpoint: &str, key: &str) -> Result<KvReply> {
+        let req = self.trace_header(self.http.head(kv_url(endpoint, key)));
         send(req, endpoint).await
     }
 
@@ -183,6 +254,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
     let owner = header(headers::OWNER);
     let hops = header(headers::HOPS).and_then(|h| h.parse().ok());
     let path_text = header(trace::PATH_HEADER);
+    let etag = header(reqwest::header::ETAG.as_str());
     let path = path_text.as_deref().and_then(|p| trace::parse_path(p).ok());
     let status = resp.status().as_u16();
     let body = resp
@@ -196,6 +268,7 @@ async fn send(req: reqwest::RequestBuilder, endpoint: &str) -> Result<KvReply> {
         hops,
         path,
         path_text,
+        etag,
     })
 }
 

@@ -25,7 +25,8 @@ pub enum Code {
 pub const HELP: &str = "\
 Exit codes:
   0  success
-  1  failure: Docker engine or node unreachable, timeout, cluster missing, ...
+  1  failure: Docker engine or node unreachable, timeout, cluster missing, ...;
+     also `exists` of a key that does not exist
   2  usage error: invalid arguments, invalid JSON value, invalid key
   3  not found: `get` or `delete` of a key that does not exist
   4  unhealthy: `status`, `ring` or `check` found a problem (node down,
@@ -61,6 +62,17 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 pub fn not_found(message: impl Into<String>) -> anyhow::Error {
     Exit {
         code: Code::NotFound,
+        message: message.into(),
+    }
+    .into()
+}
+
+/// `exists` of a key that does not exist: exit code 1 (a plain "no", as
+/// `test` and `grep -q` answer; not [`Code::NotFound`], which is an error
+/// of `get` and `delete`).
+pub fn absent(message: impl Into<String>) -> anyhow::Error {
+    Exit {
+        code: Code::Failure,
         message: message.into(),
     }
     .into()

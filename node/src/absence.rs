@@ -243,6 +243,9 @@ pub struct ViewClock {
     pub last_tick_ms: u64,
     /// How late a tick must be to count as a freeze.
     pub overdue_ms: u64,
+    /// How late a tick must be for a miss to need a poll: shorter than
+    /// `overdue_ms`, see [`miss_overdue_ms`].
+    pub miss_overdue_ms: u64,
     /// When the last repair round that synced its range with every holder
     /// began (0: none has); `None` when it has no holders to sync with (a
     /// lone node).
@@ -287,7 +290,9 @@ pub struct Settling {
 pub fn view_settling(c: ViewClock) -> Settling {
     let recent = c.now_ms.saturating_sub(c.changed_ms) < c.settle_ms;
     let list_recent = c.now_ms.saturating_sub(c.list_changed_ms) < c.settle_ms;
-    let overdue = c.last_tick_ms != 0 && c.now_ms.saturating_sub(c.last_tick_ms) > c.overdue_ms;
+    let late = c.now_ms.saturating_sub(c.last_tick_ms);
+    let overdue = c.last_tick_ms != 0 && late > c.overdue_ms;
+    let miss_late = c.last_tick_ms != 0 && late > c.miss_overdue_ms;
     let unsynced = c.synced_ms.is_some_and(|s| s < c.changed_ms);
     // Stricter than `unsynced`, since here no holder is asked at all: the
     // round must begin after writes in flight at the change have landed
@@ -301,8 +306,25 @@ pub fn view_settling(c: ViewClock) -> Settling {
     Settling {
         distrust_values: recent || overdue,
         no_proof: recent || overdue || unsynced,
-        miss_needs_poll: recent || list_recent || overdue || not_synced_since,
+        miss_needs_poll: recent || list_recent || overdue || miss_late || not_synced_since,
     }
+}
+
+/// How late a maintenance tick may be before this node's own misses stop
+/// being proof: half the time its neighbours need to drop it as dead (a
+/// call timeout for the first miss, then one stabilize period for each of
+/// the other `suspect_after − 1`), and at most half of `overdue_ms`. A
+/// freeze that long may have let its successor take over its range and
+/// accept writes it never saw, while its own view, unchanged, shows no
+/// sign of it; the freeze threshold that distrusts values (`overdue_ms`)
+/// is longer than that with default flags (a review found the gap: frozen
+/// 1.6–2.0 s, an owner answered 404 for a key its successor had taken).
+/// The driver also marks its list changed after such a tick, so misses
+/// poll until a repair round has synced the range since.
+pub fn miss_overdue_ms(stabilize_ms: u64, rpc_ms: u64, suspect_after: u32, overdue_ms: u64) -> u64 {
+    let dropped_after = rpc_ms
+        .saturating_add(stabilize_ms.saturating_mul(u64::from(suspect_after.saturating_sub(1))));
+    dropped_after.min(overdue_ms) / 2
 }
 
 #[cfg(test)]
@@ -317,6 +339,7 @@ mod tests {
             key: "k".into(),
             value: live.then(|| Arc::from(RawValue::from_string(ts.to_string()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 
@@ -424,6 +447,15 @@ mod tests {
     }
 
     #[test]
+    fn a_miss_stops_being_proof_at_half_the_time_peers_need_to_drop_a_node() {
+        // Defaults: 1 s call timeout, then two more ticks of 250 ms: 1.5 s,
+        // halved; the value freeze threshold (2 s) caps it.
+        assert_eq!(miss_overdue_ms(250, 1_000, 3, 2_000), 750);
+        assert_eq!(miss_overdue_ms(100, 300, 3, 1_400), 250);
+        assert_eq!(miss_overdue_ms(250, 5_000, 3, 2_000), 1_000);
+    }
+
+    #[test]
     fn settling_after_a_change_until_synced_and_while_the_loop_is_overdue() {
         let settled = ViewClock {
             now_ms: 10_000,
@@ -431,6 +463,7 @@ mod tests {
             settle_ms: 3_000,
             last_tick_ms: 9_900,
             overdue_ms: 2_000,
+            miss_overdue_ms: 750,
             synced_ms: Some(9_500),
             list_changed_ms: 5_000,
         };
@@ -470,7 +503,15 @@ mod tests {
             "nobody to sync with"
         );
         assert_eq!(c(|c| c.last_tick_ms = 7_000), unsettled, "overdue tick");
-        assert_eq!(c(|c| c.last_tick_ms = 8_000), calm, "on time");
+        assert_eq!(
+            c(|c| c.last_tick_ms = 8_000),
+            Settling {
+                miss_needs_poll: true,
+                ..calm
+            },
+            "late enough for a miss, not yet a freeze"
+        );
+        assert_eq!(c(|c| c.last_tick_ms = 9_500), calm, "on time");
         assert_eq!(c(|c| c.last_tick_ms = 0), calm, "no tick yet");
     }
 
@@ -485,6 +526,7 @@ mod tests {
             settle_ms: 3_000,
             last_tick_ms: 9_900,
             overdue_ms: 2_000,
+            miss_overdue_ms: 750,
             synced_ms: Some(8_500),
             list_changed_ms: 5_000,
         };
@@ -494,6 +536,18 @@ mod tests {
             view_settling(c).miss_needs_poll
         };
         assert!(!polls(|_| {}), "settled and synced: the miss is proof");
+        // A tick late by more than the miss threshold (shorter than the
+        // freeze that distrusts values): the neighbours may have dropped
+        // this node and served its range meanwhile.
+        assert!(polls(|c| c.last_tick_ms = 9_200), "late by 800 ms");
+        assert!(!polls(|c| c.last_tick_ms = 9_300), "late by 700 ms");
+        assert!(
+            !view_settling(ViewClock {
+                last_tick_ms: 9_200,
+                ..settled
+            })
+            .distrust_values
+        );
         assert!(
             polls(|c| c.changed_ms = 9_000),
             "neighbours changed 1 s ago"
@@ -540,6 +594,7 @@ mod tests {
                             settle_ms: 3_000,
                             last_tick_ms,
                             overdue_ms: 2_000,
+                            miss_overdue_ms: 750,
                             synced_ms,
                             list_changed_ms,
                         });

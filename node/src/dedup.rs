@@ -5,15 +5,44 @@
 //! a retry from here, so a retried delete still reports "deleted" and a
 //! retried put is not applied under a second version.
 
+use crate::store::Version;
 use crate::wire::KvOutcome;
 use std::collections::{HashMap, VecDeque};
 use tokio::sync::oneshot;
+
+/// An operation's outcome at the owner with the key's version it is about
+/// (the answer's `ETag`; see `chord_proto::wire::ReplyMsg::version`).
+#[derive(Clone, Debug)]
+pub struct Executed {
+    /// What happened.
+    pub outcome: KvOutcome,
+    /// The version read, written, or (a failed condition) found.
+    pub version: Option<Version>,
+}
+
+impl Executed {
+    /// An outcome about no particular version.
+    pub fn bare(outcome: KvOutcome) -> Executed {
+        Executed {
+            outcome,
+            version: None,
+        }
+    }
+
+    /// An outcome about `version`.
+    pub fn at(outcome: KvOutcome, version: Version) -> Executed {
+        Executed {
+            outcome,
+            version: Some(version),
+        }
+    }
+}
 
 /// Routed writes being executed now, with later copies of each (a retry that
 /// caught up) waiting for its outcome.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    waiters: HashMap<String, Vec<oneshot::Sender<KvOutcome>>>,
+    waiters: HashMap<String, Vec<oneshot::Sender<Executed>>>,
 }
 
 /// What [`InFlight::begin`] found.
@@ -24,7 +53,7 @@ pub enum Begin {
     First,
     /// Another copy is executing; its outcome arrives here (an error if that
     /// copy was abandoned).
-    Wait(oneshot::Receiver<KvOutcome>),
+    Wait(oneshot::Receiver<Executed>),
 }
 
 impl InFlight {
@@ -44,7 +73,7 @@ impl InFlight {
     }
 
     /// Ends `id` with `outcome`, handing it to every copy that waited.
-    pub fn finish(&mut self, id: &str, outcome: &KvOutcome) {
+    pub fn finish(&mut self, id: &str, outcome: &Executed) {
         for tx in self.waiters.remove(id).unwrap_or_default() {
             let _ = tx.send(outcome.clone());
         }
@@ -71,7 +100,7 @@ impl InFlight {
 /// kept in a queue so expiry costs O(1) per entry, never a scan of the map.
 #[derive(Debug)]
 pub struct Recent {
-    by_id: HashMap<String, KvOutcome>,
+    by_id: HashMap<String, Executed>,
     order: VecDeque<(u64, String)>,
     keep_ms: u64,
     cap: usize,
@@ -89,12 +118,12 @@ impl Recent {
     }
 
     /// The outcome recorded for `id`, if still remembered.
-    pub fn get(&self, id: &str) -> Option<&KvOutcome> {
+    pub fn get(&self, id: &str) -> Option<&Executed> {
         self.by_id.get(id)
     }
 
     /// Records `outcome` for `id` at `now_ms`, forgetting what is too old.
-    pub fn insert(&mut self, id: &str, outcome: KvOutcome, now_ms: u64) {
+    pub fn insert(&mut self, id: &str, outcome: Executed, now_ms: u64) {
         while let Some((at, old)) = self.order.front() {
             if now_ms.saturating_sub(*at) < self.keep_ms && self.order.len() < self.cap {
                 break;
@@ -130,8 +159,12 @@ mod tests {
             panic!("the second copy must wait");
         };
         assert!(rx.try_recv().is_err(), "nothing before the first finishes");
-        f.finish("r1", &KvOutcome::Stored);
-        assert!(matches!(rx.try_recv(), Ok(KvOutcome::Stored)));
+        let v = Version { ts: 9, node: 1 };
+        f.finish("r1", &Executed::at(KvOutcome::Stored, v));
+        // The version travels with the outcome: a retry gets the same ETag.
+        assert!(
+            matches!(rx.try_recv(), Ok(Executed { outcome: KvOutcome::Stored, version: Some(got) }) if got == v)
+        );
         assert!(f.is_empty());
         // Finished means forgotten here (`Recent` answers later copies).
         assert!(matches!(f.begin("r1"), Begin::First));
@@ -158,14 +191,18 @@ mod tests {
     #[test]
     fn remembers_then_forgets_by_age_and_size() {
         let mut r = Recent::new(1000, 3);
-        r.insert("a", KvOutcome::Deleted, 0);
-        r.insert("b", KvOutcome::Stored, 10);
-        assert!(matches!(r.get("a"), Some(KvOutcome::Deleted)));
-        r.insert("c", KvOutcome::Stored, 1005); // "a" is now too old
+        let done = |o| Executed::bare(o);
+        r.insert("a", done(KvOutcome::Deleted), 0);
+        r.insert("b", done(KvOutcome::Stored), 10);
+        assert!(matches!(
+            r.get("a").map(|e| &e.outcome),
+            Some(KvOutcome::Deleted)
+        ));
+        r.insert("c", done(KvOutcome::Stored), 1005); // "a" is now too old
         assert!(r.get("a").is_none());
         assert_eq!(r.len(), 2);
-        r.insert("d", KvOutcome::Stored, 1006);
-        r.insert("e", KvOutcome::Stored, 1007); // over the cap: "b" goes
+        r.insert("d", done(KvOutcome::Stored), 1006);
+        r.insert("e", done(KvOutcome::Stored), 1007); // over the cap: "b" goes
         assert!(r.get("b").is_none());
         assert_eq!(r.len(), 3);
         assert!(r.get("e").is_some());

@@ -32,6 +32,7 @@
 pub use chord_proto::{digest, entry, id, placement, range, wire};
 
 pub mod absence;
+pub mod batch;
 pub mod config;
 pub mod dedup;
 pub mod driver;
@@ -45,3 +46,4 @@ pub mod ring;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod terms;

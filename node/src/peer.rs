@@ -5,7 +5,7 @@
 //! cluster key when one is configured.
 
 use crate::ring::{Request, Response};
-use crate::wire::{ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
+use crate::wire::{BatchAnswer, BatchGet, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ const URL_CACHE_PEERS: usize = 4096;
 /// The internal endpoints of one peer, parsed once: parsing a URL (and its
 /// host) on every call was a visible share of a hop's CPU time.
 struct PeerUrls {
+    batch: reqwest::Url,
     rpc: reqwest::Url,
     data: reqwest::Url,
     route: reqwest::Url,
@@ -49,6 +50,7 @@ impl PeerUrls {
             Ok(url)
         };
         Ok(PeerUrls {
+            batch: url("/chord/batch")?,
             rpc: url("/chord/rpc")?,
             data: url("/chord/data")?,
             route: url("/chord/route")?,
@@ -60,6 +62,7 @@ impl PeerUrls {
 /// Which internal endpoint a call goes to.
 #[derive(Clone, Copy)]
 enum Endpoint {
+    Batch,
     Rpc,
     Data,
     Route,
@@ -157,6 +160,18 @@ impl PeerClient {
         self.call(addr, Endpoint::Data, req).await
     }
 
+    /// A multi-get's keys for their owner (`POST /chord/batch`), waiting up
+    /// to `timeout`: the owner reads every key, and a miss may poll holders.
+    pub async fn batch(
+        &self,
+        addr: &str,
+        req: &BatchGet,
+        timeout: Duration,
+    ) -> Result<BatchAnswer, CallError> {
+        let bytes = self.post(addr, Endpoint::Batch, req, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CallError::Rejected(format!("bad body: {e}")))
+    }
+
     /// Hands a routed request to the next hop, which acknowledges with 202
     /// without waiting for the outcome (`Ok(None)`), or, when the entry
     /// asked for it (`RouteMsg::reply_inline`) and the hop owns the key,
@@ -207,6 +222,7 @@ impl PeerClient {
         let body = serde_json::to_vec(body).map_err(|e| CallError::Rejected(e.to_string()))?;
         let urls = self.urls_of(addr)?;
         let url = match to {
+            Endpoint::Batch => &urls.batch,
             Endpoint::Rpc => &urls.rpc,
             Endpoint::Data => &urls.data,
             Endpoint::Route => &urls.route,

@@ -140,6 +140,7 @@ mod tests {
                 serde_json::value::RawValue::from_string("1".into()).unwrap(),
             )),
             version: Version { ts, node: 0 },
+            expires_ms: None,
         }
     }
 

@@ -170,6 +170,24 @@ impl RouteView<'_> {
             .map(|w| &w[1])
     }
 
+    /// Whether `guess`, offered as the owner of `key` by a location cache,
+    /// still fits this view: no node this one knows (itself, its
+    /// predecessor, successors and fingers) lies at the key or between it
+    /// and the guess, which would make that node, or one before it, the
+    /// owner instead. (Keys in the successor-list span need no cache: the
+    /// view names their owner.)
+    pub fn cache_guess_fits(&self, key: &Id, guess: &Id) -> bool {
+        // A known node at the key itself or in (key, guess) comes first.
+        let between = |p: &Peer| {
+            p.id != *guess && (p.id == *key || crate::placement::owns(key, guess, &p.id))
+        };
+        let known = std::iter::once(self.me)
+            .chain(self.predecessor)
+            .chain(self.successors.iter())
+            .chain(self.fingers.iter().flatten());
+        !known.into_iter().any(between)
+    }
+
     /// Rule 4: the known node in `(me, key)` farthest from `me`.
     pub fn closest_preceding(&self, key: &Id, avoid: &[Id]) -> Option<&Peer> {
         self.closest_preceding_why(key, avoid).map(|(p, _)| p)
@@ -275,6 +293,33 @@ mod tests {
             view.next_hop(&key(150), &[peer(100).id, peer(30).id, peer(20).id]),
             Hop::Forward(peer(100))
         );
+    }
+
+    #[test]
+    fn a_cache_guess_is_used_only_where_the_view_does_not_know_better() {
+        // Node 10, predecessor 5, successors 20 and 30, fingers 100 and 200.
+        let (me, pred) = (peer(10), peer(5));
+        let succs = [peer(20), peer(30)];
+        let fingers = [Some(peer(100)), Some(peer(200))];
+        let view = RouteView {
+            me: &me,
+            predecessor: Some(&pred),
+            successors: &succs,
+            fingers: &fingers,
+        };
+        // Beyond the successor list, nobody known in between: the guess fits.
+        assert!(view.cache_guess_fits(&key(50), &peer(60).id));
+        assert!(view.cache_guess_fits(&key(150), &peer(180).id));
+        // A guess behind a known successor is stale.
+        assert!(!view.cache_guess_fits(&key(15), &peer(30).id));
+        // Finger 100 lies between key 50 and a guess of 120: stale.
+        assert!(!view.cache_guess_fits(&key(50), &peer(120).id));
+        // A guess past the top of the ring, wrapping: node 5 (predecessor)
+        // and this node lie between key 250 and a guess of 15.
+        assert!(!view.cache_guess_fits(&key(250), &peer(15).id));
+        assert!(view.cache_guess_fits(&key(250), &peer(2).id));
+        // A known node at the key itself owns it.
+        assert!(!view.cache_guess_fits(&peer(100).id, &peer(120).id));
     }
 
     #[test]

@@ -121,12 +121,26 @@ impl Store {
         self.map.remove(id)
     }
 
-    /// Drops tombstones whose version is older than `cutoff_ms`; returns how many.
+    /// Drops tombstones dead since before `cutoff_ms` (a delete's version
+    /// time, an expired value's expiry); returns how many.
     pub fn purge_tombstones(&mut self, cutoff_ms: u64) -> usize {
         let before = self.map.len();
         self.map
-            .retain(|_, e| !(e.is_tombstone() && e.version.millis() < cutoff_ms));
+            .retain(|_, e| !(e.is_tombstone() && e.dead_since_ms() < cutoff_ms));
         before - self.map.len()
+    }
+
+    /// Turns every value expired at `now_ms` into a tombstone of its
+    /// version (see [`Entry::as_of`]); returns how many.
+    pub fn expire(&mut self, now_ms: u64) -> usize {
+        let mut n = 0;
+        for e in self.map.values_mut() {
+            if !e.is_tombstone() && e.is_expired(now_ms) {
+                e.value = None;
+                n += 1;
+            }
+        }
+        n
     }
 
     /// Removes every entry for which `drop` returns true; returns how many.
@@ -148,6 +162,7 @@ mod tests {
             key: key.into(),
             value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 
@@ -180,6 +195,29 @@ mod tests {
         assert_eq!(s.purge_tombstones(10), 0);
         assert_eq!(s.purge_tombstones(11), 1);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn expired_values_become_tombstones_purged_a_grace_after_expiry() {
+        let id = Id::hash(b"k");
+        let mut s = Store::new();
+        let mut e = entry("k", Some("1"), 10 << 16);
+        e.expires_ms = Some(100);
+        s.apply(id, e);
+        assert_eq!(s.expire(99), 0);
+        assert_eq!(s.live_count(), 1);
+        assert_eq!(s.expire(100), 1);
+        assert_eq!(s.live_count(), 0);
+        assert_eq!(
+            s.get(&id).unwrap().version.ts,
+            10 << 16,
+            "the version stays"
+        );
+        // An older copy sent again (repair, hand-off) does not come back.
+        assert!(!s.apply(id, entry("k", Some("0"), 9 << 16)));
+        // Purged counting from the expiry, not from the write.
+        assert_eq!(s.purge_tombstones(100), 0);
+        assert_eq!(s.purge_tombstones(101), 1);
     }
 
     #[test]

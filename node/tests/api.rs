@@ -153,7 +153,26 @@ async fn cluster_key_closes_the_internal_api() {
             req = req.header("authorization", h);
         }
         assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
+        let mut req = c
+            .http
+            .post(format!("http://{a}/chord/batch"))
+            .json(&json!({"keys": ["k1"]}));
+        if let Some(h) = auth {
+            req = req.header("authorization", h);
+        }
+        assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
     }
+    // The public multi-get reads through the keyed internal batches.
+    let r = c
+        .http
+        .post(format!("http://{a}/kv:batchGet"))
+        .json(&json!(["k1", "k2", "nope"]))
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = body(r).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["values"], json!({"k1": 1, "k2": 2}), "{v}");
     // A fake reply without the key is refused as well.
     let fake = json!({"req": "0".repeat(32), "owner": "evil:1", "hops": 0, "outcome": "Stored"});
     let r = c
@@ -328,7 +347,7 @@ async fn metrics_count_what_the_ring_did() {
             // Once the successor lists are complete the entry reaches every
             // owner of three in one hop, and the owner answers on that hop's
             // own connection: one exchange. (Paths of two hops while the
-            // ring forms, and an owner slower than half a call timeout on a
+            // ring forms, and an owner slower than a quarter call timeout on a
             // busy machine, post their replies instead.)
             let all = sample(&text, "chord_request_hops_count").unwrap();
             let here = sample(&text, r#"chord_request_hops_bucket{le="0.0"}"#).unwrap();
@@ -453,6 +472,8 @@ async fn the_served_openapi_document_is_the_committed_one_and_its_routes_exist()
         {
             let req = match method.as_str() {
                 "get" => c.http.get(&url),
+                "head" => c.http.head(&url),
+                "post" => c.http.post(&url).body("[\"doc-check\"]"),
                 "put" => c.http.put(&url).body("1"),
                 "delete" => c.http.delete(&url),
                 other => panic!("undocumented method kind {other}"),

@@ -7,6 +7,9 @@ use crate::entry::Version;
 use crate::id::Id;
 use crate::peer::Peer;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `GET /status`: a snapshot of one node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +74,37 @@ pub struct KeyListing {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "strict", serde(deny_unknown_fields))]
 pub struct ErrorBody {
+    /// What went wrong, for a human.
+    pub error: String,
+}
+
+/// Most keys one `POST /kv:batchGet` may ask for (400 beyond).
+pub const BATCH_GET_MAX_KEYS: usize = 1000;
+
+/// The answer to `POST /kv:batchGet` (200): every distinct key asked for
+/// is in exactly one of `values`, `missing` and `errors`, so a client can
+/// tell a proven absence from a key that could not be read this time.
+/// Maps are JSON objects keyed by the key, in key order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "strict", serde(deny_unknown_fields))]
+pub struct BatchGetResponse {
+    /// The keys found, with their values exactly as stored.
+    pub values: BTreeMap<String, Arc<RawValue>>,
+    /// The `ETag` of each key in `values`.
+    pub etags: BTreeMap<String, String>,
+    /// The keys proven absent (a single GET's 404), in key order.
+    pub missing: Vec<String>,
+    /// The keys that could not be read (a single GET's 503 and the like).
+    pub errors: BTreeMap<String, BatchKeyError>,
+}
+
+/// Why one key of a multi-get could not be read: the status and message a
+/// single GET of it would have answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "strict", serde(deny_unknown_fields))]
+pub struct BatchKeyError {
+    /// HTTP status of the single GET (503: try again).
+    pub status: u16,
     /// What went wrong, for a human.
     pub error: String,
 }

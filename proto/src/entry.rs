@@ -51,6 +51,11 @@ pub struct Entry {
     pub value: Option<Arc<RawValue>>,
     /// The version its owner assigned.
     pub version: Version,
+    /// When the value expires (wall clock, ms since the epoch; a `PUT` with
+    /// a TTL): from then on it reads as absent everywhere, as a tombstone
+    /// of its version would ([`Entry::as_of`]). Absent: never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
 }
 
 impl Entry {
@@ -65,6 +70,7 @@ impl PartialEq for Entry {
     fn eq(&self, other: &Entry) -> bool {
         self.key == other.key
             && self.version == other.version
+            && self.expires_ms == other.expires_ms
             && self.value.as_ref().map(|v| v.get()) == other.value.as_ref().map(|v| v.get())
     }
 }
@@ -73,6 +79,34 @@ impl Entry {
     /// Whether this entry records a delete.
     pub fn is_tombstone(&self) -> bool {
         self.value.is_none()
+    }
+
+    /// Whether its value has expired at `now_ms` (wall clock).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_ms.is_some_and(|at| at <= now_ms)
+    }
+
+    /// Whether it holds a value that has not expired at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        !self.is_tombstone() && !self.is_expired(now_ms)
+    }
+
+    /// The entry as it stands at `now_ms`: an expired value becomes a
+    /// tombstone of the same version (keeping its expiry). A tombstone is
+    /// what keeps an older copy elsewhere from coming back, so an expired
+    /// key is stored, replicated and compared as one; and since the version
+    /// stays, digests do not tell the two apart and repair does not resend.
+    pub fn as_of(mut self, now_ms: u64) -> Entry {
+        if self.is_expired(now_ms) {
+            self.value = None;
+        }
+        self
+    }
+
+    /// Since when it has been dead, for purging tombstones after a grace
+    /// period: a delete's version time, or an expired value's expiry.
+    pub fn dead_since_ms(&self) -> u64 {
+        self.version.millis().max(self.expires_ms.unwrap_or(0))
     }
 }
 
@@ -89,5 +123,40 @@ mod tests {
         assert!(s1 < s2);
         assert_eq!(serde_json::from_str::<Version>(&s1).unwrap(), v1);
         assert!(serde_json::from_str::<Version>("\"zz\"").is_err());
+    }
+
+    #[test]
+    fn an_expired_value_stands_as_a_tombstone_of_its_version() {
+        let v = Version {
+            ts: 10 << 16,
+            node: 1,
+        };
+        let e = Entry {
+            key: "k".into(),
+            value: Some(Arc::from(RawValue::from_string("1".into()).unwrap())),
+            version: v,
+            expires_ms: Some(500),
+        };
+        assert!(e.is_live(499) && !e.is_expired(499));
+        assert!(e.is_expired(500) && !e.is_live(500));
+        assert_eq!(e.clone().as_of(499), e);
+        let dead = e.clone().as_of(500);
+        assert!(dead.is_tombstone());
+        assert_eq!((dead.version, dead.expires_ms), (v, Some(500)));
+        // Purged a grace period after it expired, not after it was written.
+        assert_eq!(dead.dead_since_ms(), 500);
+        let forever = Entry {
+            expires_ms: None,
+            ..e.clone()
+        };
+        assert!(forever.is_live(u64::MAX));
+        assert_eq!(forever.dead_since_ms(), 10);
+        // On the wire the field is optional both ways.
+        let text = serde_json::to_string(&forever).unwrap();
+        assert!(!text.contains("expires_ms"), "{text}");
+        let old: Entry = serde_json::from_str(&text).unwrap();
+        assert_eq!(old.expires_ms, None);
+        let back: Entry = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back.expires_ms, Some(500));
     }
 }

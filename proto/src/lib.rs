@@ -9,12 +9,14 @@
 //!   one placement rule the node, `chordctl check` and the simulator's test
 //!   vectors pin.
 //! * [`entry`] — a stored key with its version, as it travels.
+//! * [`etag`] — a version as an HTTP `ETag`.
 //! * [`digest`] — order-independent range digests for anti-entropy.
 //! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
 //! * [`key`] — keys as URL path segments.
+//! * [`ttl`] — a `PUT`'s time to live (`X-Chord-TTL`, `?ttl=`).
 //! * [`trace`] — request traces: `X-Chord-Trace` and the `X-Chord-Path` a request took.
 //!
 //! Everything here is pure: no sockets, no clocks.
@@ -24,6 +26,7 @@
 pub mod api;
 pub mod digest;
 pub mod entry;
+pub mod etag;
 pub mod headers;
 pub mod id;
 pub mod key;
@@ -32,4 +35,5 @@ pub mod placement;
 pub mod range;
 pub mod ring;
 pub mod trace;
+pub mod ttl;
 pub mod wire;

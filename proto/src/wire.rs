@@ -4,6 +4,7 @@
 
 use crate::digest::Digest;
 use crate::entry::{Entry, Version};
+use crate::etag::Condition;
 use crate::id::Id;
 use crate::range::Range;
 use crate::trace::TraceHop;
@@ -67,6 +68,14 @@ pub struct RouteMsg {
     /// connection). A node that predates the flag ignores it and answers 202.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reply_inline: bool,
+    /// A write's precondition (`If-Match`, `If-None-Match: *`), decided by
+    /// the owner. Absent on an unconditional write and from older nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Condition>,
+    /// A PUT's time to live in ms; the owner stores `now + ttl` with the
+    /// value. Absent: no expiry (and from older nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
 }
 
 /// The outcome of an operation at the owner.
@@ -113,6 +122,12 @@ pub struct ReplyMsg {
     pub hops: u32,
     /// What happened.
     pub outcome: KvOutcome,
+    /// The key's version the answer is about (its `ETag`): the value read,
+    /// the version written, the tombstone of a delete, or (a failed
+    /// condition) the live version the condition failed against. Absent
+    /// when there is none, and from nodes that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
     /// On a traced request, the path up to the replying node (tagged
     /// `owner` when it performed the operation); the entry adds its
     /// `direct-reply` hop.
@@ -123,6 +138,36 @@ pub struct ReplyMsg {
     /// cache. Absent when it gave up, knows no predecessor, or predates it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+}
+
+/// The keys of a multi-get its entry node believes one owner holds
+/// (`POST /chord/batch`): the receiver reads those it owns, each as a
+/// routed GET would be executed there.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchGet {
+    /// The keys, distinct.
+    pub keys: Vec<String>,
+}
+
+/// One key's answer in a [`BatchAnswer`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// The key.
+    pub key: String,
+    /// The GET's outcome at its owner; absent when the receiver does not own
+    /// the key (the entry node then routes it as a single GET).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<KvOutcome>,
+    /// The version read (its `ETag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+}
+
+/// The answer to a [`BatchGet`]: one item per key asked for, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchAnswer {
+    /// The items.
+    pub items: Vec<BatchItem>,
 }
 
 /// Replica traffic between holders (`POST /chord/data`).
@@ -204,13 +249,16 @@ mod tests {
             r#"{"req":"00112233445566778899aabbccddeeff","origin":"a:1","key":"k","op":"Get","hops":1,"owner_hint":false}"#,
         )
         .unwrap();
-        assert!(route.avoid.is_none());
+        assert!(route.avoid.is_none() && route.cond.is_none());
+        assert!(!serde_json::to_string(&route).unwrap().contains("cond"));
         assert!(!serde_json::to_string(&route).unwrap().contains("avoid"));
         let reply: ReplyMsg = serde_json::from_str(
             r#"{"req":"00112233445566778899aabbccddeeff","owner":"b:2","hops":1,"outcome":"NotFound"}"#,
         )
         .unwrap();
         assert!(reply.gave_up.is_none());
+        assert!(reply.version.is_none());
+        assert!(!serde_json::to_string(&reply).unwrap().contains("version"));
         assert!(route.trace.is_none() && reply.trace.is_none());
         assert!(!serde_json::to_string(&reply).unwrap().contains("trace"));
 

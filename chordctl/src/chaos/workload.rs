@@ -185,6 +185,7 @@ mod tests {
             hops: None,
             path: None,
             path_text: None,
+            etag: None,
         })
     }
 

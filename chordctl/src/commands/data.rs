@@ -7,18 +7,20 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use crate::cli::Target;
-use crate::client::{never_connected, Client, KvReply};
+use crate::client::{never_connected, Client, KvReply, PutOptions};
 use crate::exit;
 use crate::output::{print, print_json, println};
 use crate::pathview;
 use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
+use chord_proto::api::BatchGetResponse;
 
 /// Which key operation to send.
 #[derive(Clone, Copy)]
 enum KvCommand<'a> {
-    Put(&'a str),
+    Put(&'a str, &'a PutOptions),
     Get,
+    Head,
     Delete,
 }
 
@@ -43,6 +45,15 @@ fn candidates(cluster: &Cluster, target: &Target) -> Result<Vec<NodeInfo>> {
     }
 }
 
+/// Whether sending `op` twice answers as sending it once would.
+fn repeatable(op: KvCommand<'_>) -> bool {
+    match op {
+        KvCommand::Get | KvCommand::Head => true,
+        KvCommand::Put(_, opts) => opts.if_match.is_none() && !opts.create,
+        KvCommand::Delete => false,
+    }
+}
+
 /// Sends `op` (asking for its path when `trace`), moving on to the next
 /// candidate when a node cannot be reached (at most one try per node). HTTP
 /// answers are returned as they are.
@@ -61,16 +72,18 @@ async fn send<R: Runtime>(
             continue;
         };
         let reply = match op {
-            KvCommand::Put(json) => client.put(endpoint, key, json).await,
+            KvCommand::Put(json, opts) => client.put_with(endpoint, key, json, opts).await,
             KvCommand::Get => client.get(endpoint, key).await,
+            KvCommand::Head => client.head(endpoint, key).await,
             KvCommand::Delete => client.delete(endpoint, key).await,
         };
         match reply {
             Ok(reply) => return Ok((node, reply, cluster)),
             // A delete that may have reached the node is not sent again
             // elsewhere: the retry would answer "not found" for a delete that
-            // worked. Only a connection that never opened is safe to retry.
-            Err(e) if matches!(op, KvCommand::Delete) && !never_connected(&e) => {
+            // worked (and a conditional put 412 against its own write).
+            // Only a connection that never opened is safe to retry.
+            Err(e) if !repeatable(op) && !never_connected(&e) => {
                 return Err(e.context(format!("{} did not answer", node.name)))
             }
             Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
@@ -87,6 +100,11 @@ fn failure(node: &NodeInfo, what: &str, key: &str, reply: &KvReply) -> anyhow::E
             "{} refused the {what} of {key:?}: {message}",
             node.name
         )),
+        412 => anyhow!(
+            "{} did not apply the {what} of {key:?}: {message} (412: its condition failed; \
+             nothing changed)",
+            node.name
+        ),
         503 => anyhow!(
             "{} could not complete the {what} of {key:?}: {message} (503: a quorum of replicas \
              is not reachable or routing failed; try again or run `chordctl check`)",
@@ -143,16 +161,31 @@ fn report_route(ctx_verbose: bool, cluster: &Cluster, via: &NodeInfo, reply: &Kv
     }
 }
 
-/// `put`: prints `OK` (or the node's answer as JSON).
+/// Prints the answer's `ETag` on stderr (`etag: "…"`), so stdout stays the
+/// command's own output.
+fn report_etag(reply: &KvReply) {
+    if let Some(tag) = &reply.etag {
+        eprintln!("etag: {tag}");
+    }
+}
+
+/// `put`: prints `OK` (or the node's answer as JSON, with its `etag`) and
+/// the new ETag on stderr. A failed condition (412) prints the key's
+/// current ETag on stderr, if it exists, and exits 1.
 pub async fn put<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
     value: &str,
+    opts: &PutOptions,
     target: &Target,
     trace: bool,
 ) -> Result<()> {
-    let (node, reply, cluster) = send(ctx, key, KvCommand::Put(value), target, trace).await?;
+    let op = KvCommand::Put(value, opts);
+    let (node, reply, cluster) = send(ctx, key, op, target, trace).await?;
     report_path(trace, &cluster, &reply);
+    if reply.status == 412 {
+        report_etag(&reply);
+    }
     if reply.status != 200 {
         return Err(failure(&node, "put", key, &reply));
     }
@@ -163,8 +196,10 @@ pub async fn put<R: Runtime>(
             "owner": reply.owner,
             "hops": reply.hops,
             "via": node.name,
+            "etag": reply.etag,
         }))
     } else {
+        report_etag(&reply);
         println("OK")
     }
 }
@@ -176,19 +211,21 @@ pub async fn put<R: Runtime>(
 /// not repeated: a 503 there may follow a partial write.
 pub const GET_RETRY_FOR: Duration = Duration::from_secs(10);
 
-/// `get`: prints the stored JSON exactly as the node returns it.
-pub async fn get<R: Runtime>(
+/// Sends a read (`op`: GET or HEAD), asking again while the ring answers
+/// 503 for up to [`GET_RETRY_FOR`].
+async fn read<R: Runtime>(
     ctx: &Ctx<'_, R>,
     key: &str,
+    op: KvCommand<'_>,
     target: &Target,
     trace: bool,
-) -> Result<()> {
+) -> Result<(NodeInfo, KvReply, Cluster)> {
     let deadline = Instant::now() + GET_RETRY_FOR;
     let look = poll::try_until(
         deadline,
         POLL,
         async || {
-            let sent = send(ctx, key, KvCommand::Get, target, trace).await?;
+            let sent = send(ctx, key, op, target, trace).await?;
             Ok::<_, anyhow::Error>(match sent.1.status {
                 503 => Look::NotYet(sent),
                 _ => Look::Done(sent),
@@ -197,9 +234,19 @@ pub async fn get<R: Runtime>(
         |_| {},
     )
     .await?;
-    let (node, reply, cluster) = match look {
+    Ok(match look {
         Look::Done(sent) | Look::NotYet(sent) => sent,
-    };
+    })
+}
+
+/// `get`: prints the stored JSON exactly as the node returns it.
+pub async fn get<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
+    let (node, reply, cluster) = read(ctx, key, KvCommand::Get, target, trace).await?;
     report_path(trace, &cluster, &reply);
     match reply.status {
         200 => {
@@ -237,5 +284,132 @@ pub async fn delete<R: Runtime>(
         }
         404 => Err(exit::not_found(format!("key {key:?} not found"))),
         _ => Err(failure(&node, "delete", key, &reply)),
+    }
+}
+
+/// `exists`: a HEAD of KEY. Prints `exists` (exit 0, the ETag on stderr)
+/// or `absent` (exit 1); with `-o json`, `{"key", "exists", "etag"}`.
+pub async fn exists<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    key: &str,
+    target: &Target,
+    trace: bool,
+) -> Result<()> {
+    let (node, reply, cluster) = read(ctx, key, KvCommand::Head, target, trace).await?;
+    report_path(trace, &cluster, &reply);
+    let found = match reply.status {
+        200 => true,
+        404 => false,
+        // A HEAD answer has no body: the status is all there is to say.
+        _ => return Err(failure(&node, "existence check", key, &reply)),
+    };
+    report_route(ctx.verbose, &cluster, &node, &reply);
+    if ctx.json() {
+        print_json(&json!({ "key": key, "exists": found, "etag": reply.etag }))?;
+    } else {
+        if found {
+            report_etag(&reply);
+        }
+        println(if found { "exists" } else { "absent" })?;
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(exit::absent(format!("key {key:?} does not exist")))
+    }
+}
+
+/// One multi-get of `keys` through the first candidate node that answers
+/// (a read is safe to send again elsewhere).
+async fn batch_once(
+    client: &Client,
+    cluster: &Cluster,
+    target: &Target,
+    keys: &[String],
+) -> Result<BatchGetResponse> {
+    let mut last_error = None;
+    for node in candidates(cluster, target)? {
+        let Some(endpoint) = node.endpoint.as_deref() else {
+            continue;
+        };
+        match client.batch_get(endpoint, keys).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err((400, message))) => {
+                return Err(exit::usage(format!(
+                    "{} refused the multi-get: {message}",
+                    node.name
+                )))
+            }
+            Ok(Err((status, message))) => {
+                return Err(anyhow!(
+                    "{} answered {status} to the multi-get: {message}",
+                    node.name
+                ))
+            }
+            Err(e) => last_error = Some(e.context(format!("{} did not answer", node.name))),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("no node to send the request to")))
+}
+
+/// `get K1 K2 …`: one multi-get (`POST /kv:batchGet`), asking again for
+/// the keys that answered 503 for up to [`GET_RETRY_FOR`], as `get` does.
+/// Prints the keys found as one JSON object `{"key": value, …}` (with `-o
+/// json`, the node's whole answer: `values`, `etags`, `missing`,
+/// `errors`); missing keys on stderr and exit 3, keys that could not be
+/// read on stderr and exit 1.
+pub async fn get_many<R: Runtime>(
+    ctx: &Ctx<'_, R>,
+    keys: &[String],
+    target: &Target,
+) -> Result<()> {
+    let cluster = ctx.existing().await?;
+    let client = Client::new(&cluster.spec.key)?;
+    let deadline = Instant::now() + GET_RETRY_FOR;
+    let mut total = BatchGetResponse::default();
+    let mut pending = keys.to_vec();
+    loop {
+        let answer = batch_once(&client, &cluster, target, &pending).await?;
+        total.values.extend(answer.values);
+        total.etags.extend(answer.etags);
+        total.missing.extend(answer.missing);
+        let (again, failed): (Vec<_>, Vec<_>) = answer
+            .errors
+            .into_iter()
+            .partition(|(_, e)| e.status == 503);
+        total.errors.extend(failed);
+        if again.is_empty() || Instant::now() >= deadline {
+            total.errors.extend(again);
+            break;
+        }
+        pending = again.into_iter().map(|(k, _)| k).collect();
+        tokio::time::sleep(POLL).await;
+    }
+    total.missing.sort();
+    if ctx.json() {
+        print_json(&total)?;
+    } else {
+        println(&serde_json::to_string(&total.values)?)?;
+    }
+    for key in &total.missing {
+        eprintln!("not found: {key}");
+    }
+    for (key, e) in &total.errors {
+        eprintln!("could not read {key}: {} {}", e.status, e.error);
+    }
+    if !total.errors.is_empty() {
+        Err(anyhow!(
+            "{} of the {} keys could not be read (try again, or run `chordctl check`)",
+            total.errors.len(),
+            keys.len()
+        ))
+    } else if !total.missing.is_empty() {
+        Err(exit::not_found(format!(
+            "{} of the {} keys not found",
+            total.missing.len(),
+            keys.len()
+        )))
+    } else {
+        Ok(())
     }
 }

@@ -119,11 +119,14 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Put {
             key,
             value,
+            opts,
             target,
             trace,
-        } => data::put(&ctx, &key, &value, &target, trace).await,
+        } => data::put(&ctx, &key, &value, &opts, &target, trace).await,
         Action::Get { key, target, trace } => data::get(&ctx, &key, &target, trace).await,
+        Action::GetMany { keys, target } => data::get_many(&ctx, &keys, &target).await,
         Action::Delete { key, target, trace } => data::delete(&ctx, &key, &target, trace).await,
+        Action::Exists { key, target, trace } => data::exists(&ctx, &key, &target, trace).await,
         Action::Status => inspect::status(&ctx).await,
         Action::Ring { svg, node, trace } => {
             inspect::ring(&ctx, svg.as_deref(), node.as_deref(), trace.as_deref()).await

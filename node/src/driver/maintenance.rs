@@ -15,6 +15,11 @@ impl Node {
             // starved): the ring went on without it, so its view is stale.
             if last.elapsed() > Duration::from_millis(tick_overdue_ms(ms(period))) {
                 self.view_changed();
+            } else if last.elapsed() > Duration::from_millis(self.miss_overdue_ms()) {
+                // Shorter, but long enough for the neighbours to have dropped
+                // this node and served its range: its misses poll again
+                // until a repair round has synced the range since.
+                self.list_changed();
             }
             last = std::time::Instant::now();
             self.inner.last_tick_ms.store(now_ms(), Ordering::Release);

@@ -13,7 +13,7 @@
 
 use crate::absence::Settling;
 use crate::config::Options;
-use crate::dedup::{Begin, InFlight, Recent};
+use crate::dedup::{Begin, Executed, InFlight, Recent};
 use crate::digest::Digest;
 use crate::id::Id;
 use crate::location::LocationCache;
@@ -26,6 +26,7 @@ use crate::replication::{batches, diff, split_range, Leases};
 pub use crate::request::ClientReply;
 use crate::ring::{Outbound, Peer, Request, Response, RingOptions, RingState};
 use crate::store::{Clock, Entry, Store, Version};
+use crate::terms::Terms;
 use crate::wire::{KvOp, KvOutcome, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 pub use chord_proto::api::Status;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -35,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, Notify};
 
+mod batch;
 mod maintenance;
 mod owner;
 mod replica;
@@ -65,8 +67,8 @@ struct Shared {
     addr_header: warp::http::HeaderValue,
     ring: Mutex<RingState>,
     data: Mutex<Data>,
-    /// Owners' ranges learned from replies (taken after `ring`, never
-    /// while holding it: see `routed`).
+    /// Owners' ranges learned from replies. May be taken while holding
+    /// `ring`; `ring` is never taken while holding it.
     location: Mutex<LocationCache>,
     pending: Pending,
     peers: PeerClient,
@@ -230,6 +232,19 @@ impl Node {
     /// How settled this node's view is (see [`crate::absence::view_settling`]);
     /// also wholly unsettled while it has neighbours but no predecessor (it
     /// just joined, or its predecessor died, and repair cannot run without one).
+    /// How late a tick makes this node's own misses unproven (see
+    /// [`crate::absence::miss_overdue_ms`]).
+    fn miss_overdue_ms(&self) -> u64 {
+        let opts = &self.inner.opts;
+        let stabilize = ms(opts.stabilize);
+        crate::absence::miss_overdue_ms(
+            stabilize,
+            ms(opts.rpc_timeout),
+            RingOptions::default().suspect_after,
+            tick_overdue_ms(stabilize),
+        )
+    }
+
     fn view_settling(&self) -> Settling {
         // The tick time first: the first tick after a thaw marks the view
         // changed and then stores its time, so a reader that sees the new
@@ -253,6 +268,7 @@ impl Node {
             settle_ms: 3 * ms(opts.repair),
             last_tick_ms,
             overdue_ms: tick_overdue_ms(ms(opts.stabilize)),
+            miss_overdue_ms: self.miss_overdue_ms(),
             synced_ms: (!alone).then_some(synced_ms),
             list_changed_ms,
         });
@@ -318,9 +334,11 @@ impl Node {
             fingers: &[],
         };
         let (mut owned, mut replica, mut tombstones) = (0, 0, 0);
+        let now = now_ms();
         let data = lock(&self.inner.data);
         for (id, e) in data.store.iter() {
-            if e.is_tombstone() {
+            // An expired value not swept yet counts as the tombstone it is.
+            if !e.is_live(now) {
                 tombstones += 1;
             } else if view.owns(id) {
                 owned += 1;
@@ -388,6 +406,7 @@ mod tests {
             key: "k".into(),
             value: Some(Arc::from(RawValue::from_string("1".into()).unwrap())),
             version: Version { ts, node: 1 },
+            expires_ms: None,
         }
     }
 

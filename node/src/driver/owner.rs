@@ -15,6 +15,9 @@ const BEYOND_GRACE: Duration = Duration::from_millis(200);
 enum WriteError {
     /// A holder has a newer version of the key than the one we assigned.
     Superseded(Version),
+    /// The write's precondition failed against this live version (`None`:
+    /// the key is absent); nothing was written.
+    Precondition(Option<Version>),
     /// Too few holders applied it.
     Failed(KvOutcome),
 }
@@ -30,11 +33,11 @@ struct Executing<'a> {
 
 impl Executing<'_> {
     /// Hands `out` to the waiting copies and remembers it for later ones.
-    fn finish(mut self, out: &KvOutcome) {
+    fn finish(mut self, out: &Executed) {
         let now = now_ms();
         let mut data = lock(&self.node.inner.data);
         data.in_flight.finish(self.req, out);
-        if matches!(out, KvOutcome::Stored | KvOutcome::Deleted) {
+        if matches!(out.outcome, KvOutcome::Stored | KvOutcome::Deleted) {
             data.recent.insert(self.req, out.clone(), now);
         }
         self.done = true;
@@ -49,15 +52,30 @@ impl Drop for Executing<'_> {
     }
 }
 
+/// The 412 answer to a failed precondition, tagged with the live version
+/// (none when the key is absent).
+fn precondition_failed(cond: &chord_proto::etag::Condition, live: Option<Version>) -> Executed {
+    Executed {
+        outcome: KvOutcome::Failed {
+            status: 412,
+            error: crate::terms::failed_message(cond, live),
+        },
+        version: live,
+    }
+}
+
 impl Node {
-    /// Performs `op` on `key` as its owner.
+    /// Performs `op` on `key` as its owner, on `terms` (a write's
+    /// precondition is decided here); the answer carries the key's version
+    /// it is about (the `ETag`).
     pub(super) async fn execute(
         &self,
         key: &str,
         id: Id,
         op: KvOp,
         req: Option<&str>,
-    ) -> KvOutcome {
+        terms: &Terms,
+    ) -> Executed {
         let is_write = !matches!(op, KvOp::Get);
         // Set while this call executes a routed write. If the call is dropped
         // part-way (the entry node executing for a client that went away), it
@@ -74,10 +92,10 @@ impl Node {
             };
             match begun {
                 Begin::Wait(rx) => {
-                    return rx.await.unwrap_or(KvOutcome::Failed {
+                    return rx.await.unwrap_or(Executed::bare(KvOutcome::Failed {
                         status: 503,
                         error: "the first attempt of this request was abandoned".into(),
-                    })
+                    }))
                 }
                 Begin::First => {
                     executing = Some(Executing {
@@ -116,36 +134,68 @@ impl Node {
         // Whether an absence or a tombstone is unproven, also checked after
         // the poll (the view may have changed meanwhile).
         let unproven = || view.no_proof || self.view_settling().no_proof;
+        let bare = Executed::bare;
         let out = match op {
             // The common read is our own live copy: only its value (an `Arc`)
-            // is cloned, not the whole entry with its key.
+            // and version are cloned, not the whole entry with its key.
             KvOp::Get => match self.local_value(&id).filter(|_| trust_local) {
-                Some(v) => KvOutcome::Value(v),
+                Some((v, version)) => Executed::at(KvOutcome::Value(v), version),
                 None => match self.newest(key, &id, view).await {
-                    Verdict::Found(Entry { value: Some(v), .. }) => KvOutcome::Value(v),
-                    _ if self.is_isolated() => isolated(),
-                    Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                    Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
+                    Verdict::Found(Entry {
+                        value: Some(v),
+                        version,
+                        ..
+                    }) => Executed::at(KvOutcome::Value(v), version),
+                    _ if self.is_isolated() => bare(isolated()),
+                    Verdict::Found(_) | Verdict::Absent if unproven() => bare(settling()),
+                    Verdict::Found(_) | Verdict::Absent => bare(KvOutcome::NotFound),
                     Verdict::Inconclusive { answered, expected } => {
-                        inconclusive(answered, expected)
+                        bare(inconclusive(answered, expected))
                     }
                 },
             },
-            KvOp::Put { value } => match self.write(key, id, Some(value)).await {
-                Ok(()) => KvOutcome::Stored,
-                Err(e) => e,
-            },
+            KvOp::Put { value } => {
+                // A precondition is decided against the newest version this
+                // node can prove: our live copy when we trust it, else what
+                // the holders answer (kept here as a read repair, where the
+                // decision under the data lock sees it).
+                let proven = match &terms.cond {
+                    None => Ok(()),
+                    Some(_) => match self.newest(key, &id, view).await {
+                        Verdict::Found(Entry { value: Some(_), .. }) => Ok(()),
+                        _ if self.is_isolated() => Err(isolated()),
+                        Verdict::Found(_) | Verdict::Absent if unproven() => Err(settling()),
+                        Verdict::Found(_) | Verdict::Absent => Ok(()),
+                        Verdict::Inconclusive { answered, expected } => {
+                            Err(inconclusive(answered, expected))
+                        }
+                    },
+                };
+                match proven {
+                    Err(e) => bare(e),
+                    Ok(()) => match self.write(key, id, Some(value), terms).await {
+                        Ok(version) => Executed::at(KvOutcome::Stored, version),
+                        Err(e) => e,
+                    },
+                }
+            }
             KvOp::Delete => match self.newest(key, &id, view).await {
                 Verdict::Found(Entry { value: Some(_), .. }) => {
-                    match self.write(key, id, None).await {
-                        Ok(()) => KvOutcome::Deleted,
+                    match self.write(key, id, None, terms).await {
+                        Ok(version) => Executed::at(KvOutcome::Deleted, version),
                         Err(e) => e,
                     }
                 }
-                _ if self.is_isolated() => isolated(),
-                Verdict::Found(_) | Verdict::Absent if unproven() => settling(),
-                Verdict::Found(_) | Verdict::Absent => KvOutcome::NotFound,
-                Verdict::Inconclusive { answered, expected } => inconclusive(answered, expected),
+                _ if self.is_isolated() => bare(isolated()),
+                Verdict::Found(_) | Verdict::Absent if unproven() => bare(settling()),
+                // If-Match on an absent key fails (412), as HTTP has it.
+                Verdict::Found(_) | Verdict::Absent => match &terms.cond {
+                    Some(cond) => precondition_failed(cond, None),
+                    None => bare(KvOutcome::NotFound),
+                },
+                Verdict::Inconclusive { answered, expected } => {
+                    bare(inconclusive(answered, expected))
+                }
             },
         };
         if let Some(executing) = executing {
@@ -154,9 +204,16 @@ impl Node {
         out
     }
 
-    /// The value of our live copy of `id`, if we hold one.
-    fn local_value(&self, id: &Id) -> Option<Arc<serde_json::value::RawValue>> {
-        lock(&self.inner.data).store.get(id)?.value.clone()
+    /// The value and version of our live copy of `id`, if we hold one
+    /// (an expired value is none: it stands as a tombstone).
+    fn local_value(&self, id: &Id) -> Option<(Arc<serde_json::value::RawValue>, Version)> {
+        let data = lock(&self.inner.data);
+        let e = data.store.get(id)?;
+        // The clock is read only for a key that can expire.
+        if e.expires_ms.is_some() && e.is_expired(now_ms()) {
+            return None;
+        }
+        Some((e.value.clone()?, e.version))
     }
 
     /// Our live copy if we have one and `settling` lets us trust it; our
@@ -167,7 +224,9 @@ impl Node {
     /// candidate. A newer copy found is kept locally as a read repair. See
     /// [`crate::absence`] for when a miss counts as proven.
     async fn newest(&self, key: &str, id: &Id, settling: Settling) -> Verdict {
+        let now = now_ms();
         let local = lock(&self.inner.data).store.get(id).cloned();
+        let local = local.map(|e| e.as_of(now));
         let misses = &self.inner.metrics.owner_misses;
         match &local {
             Some(e) if e.value.is_some() => {
@@ -256,28 +315,52 @@ impl Node {
         verdict
     }
 
-    /// Writes a new version (a value or a tombstone) and waits for W holders.
+    /// Writes a new version (a value or a tombstone) on `terms` and waits
+    /// for W holders; returns the version written.
     async fn write(
         &self,
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<(), KvOutcome> {
+        terms: &Terms,
+    ) -> Result<Version, Executed> {
         // A holder may already have a newer version we never saw (a clock
         // ahead of ours, a range we just took over): then we move our clock
         // past it and write again, rather than acknowledge a write that the
         // older-but-higher version would silently replace.
         for _ in 0..3 {
-            match self.write_once(key, id, value.clone()).await {
-                Err(WriteError::Superseded(v)) => lock(&self.inner.data).clock.observe(v),
-                Err(WriteError::Failed(out)) => return Err(out),
-                Ok(()) => return Ok(()),
+            match self.write_once(key, id, value.clone(), terms).await {
+                Err(WriteError::Superseded(v)) => {
+                    lock(&self.inner.data).clock.observe(v);
+                    if terms.cond.is_some() {
+                        // The precondition was decided against a copy older
+                        // than a holder's: fetch the newest (a read repair)
+                        // so the next attempt decides against it.
+                        let all = Settling {
+                            distrust_values: true,
+                            no_proof: false,
+                            miss_needs_poll: true,
+                        };
+                        self.newest(key, &id, all).await;
+                    }
+                }
+                Err(WriteError::Precondition(live)) => {
+                    return Err(match &terms.cond {
+                        Some(cond) => precondition_failed(cond, live),
+                        None => Executed::bare(KvOutcome::Failed {
+                            status: 500,
+                            error: "an unconditional write failed a condition".into(),
+                        }),
+                    });
+                }
+                Err(WriteError::Failed(out)) => return Err(Executed::bare(out)),
+                Ok(version) => return Ok(version),
             }
         }
-        Err(KvOutcome::Failed {
+        Err(Executed::bare(KvOutcome::Failed {
             status: 503,
             error: "the write kept meeting newer versions on its holders".into(),
-        })
+        }))
     }
 
     async fn write_once(
@@ -285,18 +368,28 @@ impl Node {
         key: &str,
         id: Id,
         value: Option<Arc<serde_json::value::RawValue>>,
-    ) -> Result<(), WriteError> {
+        terms: &Terms,
+    ) -> Result<Version, WriteError> {
         let entry = {
             let mut data = lock(&self.inner.data);
-            let version = data.clock.next(now_ms());
+            // Decided in the same locked section that assigns the version and
+            // applies it: of two conditional writers, the second sees the first.
+            let now = now_ms();
+            crate::terms::decide(terms.cond.as_ref(), data.store.get(&id), now)
+                .map_err(WriteError::Precondition)?;
+            let version = data.clock.next(now);
             let entry = Entry {
                 key: key.to_string(),
                 value,
                 version,
+                // Absolute, on the owner's clock: the holders compare it with
+                // theirs, so an expiry is as exact as the clocks agree.
+                expires_ms: terms.ttl_ms.map(|ttl| now.saturating_add(ttl)),
             };
             data.store.apply(id, entry.clone());
             entry
         };
+        let version = entry.version;
         // Who gets the copy and when the write counts is `QuorumWrite`'s.
         let (mut quorum, first) = {
             let ring = lock(&self.inner.ring);
@@ -352,7 +445,7 @@ impl Node {
             tokio::spawn(async move { while calls.next().await.is_some() {} });
         }
         match verdict {
-            WriteVerdict::Acknowledged => Ok(()),
+            WriteVerdict::Acknowledged => Ok(version),
             WriteVerdict::Superseded(v) => Err(WriteError::Superseded(v)),
             WriteVerdict::TooFew { reached, required } => {
                 Err(WriteError::Failed(too_few_holders(reached, required)))
@@ -442,6 +535,7 @@ mod tests {
             key: key.into(),
             value: value.map(|v| Arc::from(RawValue::from_string(v.into()).unwrap())),
             version: Version { ts, node: 7 },
+            expires_ms: None,
         };
         lock(&n.inner.data)
             .store
@@ -506,8 +600,15 @@ mod tests {
         let get = |key: &'static str| {
             let n = n.clone();
             async move {
-                n.execute(key, Id::hash(key.as_bytes()), KvOp::Get, None)
-                    .await
+                n.execute(
+                    key,
+                    Id::hash(key.as_bytes()),
+                    KvOp::Get,
+                    None,
+                    &Terms::default(),
+                )
+                .await
+                .outcome
             }
         };
         let value = |out: KvOutcome, why: &str| match out {
@@ -562,9 +663,15 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         settled(&n);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
         assert_eq!(calls(), 0, "a settled owner's miss asks nobody");
         assert_eq!(misses(&n, "authoritative"), 2);
@@ -573,12 +680,18 @@ mod tests {
         // The same holders are asked (and, silent, leave it unproven) as
         // soon as the owner's copy is a tombstone, or its view changed.
         hold(&n, "k", 100, None);
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
         let after_tombstone = calls();
         assert!(after_tombstone > 0, "a tombstone is polled");
         n.inner.view_changed_ms.store(now_ms(), Ordering::Relaxed);
-        let get = n.execute("k2", Id::hash(b"k2"), KvOp::Get, None).await;
+        let get = n
+            .execute("k2", Id::hash(b"k2"), KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
         assert!(
             calls() > after_tombstone,
@@ -599,13 +712,21 @@ mod tests {
         hold(&n, "k", 100, None);
         thawed(&n);
         let id = Id::hash(b"k");
-        match n.execute("k", id, KvOp::Get, None).await {
+        match n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET on a thawed owner with a stale tombstone: {other:?}"),
         }
         // The newer copy was kept: once ticking again, the owner answers alone.
         n.inner.last_tick_ms.store(now_ms(), Ordering::Relaxed);
-        match n.execute("k", id, KvOp::Get, None).await {
+        match n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "\"new\""),
             other => panic!("GET after the read repair: {other:?}"),
         }
@@ -620,7 +741,11 @@ mod tests {
         hold(&holder_a, "k", 200, Some("2"));
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
@@ -634,7 +759,11 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "2"),
             other => panic!("{other:?}"),
         }
@@ -649,13 +778,22 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         hold(&n, "k", 100, None);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::NotFound), "ticking: {get:?}");
         thawed(&n);
         let settling = |out: &KvOutcome| matches!(out, KvOutcome::Inconclusive { error } if error.contains("changed a moment ago"));
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(settling(&get), "thawed: {get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(settling(&del), "thawed: {del:?}");
     }
 
@@ -668,7 +806,11 @@ mod tests {
         let n = owner_of_everything(vec![peer_at(&silent, 1), peer_at(&silent, 2)]);
         hold(&n, "k", 100, Some("1"));
         thawed(&n);
-        match n.execute("k", Id::hash(b"k"), KvOp::Get, None).await {
+        match n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await
+            .outcome
+        {
             KvOutcome::Value(v) => assert_eq!(v.get(), "1"),
             other => panic!("thawed, holders silent: {other:?}"),
         }
@@ -683,12 +825,18 @@ mod tests {
         let answering = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&answering, 1), peer_at(&silent, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(
             matches!(get, KvOutcome::Inconclusive { .. }),
             "GET with a silent holder: {get:?}"
         );
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(
             matches!(del, KvOutcome::Inconclusive { .. }),
             "DELETE with a silent holder: {del:?}"
@@ -703,9 +851,15 @@ mod tests {
         let b = answering_holder().await;
         let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
         let id = Id::hash(b"k");
-        let get = n.execute("k", id, KvOp::Get, None).await;
+        let get = n
+            .execute("k", id, KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::NotFound), "{get:?}");
-        let del = n.execute("k", id, KvOp::Delete, None).await;
+        let del = n
+            .execute("k", id, KvOp::Delete, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(del, KvOutcome::NotFound), "{del:?}");
     }
 
@@ -720,7 +874,131 @@ mod tests {
             ring.on_unreachable(&peer_at(&a, 2).id);
             ring.on_unreachable(&peer_at(&a, 3).id);
         }
-        let get = n.execute("k", Id::hash(b"k"), KvOp::Get, None).await;
+        let get = n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await
+            .outcome;
         assert!(matches!(get, KvOutcome::Inconclusive { .. }), "{get:?}");
+    }
+
+    /// A PUT of `value` on `cond`, routed as request `req`.
+    async fn put_if(
+        n: &Node,
+        req: &str,
+        value: &str,
+        cond: Option<chord_proto::etag::Condition>,
+    ) -> Executed {
+        let op = KvOp::Put {
+            value: Arc::from(RawValue::from_string(value.into()).unwrap()),
+        };
+        n.execute(
+            "k",
+            Id::hash(b"k"),
+            op,
+            Some(req),
+            &Terms {
+                cond,
+                ..Terms::default()
+            },
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_condition_is_decided_at_the_owner_and_a_retry_of_the_winner_still_wins() {
+        use chord_proto::etag::Condition;
+        let a = answering_holder().await;
+        let b = answering_holder().await;
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        let won = put_if(&n, "r1", "1", Some(Condition::Absent)).await;
+        let v1 = match won {
+            Executed {
+                outcome: KvOutcome::Stored,
+                version: Some(v),
+            } => v,
+            other => panic!("create on an absent key: {other:?}"),
+        };
+        // The entry's retry of the winning request (same id) is answered
+        // with the same success and version, not a 412 against itself.
+        let again = put_if(&n, "r1", "1", Some(Condition::Absent)).await;
+        assert!(matches!(again.outcome, KvOutcome::Stored), "{again:?}");
+        assert_eq!(again.version, Some(v1));
+        // Another creator fails, told the live version; nothing changes.
+        let lost = put_if(&n, "r2", "2", Some(Condition::Absent)).await;
+        assert!(
+            matches!(lost.outcome, KvOutcome::Failed { status: 412, .. }),
+            "{lost:?}"
+        );
+        assert_eq!(lost.version, Some(v1));
+        // If-Match with the live tag writes; with the old one it fails.
+        let swapped = put_if(&n, "r3", "3", Some(Condition::Matches(vec![v1]))).await;
+        let v3 = swapped.version.expect("a version");
+        assert!(matches!(swapped.outcome, KvOutcome::Stored) && v3 > v1);
+        let stale = put_if(&n, "r4", "4", Some(Condition::Matches(vec![v1]))).await;
+        assert!(matches!(
+            stale.outcome,
+            KvOutcome::Failed { status: 412, .. }
+        ));
+        assert_eq!(stale.version, Some(v3));
+        let get = n
+            .execute("k", Id::hash(b"k"), KvOp::Get, None, &Terms::default())
+            .await;
+        match get.outcome {
+            KvOutcome::Value(v) => assert_eq!(v.get(), "3"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(get.version, Some(v3));
+        // A conditional delete of an absent key is a 412 without a tag.
+        let del = n
+            .execute(
+                "gone",
+                Id::hash(b"gone"),
+                KvOp::Delete,
+                Some("r5"),
+                &Terms {
+                    cond: Some(Condition::Exists),
+                    ..Terms::default()
+                },
+            )
+            .await;
+        assert!(matches!(del.outcome, KvOutcome::Failed { status: 412, .. }));
+        assert_eq!(del.version, None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_value_reads_as_absent_and_never_lets_an_older_copy_back() {
+        // The owner's newest copy expired; a holder still has an older value
+        // without a TTL (it missed the TTL write). The expired copy stands as
+        // a tombstone of its version: the older value must not come back.
+        let (a, holder_a) = answering_holder_node().await;
+        let b = answering_holder().await;
+        hold(&holder_a, "k", 100 << 16, Some("\"old\""));
+        let n = owner_of_everything(vec![peer_at(&a, 1), peer_at(&b, 2)]);
+        let expired = Entry {
+            key: "k".into(),
+            value: Some(Arc::from(RawValue::from_string("\"new\"".into()).unwrap())),
+            version: Version {
+                ts: 200 << 16,
+                node: 7,
+            },
+            expires_ms: Some(now_ms() - 1),
+        };
+        let id = Id::hash(b"k");
+        lock(&n.inner.data).store.apply(id, expired.clone());
+        let get = n.execute("k", id, KvOp::Get, None, &Terms::default()).await;
+        assert!(matches!(get.outcome, KvOutcome::NotFound), "{get:?}");
+        // A replica of the expired entry sent back here is kept as a
+        // tombstone, and a holder answers a fetch of it as one.
+        assert!(matches!(
+            holder_a.handle_data(ReplicaRequest::Replicate {
+                entries: vec![expired]
+            }),
+            ReplicaResponse::Applied(1)
+        ));
+        let fetched = holder_a.handle_data(ReplicaRequest::Fetch { key: "k".into() });
+        assert!(
+            matches!(&fetched, ReplicaResponse::Entry(Some(e)) if e.is_tombstone()),
+            "{fetched:?}"
+        );
     }
 }

@@ -40,9 +40,12 @@ impl Node {
                 // A version far in the future would pin our clock there and make
                 // the key impossible to overwrite: refuse it (bad input, not data).
                 let horizon = now.saturating_add(ms(self.inner.opts.tuning.max_clock_lead));
+                // An expired value is kept as the tombstone it now is: a copy
+                // sent by repair, hand-off or a leave never brings it back.
                 for e in entries
                     .into_iter()
                     .filter(|e| e.version.millis() <= horizon)
+                    .map(|e| e.as_of(now))
                 {
                     data.clock.observe(e.version);
                     let id = Id::hash(e.key.as_bytes());
@@ -53,7 +56,8 @@ impl Node {
                 ReplicaResponse::Applied(applied)
             }
             ReplicaRequest::Fetch { key } => {
-                ReplicaResponse::Entry(data.store.get(&Id::hash(key.as_bytes())).cloned())
+                let held = data.store.get(&Id::hash(key.as_bytes())).cloned();
+                ReplicaResponse::Entry(held.map(|e| e.as_of(now)))
             }
             ReplicaRequest::SyncDigest {
                 owner,
@@ -151,6 +155,12 @@ impl Node {
         {
             let mut data = lock(&self.inner.data);
             let grace = ms(self.inner.opts.tombstone_grace);
+            // The sweep: expired values become tombstones, purged like a
+            // delete's a grace period after they expired.
+            let expired = data.store.expire(now);
+            if expired > 0 {
+                tracing::debug!(expired, "expired values swept");
+            }
             data.store.purge_tombstones(now.saturating_sub(grace));
             data.leases.expire(now, lease);
             // A predecessor that stopped answering may be hung: its range is

@@ -33,14 +33,15 @@ pub enum RouteAnswer {
     Accepted,
     /// Not answered here: acknowledge and route it on as any hop does
     /// ([`Node::handle_route`]), holding the permit.
-    Relay(RouteMsg, tokio::sync::OwnedSemaphorePermit),
+    Relay(Box<RouteMsg>, tokio::sync::OwnedSemaphorePermit),
 }
 
 impl Node {
-    /// Runs a client operation that arrived at this node (the entry node);
-    /// with `trace`, the answer carries the path the request took.
-    pub async fn client_op(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
-        let mut reply = self.client_op_inner(key, op, trace).await;
+    /// Runs a client operation that arrived at this node (the entry node),
+    /// on `terms` (a write's precondition); with `trace`, the answer
+    /// carries the path the request took.
+    pub async fn client_op(&self, key: String, op: KvOp, terms: Terms, trace: bool) -> ClientReply {
+        let mut reply = self.client_op_inner(key, op, &terms, trace).await;
         // An answer this node made itself (not ready, no first hop, or run
         // here without a path yet) still shows where it was made.
         if trace && reply.path.is_none() {
@@ -49,31 +50,52 @@ impl Node {
         reply
     }
 
-    async fn client_op_inner(&self, key: String, op: KvOp, trace: bool) -> ClientReply {
+    async fn client_op_inner(
+        &self,
+        key: String,
+        op: KvOp,
+        terms: &Terms,
+        trace: bool,
+    ) -> ClientReply {
         let me = &self.inner.me.addr;
-        let here = |outcome| ClientReply {
+        let here = |done: Executed| ClientReply {
             path: trace.then(|| path::here(me)),
-            ..ClientReply::here(outcome)
+            version: done.version,
+            ..ClientReply::here(done.outcome)
         };
         let id = Id::hash(key.as_bytes());
-        let (ready, owns, guess) = {
+        let (ready, owns, consulted, guess) = {
             let ring = lock(&self.inner.ring);
-            let owns = ring.view().owns(&id);
-            // The cache's owner, unless this node owns the key itself or
-            // the cached owner is suspected (its last call went unanswered).
-            let guess = (!owns)
-                .then(|| lock(&self.inner.location).lookup(&id))
-                .flatten()
-                .filter(|p| p.id != self.inner.me.id && !ring.is_suspect(&p.id));
-            (ring.is_joined(), owns, guess)
+            let view = ring.view();
+            let owns = view.owns(&id);
+            // The cache is asked only beyond the successor-list span (within
+            // it the view names the owner). Its owner is not used when it is
+            // suspected (its last call went unanswered), nor when this
+            // node's own view knows better: a node it knows lies between the
+            // key and the guess, so the range is stale, and is dropped.
+            let consulted = !owns && view.successor_owner(&id).is_none();
+            let guess = if consulted {
+                let mut cache = lock(&self.inner.location);
+                match cache.lookup(&id) {
+                    Some(p) if !view.cache_guess_fits(&id, &p.id) => {
+                        cache.forget(&p.id);
+                        None
+                    }
+                    other => other,
+                }
+            } else {
+                None
+            }
+            .filter(|p| p.id != self.inner.me.id && !ring.is_suspect(&p.id));
+            (ring.is_joined(), owns, consulted, guess)
         };
-        if ready && !owns {
+        if ready && consulted {
             let result = if guess.is_some() { "hit" } else { "miss" };
             Metrics::count(&self.inner.metrics.location_cache, result);
         }
         let (mut entry, mut attempt) = match ClientRequest::first_step(ready, owns, guess.clone()) {
             Start::Answer(reply) => return reply,
-            Start::ExecuteHere => return here(self.execute_here(&key, id, op, None).await),
+            Start::ExecuteHere => return here(self.execute_here(&key, id, op, None, terms).await),
             Start::Route(entry, attempt) => (entry, attempt),
         };
         let req = Pending::new_id();
@@ -106,6 +128,8 @@ impl Node {
                 )),
                 trace: trace.then(|| path::start(me)),
                 reply_inline: true,
+                cond: terms.cond.clone(),
+                ttl_ms: terms.ttl_ms,
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             tokio::spawn(async move {
@@ -150,7 +174,7 @@ impl Node {
                     }
                     Decision::ExecuteHere => {
                         // The ring changed under us: this node owns the key now.
-                        let outcome = self.execute_here(&key, id, op, Some(&req)).await;
+                        let outcome = self.execute_here(&key, id, op, Some(&req), terms).await;
                         return here(outcome);
                     }
                     Decision::Answer(reply) => return reply,
@@ -185,7 +209,8 @@ impl Node {
             path::replied(p, &self.inner.me.addr, &reply.owner);
         }
         if reply.gave_up.is_none() {
-            if let Some(range) = reply.range {
+            // Our own range is known better from our own view.
+            if let Some(range) = reply.range.filter(|r| r.to != self.inner.me.id) {
                 if guess.is_some_and(|g| g.id != range.to) {
                     Metrics::count(&self.inner.metrics.location_cache, "wrong");
                 }
@@ -201,10 +226,17 @@ impl Node {
 
     /// Executes a client's operation here, as the owner, with the entry's one
     /// retry when the first answer was inconclusive (nothing was changed).
-    async fn execute_here(&self, key: &str, id: Id, op: KvOp, req: Option<&str>) -> KvOutcome {
-        let out = self.execute(key, id, op.clone(), req).await;
-        if matches!(out, KvOutcome::Inconclusive { .. }) {
-            return self.execute(key, id, op, req).await;
+    async fn execute_here(
+        &self,
+        key: &str,
+        id: Id,
+        op: KvOp,
+        req: Option<&str>,
+        terms: &Terms,
+    ) -> Executed {
+        let out = self.execute(key, id, op.clone(), req, terms).await;
+        if matches!(out.outcome, KvOutcome::Inconclusive { .. }) {
+            return self.execute(key, id, op, req, terms).await;
         }
         out
     }
@@ -316,7 +348,7 @@ impl Node {
                 status: 503,
                 error: "a node on the path is not in the ring".into(),
             };
-            return self.send_reply(&msg, out, true).await;
+            return self.send_reply(&msg, Executed::bare(out), true).await;
         }
         // The hop ceiling is applied in `forward`, where it is known whether
         // this node is the owner: the owner reached at the last allowed hop
@@ -329,10 +361,14 @@ impl Node {
             ..msg.clone()
         };
         match self.forward(fwd, &id, None, false).await {
-            Ok(Took::Hop(_) | Took::Answered(..)) => {}
+            Ok(Took::Hop(_)) => {}
+            // Not asked for on a forwarded copy; a peer that answers inline
+            // anyway has its reply passed on rather than lost.
+            Ok(Took::Answered(_, reply)) => self.deliver_reply(&msg.origin, *reply).await,
             Ok(Took::Here) => {
                 let op = std::mem::replace(&mut msg.op, KvOp::Get);
-                let out = self.execute(&msg.key, id, op, Some(&msg.req)).await;
+                let terms = Terms::of(&msg);
+                let out = self.execute(&msg.key, id, op, Some(&msg.req), &terms).await;
                 self.send_reply(&msg, out, false).await;
             }
             Err(e) => {
@@ -340,7 +376,7 @@ impl Node {
                     status: 503,
                     error: e,
                 };
-                self.send_reply(&msg, out, true).await;
+                self.send_reply(&msg, Executed::bare(out), true).await;
             }
         }
     }
@@ -349,14 +385,14 @@ impl Node {
     /// (`gave_up`) with why this node could not pass the request on. A
     /// traced request's path goes back with it, this node tagged the owner
     /// unless it gave up.
-    async fn send_reply(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) {
-        let reply = self.reply_for(msg, outcome, gave_up);
+    async fn send_reply(&self, msg: &RouteMsg, done: Executed, gave_up: bool) {
+        let reply = self.reply_for(msg, done, gave_up);
         self.deliver_reply(&msg.origin, reply).await;
     }
 
     /// The reply to `msg`'s entry node (see [`Node::send_reply`]); as the
     /// owner, with the range it holds for the entry's location cache.
-    fn reply_for(&self, msg: &RouteMsg, outcome: KvOutcome, gave_up: bool) -> ReplyMsg {
+    fn reply_for(&self, msg: &RouteMsg, done: Executed, gave_up: bool) -> ReplyMsg {
         let me = &self.inner.me;
         let mut trace = msg.trace.clone();
         if let (Some(p), false) = (&mut trace, gave_up) {
@@ -375,7 +411,8 @@ impl Node {
             owner: me.addr.clone(),
             gave_up: gave_up.then_some(me.id),
             hops: msg.hops,
-            outcome,
+            outcome: done.outcome,
+            version: done.version,
             trace,
             range,
         }
@@ -409,7 +446,7 @@ impl Node {
         let owns = || lock(&self.inner.ring).view().owns(&id);
         let in_time = msg.deadline_ms.is_none_or(|d| now_ms() <= d);
         if !(msg.reply_inline && in_time && self.is_ready() && owns()) {
-            return RouteAnswer::Relay(msg, permit);
+            return RouteAnswer::Relay(Box::new(msg), permit);
         }
         if let Some(p) = &mut msg.trace {
             path::received(p);
@@ -418,7 +455,8 @@ impl Node {
         let node = self.clone();
         tokio::spawn(async move {
             let op = std::mem::replace(&mut msg.op, KvOp::Get);
-            let out = node.execute(&msg.key, id, op, Some(&msg.req)).await;
+            let terms = Terms::of(&msg);
+            let out = node.execute(&msg.key, id, op, Some(&msg.req), &terms).await;
             let reply = node.reply_for(&msg, out, false);
             if let Err(reply) = tx.send(reply) {
                 node.deliver_reply(&msg.origin, reply).await;
@@ -558,6 +596,8 @@ mod tests {
             deadline_ms: None,
             trace: None,
             reply_inline: false,
+            cond: None,
+            ttl_ms: None,
         }
     }
 
@@ -613,6 +653,67 @@ mod tests {
         let id = Id::hash(key.as_bytes());
         let took = n.forward(msg(&key), &id, None, false).await;
         assert_eq!(took.map(took_by), Ok(Some(live)));
+    }
+
+    #[tokio::test]
+    async fn the_owner_answers_the_entrys_own_hop_on_its_connection_and_only_then() {
+        // Node 0x10 owns (0x05, 0x10]; its successor is nowhere (refused).
+        let n = node_at(
+            0x10,
+            &peer(0x05, "127.0.0.1:2"),
+            vec![peer(0x40, "127.0.0.1:3")],
+            vec![],
+        );
+        let slot = || n.route_slot().expect("a free slot");
+        let mine = key_at(0x08);
+        let inline = |key: &str| RouteMsg {
+            reply_inline: true,
+            deadline_ms: Some(now_ms() + 60_000),
+            ..msg(key)
+        };
+        // The entry's own hop to the owner: the reply, on this connection,
+        // with the owner's range for the entry's cache.
+        let asked = inline(&mine);
+        match n.route_inline(asked.clone(), slot()).await {
+            RouteAnswer::Reply(reply) => {
+                assert_eq!(reply.req, asked.req);
+                assert_eq!(reply.owner, "127.0.0.1:1");
+                assert_eq!(reply.hops, 1);
+                assert!(reply.gave_up.is_none());
+                let range = reply.range.expect("the owner's range");
+                assert_eq!((range.from.0[0], range.to.0[0]), (0x05, 0x10));
+            }
+            other => panic!("expected the reply: {}", kind(&other)),
+        }
+        // Not asked for, not the owner, or past the entry's deadline: routed
+        // as any hop does (202 and on).
+        let cases = [
+            ("not asked", msg(&mine)),
+            ("not the owner", inline(&key_at(0x30))),
+            (
+                "past its deadline",
+                RouteMsg {
+                    deadline_ms: Some(now_ms() - 1),
+                    ..inline(&mine)
+                },
+            ),
+        ];
+        for (why, m) in cases {
+            let answer = n.route_inline(m, slot()).await;
+            assert!(
+                matches!(answer, RouteAnswer::Relay(..)),
+                "{why}: {}",
+                kind(&answer)
+            );
+        }
+    }
+
+    fn kind(a: &RouteAnswer) -> &'static str {
+        match a {
+            RouteAnswer::Reply(_) => "reply",
+            RouteAnswer::Accepted => "accepted",
+            RouteAnswer::Relay(..) => "relay",
+        }
     }
 
     #[tokio::test]

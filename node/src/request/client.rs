@@ -11,6 +11,7 @@ use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
 use crate::request::relay::inline_wait;
 use crate::wire::{KvOutcome, ReplyMsg};
+use chord_proto::entry::Version;
 use chord_proto::peer::Peer;
 use chord_proto::trace::TraceHop;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct ClientReply {
     /// reply that brought this answer, or set by the driver for an answer
     /// made here. `None` when untraced.
     pub path: Option<Vec<TraceHop>>,
+    /// The key's version the answer is about (its `ETag`), when there is one.
+    pub version: Option<Version>,
 }
 
 impl ClientReply {
@@ -47,6 +50,7 @@ impl ClientReply {
             owner: None,
             hops: 0,
             path: None,
+            version: None,
         }
     }
 
@@ -65,6 +69,7 @@ impl ClientReply {
             owner: Some(reply.owner),
             hops: reply.hops,
             path: reply.trace,
+            version: reply.version,
         }
     }
 }
@@ -305,6 +310,7 @@ mod tests {
 
     fn reply(outcome: KvOutcome, gave_up: Option<Id>) -> ReplyMsg {
         ReplyMsg {
+            version: None,
             req: "r".into(),
             owner: "owner:1".into(),
             gave_up,

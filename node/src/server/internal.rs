@@ -1,11 +1,11 @@
 //! Internal API under `/chord/*`: ring maintenance, routed requests, direct
-//! replies, replica traffic and a key listing. With a cluster key configured,
+//! replies, replica traffic, multi-get batches and a key listing. With a cluster key configured,
 //! every call must carry `Authorization: Bearer <key>` (401 otherwise).
 
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::{Node, RouteAnswer};
 use crate::ring::Request;
-use crate::wire::{ReplicaRequest, ReplyMsg, RouteMsg};
+use crate::wire::{BatchGet, ReplicaRequest, ReplyMsg, RouteMsg};
 use chord_proto::api::{KeyEntry, KeyListing};
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
@@ -50,7 +50,7 @@ fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
 
 /// Handles `/chord/{rest}`.
 pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
-    let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys");
+    let known = matches!(rest, "rpc" | "route" | "reply" | "data" | "keys" | "batch");
     if !known {
         return error(StatusCode::NOT_FOUND, "no such route");
     }
@@ -79,7 +79,7 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
                     let (msg, permit) = match node.route_inline(msg, permit).await {
                         RouteAnswer::Reply(reply) => return ok_json(&reply),
                         RouteAnswer::Accepted => return json(StatusCode::ACCEPTED, b"{}".to_vec()),
-                        RouteAnswer::Relay(msg, permit) => (msg, permit),
+                        RouteAnswer::Relay(msg, permit) => (*msg, permit),
                     };
                     // The outcome goes to the origin directly; this hop only
                     // acknowledges, and the 202 never waits for the outcome.
@@ -115,17 +115,28 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             }
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
+        "batch" => match parse::<BatchGet>(req) {
+            Ok(b) if b.keys.len() > chord_proto::api::BATCH_GET_MAX_KEYS => {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "too many keys in one batch")
+            }
+            Ok(b) => ok_json(&node.handle_batch(b).await),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
         "data" => match parse::<ReplicaRequest>(req) {
             Ok(r) if node.is_ready() => ok_json(&node.handle_data(r)),
             Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         _ => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
             let entries = node
                 .entries()
                 .into_iter()
                 .map(|(id, e)| KeyEntry {
-                    deleted: e.is_tombstone(),
+                    // An expired value not swept yet is as good as deleted.
+                    deleted: !e.is_live(now),
                     key: e.key,
                     id,
                     version: e.version,

@@ -31,6 +31,22 @@ pub struct Req {
     /// Whether the client asked for the request's path (`X-Chord-Trace: 1`;
     /// any other value, or none, is no).
     pub trace: bool,
+    /// The `/kv` write's preconditions and expiry, as sent.
+    pub write: WriteHeaders,
+}
+
+/// The headers of a `/kv` write beyond its body, as the client sent them
+/// (read, and refused when malformed, by `public::kv`).
+#[derive(Debug, Default)]
+pub struct WriteHeaders {
+    /// `If-Match`.
+    pub if_match: Option<String>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<String>,
+    /// `X-Chord-TTL`.
+    pub ttl: Option<String>,
+    /// The raw query string (`?ttl=`), if any.
+    pub query: Option<String>,
 }
 
 /// A JSON response with `status`.
@@ -100,6 +116,7 @@ pub async fn dispatch(node: Node, req: Req) -> Reply {
         "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
         "/metrics" => public::metrics(&node, &req),
         "/openapi.json" => public::openapi(&req),
+        "/kv:batchGet" => public::batch_get(&node, &req).await,
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
 }
@@ -175,6 +192,21 @@ fn trace_header() -> impl Filter<Extract = (bool,), Error = Infallible> + Clone 
         .map(|flag: Option<TraceFlag>| flag.is_some_and(|f| f.0))
 }
 
+/// What [`text_header`] makes of a value that is not text: no valid
+/// condition or TTL, so the handler refuses it with a 400 of its own
+/// (with the `/kv` headers) rather than warp's bare one.
+pub const NOT_TEXT: &str = "\u{7f}(not text)";
+
+/// An optional header as text; a value that is not visible ASCII (which
+/// warp refuses to parse) becomes [`NOT_TEXT`], never "absent".
+fn text_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>(name)
+        .or(warp::any().map(|| Some(NOT_TEXT.to_string())))
+        .unify()
+}
+
 /// Serves `node` on `listener` until `shutdown` completes.
 pub async fn serve(
     node: Node,
@@ -191,6 +223,15 @@ pub async fn serve(
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("expect"))
         .and(trace_header())
+        .and(text_header("if-match"))
+        .and(text_header("if-none-match"))
+        .and(text_header(chord_proto::ttl::HEADER))
+        .and(
+            warp::query::raw()
+                .map(Some)
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
         .and(warp::body::stream())
         .then(
             move |method,
@@ -199,6 +240,10 @@ pub async fn serve(
                   auth,
                   expect: Option<String>,
                   trace: bool,
+                  if_match: Option<String>,
+                  if_none_match: Option<String>,
+                  ttl: Option<String>,
+                  query: Option<String>,
                   body| {
                 let node = node.clone();
                 async move {
@@ -255,6 +300,12 @@ pub async fn serve(
                         auth,
                         body,
                         trace,
+                        write: WriteHeaders {
+                            if_match,
+                            if_none_match,
+                            ttl,
+                            query,
+                        },
                     };
                     Ok(dispatch(node, req).await)
                 }

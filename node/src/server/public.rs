@@ -4,11 +4,12 @@
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::{ClientReply, Node};
 use crate::metrics::OpLabel;
+use crate::terms::Terms;
 use crate::wire::{KvOp, KvOutcome};
 use bytes::Bytes;
-use chord_proto::headers;
 use chord_proto::key::{decode_key, KeyError};
 use chord_proto::trace;
+use chord_proto::{etag, headers};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use warp::http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -51,7 +52,7 @@ pub fn tag_self(node: &Node, r: Reply) -> Reply {
     tag(r, node.addr_header(), 0)
 }
 
-/// `PUT|GET|DELETE /kv/{key}`.
+/// `PUT|GET|HEAD|DELETE /kv/{key}`.
 pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     let me = node.addr_header();
     let key = match decode_key(seg) {
@@ -64,7 +65,9 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     };
     let started = std::time::Instant::now();
     let op = match req.method {
-        Method::GET => KvOp::Get,
+        // HEAD is a GET whose body hyper leaves out (keeping the
+        // `content-length` the GET would have had).
+        Method::GET | Method::HEAD => KvOp::Get,
         Method::DELETE => KvOp::Delete,
         Method::PUT => match serde_json::from_slice::<Box<RawValue>>(&req.body) {
             Ok(v) => KvOp::Put {
@@ -75,8 +78,27 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
                 return tag(error(StatusCode::BAD_REQUEST, &msg), me, 0);
             }
         },
-        _ => return tag(wrong_method("GET, PUT, DELETE"), me, 0),
+        _ => return tag(wrong_method("GET, HEAD, PUT, DELETE"), me, 0),
     };
+    // A read ignores write preconditions (no 304s here); a write's are
+    // checked before anything is routed, so a bad one changes nothing.
+    let mut terms = Terms::default();
+    if !matches!(op, KvOp::Get) {
+        let w = &req.write;
+        let delete = matches!(op, KvOp::Delete);
+        match etag::condition(w.if_match.as_deref(), w.if_none_match.as_deref(), delete) {
+            Ok(cond) => terms.cond = cond,
+            Err(e) => return tag(error(StatusCode::BAD_REQUEST, &e.0), me, 0),
+        }
+    }
+    // A TTL is a PUT's; elsewhere the header and parameter are ignored.
+    if matches!(op, KvOp::Put { .. }) {
+        let w = &req.write;
+        match chord_proto::ttl::of_request(w.ttl.as_deref(), w.query.as_deref()) {
+            Ok(ttl_ms) => terms.ttl_ms = ttl_ms,
+            Err(e) => return tag(error(StatusCode::BAD_REQUEST, &e.0), me, 0),
+        }
+    }
     let label = match op {
         KvOp::Get => OpLabel::get,
         KvOp::Put { .. } => OpLabel::put,
@@ -87,7 +109,8 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
         owner,
         hops,
         path,
-    } = node.client_op(key.clone(), op, req.trace).await;
+        version,
+    } = node.client_op(key.clone(), op, terms, req.trace).await;
     let owner_header = match &owner {
         None => me.clone(),
         Some(o) => HeaderValue::from_str(o).unwrap_or_else(|_| me.clone()),
@@ -126,12 +149,40 @@ pub async fn kv(node: &Node, req: &Req, seg: &str) -> Reply {
     node.metrics()
         .request(label, r.status().as_u16(), seconds, hops);
     let mut r = tag(r, &owner_header, hops);
+    // A failed precondition is tagged with the version it failed against.
+    let tagged = matches!(r.status(), StatusCode::OK | StatusCode::PRECONDITION_FAILED);
+    if let Some(v) = version.filter(|_| tagged) {
+        let etag = HeaderValue::from_str(&etag::format(v));
+        if let Ok(etag) = etag {
+            r.headers_mut().insert(warp::http::header::ETAG, etag);
+        }
+    }
     // Addresses come from peers: a path that is not a valid header value
     // is left out rather than failing the answer.
     if let Some(v) = path.and_then(|p| HeaderValue::from_str(&trace::format_path(&p)).ok()) {
         r.headers_mut().insert(X_CHORD_PATH.clone(), v);
     }
     r
+}
+
+/// `POST /kv:batchGet`: a JSON array of keys in, `{"values", "etags",
+/// "missing", "errors"}` out (see `chord_proto::api::BatchGetResponse`).
+pub async fn batch_get(node: &Node, req: &Req) -> Reply {
+    if req.method != Method::POST {
+        return wrong_method("POST");
+    }
+    let keys = match crate::batch::parse_keys(&req.body) {
+        Ok(keys) => keys,
+        Err(refused) => {
+            let code = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return error(code, &refused.error);
+        }
+    };
+    let answer = node.batch_get(keys).await;
+    json(
+        StatusCode::OK,
+        serde_json::to_vec(&answer).unwrap_or_default(),
+    )
 }
 
 /// The OpenAPI document of this API, as committed beside the code.
