@@ -113,8 +113,9 @@ pub fn ring(nodes: &[RingInput]) -> RingReport {
     for (i, node) in sorted.iter().enumerate() {
         let next = sorted[(i + 1) % n];
         let prev = sorted[(i + n - 1) % n];
-        let successor_ok = node.successor == Some(next.id);
-        // A lone node may not have learnt that it is its own predecessor.
+        // A lone node names no successor and may not have learnt that it is
+        // its own predecessor (its successor list never holds itself).
+        let successor_ok = node.successor == Some(next.id) || (n == 1 && node.successor.is_none());
         let predecessor_ok =
             node.predecessor == Some(prev.id) || (n == 1 && node.predecessor.is_none());
         if !node.ready {
@@ -309,6 +310,25 @@ mod tests {
         assert_eq!(order, ["a", "b", "c"]);
         let total: f64 = r.rows.iter().map(|x| x.share).sum();
         assert!((total - 100.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn a_lone_node_with_no_pointers_is_a_correct_ring() {
+        // What a lone node's /status says: no predecessor, no successors.
+        let lone = RingInput {
+            predecessor: None,
+            successor: None,
+            ..node("a", 0x10, 0x10, 0x10)
+        };
+        assert!(ring(std::slice::from_ref(&lone)).problems.is_empty());
+        assert!(ring(&[node("a", 0x10, 0x10, 0x10)]).problems.is_empty());
+        // Two nodes without pointers are not.
+        let other = RingInput {
+            name: "b".into(),
+            id: at(0x50),
+            ..lone.clone()
+        };
+        assert_eq!(ring(&[lone, other]).problems.len(), 4);
     }
 
     #[test]
