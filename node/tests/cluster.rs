@@ -325,6 +325,60 @@ async fn the_location_cache_takes_32_nodes_to_one_hop_after_warm_up() {
     assert!(path[1].has(&Tag::Cache), "{shown}");
 }
 
+/// A counter's value in a node's `/metrics` (0 when it has no sample yet).
+async fn metric(c: &Cluster, addr: &str, name: &str) -> f64 {
+    let text = c
+        .http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_location_cache_stays_correct_when_nodes_join_in_front_of_cached_owners() {
+    // Short successor lists, so that most owners are known to the entry only
+    // through its cache. Then eight more nodes join: many cached ranges are
+    // now split, and their cached owner is no longer the owner. Every read
+    // must still reach the true owner and return the value written.
+    let args = [FAST, &["--successors", "2"]].concat();
+    let mut c = Cluster::start(&args, 8, false).await;
+    let entry = c.nodes[0].addr.clone();
+    let keys: Vec<String> = (0..200).map(|i| format!("join-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let (status, _, _) = c.put(&c.random_addr(), key, &json!(i)).await;
+        assert_eq!(status, 200, "put {key}");
+    }
+    for key in &keys {
+        let (status, _, _, _) = c.get(&entry, key).await;
+        assert_eq!(status, 200, "warm-up {key}");
+    }
+    let hits = r#"chord_location_cache_total{kind="hit"}"#;
+    let before = metric(&c, &entry, hits).await;
+    assert!(before > 0.0, "the warm-up never used the cache");
+    let seed = c.nodes[0].addr.clone();
+    for _ in 0..8 {
+        c.spawn(Some(&seed));
+    }
+    c.wait_ring(Duration::from_secs(60)).await;
+    for (i, key) in keys.iter().enumerate() {
+        let (status, body) = get_past_503s(&c, &entry, key).await;
+        assert_eq!((status, body), (200, json!(i)), "{key} after the joins");
+        let (_, _, owner, _) = c.get(&entry, key).await;
+        assert_eq!(owner, c.owner_of(key), "{key}: answered by a former owner");
+    }
+    let wrong = metric(&c, &entry, r#"chord_location_cache_total{kind="wrong"}"#).await;
+    let after = metric(&c, &entry, hits).await;
+    println!("cache hits {before} before the joins, {after} after; wrong guesses {wrong}");
+    assert!(after > before, "the cache was not used after the joins");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_and_two_node_rings_work() {
     let mut c = Cluster::start(FAST, 1, true).await;
