@@ -311,12 +311,19 @@ async fn the_location_cache_takes_32_nodes_to_one_hop_after_warm_up() {
     let warm = put_get_all(&c, 250).await;
     println!("32 nodes: mean hops cold {cold:.2}, warm {warm:.2}");
     assert!(warm <= 1.3, "warm mean hops {warm} (cold {cold})");
-    // A cached first hop shows in a traced path, and its owner is right.
+    // A cached first hop shows in a traced path, and its owner is right:
+    // a key whose owner is beyond the entry's successor list (8 by
+    // default), where the entry's view does not name the owner itself.
     let entry = c.random_addr();
+    let order: Vec<String> = c.sorted_ids().iter().map(|i| c.addr_of(i)).collect();
+    let at = |addr: &str| order.iter().position(|a| a == addr).unwrap();
     let key = (0..250)
         .map(|i| format!("key-{i}"))
-        .find(|k| c.owner_of(k) != entry)
+        .find(|k| (at(&c.owner_of(k)) + order.len() - at(&entry)) % order.len() > 8)
         .unwrap();
+    // Its owner's reply teaches the entry the range, if the warm-up has not.
+    let (status, _, _, _) = c.get(&entry, &key).await;
+    assert_eq!(status, 200, "{key}");
     let (status, owner, hops, path) = traced(&c, reqwest::Method::GET, &entry, &key).await;
     let shown = format_path(&path);
     assert_eq!(status, 200, "{shown}");
