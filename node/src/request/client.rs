@@ -172,7 +172,7 @@ impl ClientRequest {
     /// How a client operation starts: refused while this node is not
     /// `ready`, run here if it `owns` the key, else routed. The first
     /// attempt goes through `cached_owner` when a location cache offers one
-    /// (none does yet: the driver passes `None`).
+    /// (`crate::location`; the driver passes `None` when it has none).
     pub fn first_step(ready: bool, owns: bool, cached_owner: Option<Peer>) -> Start {
         if !ready {
             return Start::Answer(ClientReply::local_failure(
