@@ -143,14 +143,7 @@ mod tests {
     use serde_json::value::RawValue;
     use std::sync::Arc;
 
-    fn peer(n: u8) -> Peer {
-        let mut b = [0u8; 20];
-        b[0] = n;
-        Peer {
-            id: Id(b),
-            addr: format!("n{n}"),
-        }
-    }
+    use crate::request::test_peers::peer;
 
     #[test]
     fn a_body_is_a_bounded_list_of_valid_keys_and_repeats_count_once() {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{encode, Cluster, FAST};
+use common::{encode, sample, Cluster, FAST};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -236,17 +236,8 @@ async fn health_readiness_and_healthcheck_command() {
 /// `chord_owner_misses_total{kind}` at the node at `addr` (0 before the
 /// first such miss).
 async fn owner_misses(c: &Cluster, addr: &str, kind: &str) -> f64 {
-    let text = c
-        .http
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     let name = format!("chord_owner_misses_total{{kind=\"{kind}\"}}");
-    sample(&text, &name).unwrap_or(0.0)
+    c.metric(addr, &name).await.unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,13 +265,6 @@ async fn a_settled_owner_answers_a_miss_alone() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The value of the sample `name` (with its labels, as exported) in a
-/// Prometheus text exposition, if present.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

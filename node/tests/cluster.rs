@@ -334,18 +334,7 @@ async fn the_location_cache_takes_32_nodes_to_one_hop_after_warm_up() {
 
 /// A counter's value in a node's `/metrics` (0 when it has no sample yet).
 async fn metric(c: &Cluster, addr: &str, name: &str) -> f64 {
-    let text = c
-        .http
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
+    c.metric(addr, name).await.unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -251,17 +251,8 @@ async fn concurrent_conditional_writers_through_different_nodes_have_one_winner(
 
 /// `chord_repair_rounds_total` of the node at `addr`.
 async fn repair_rounds(c: &Cluster, addr: &str) -> f64 {
-    let text = c
-        .http
-        .get(format!("http://{addr}/metrics"))
-        .send()
+    c.metric(addr, "chord_repair_rounds_total")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("chord_repair_rounds_total ")?.parse().ok())
         .expect("the repair round counter")
 }
 

@@ -41,7 +41,7 @@ pub use quorum::{QuorumWrite, WriteVerdict};
 pub use relay::{Next, Relay, RelayLimits};
 
 #[cfg(test)]
-mod test_peers {
+pub(crate) mod test_peers {
     //! Peers and ids at chosen points of the circle, for the machines' tests.
     use crate::id::Id;
     use chord_proto::peer::Peer;

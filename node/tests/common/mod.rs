@@ -390,6 +390,21 @@ impl Cluster {
         r.status().as_u16()
     }
 
+    /// The sample `name` (with its labels, as exported) in the `/metrics`
+    /// of the node at `addr`; `None` when it has none yet.
+    pub async fn metric(&self, addr: &str, name: &str) -> Option<f64> {
+        let text = self
+            .http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        sample(&text, name)
+    }
+
     /// Keys (with version and tombstone flag) a node holds: `GET /chord/keys`.
     pub async fn keys_of(&self, addr: &str) -> Vec<(String, String, bool)> {
         let v: Value = self
@@ -451,3 +466,10 @@ fn headers(r: &reqwest::Response) -> (u16, String, u32) {
 
 /// Keys in URLs are encoded the way every client of the node encodes them.
 pub use chord_proto::key::encode_key as encode;
+
+/// The value of the sample `name` (with its labels, as exported) in an
+/// OpenMetrics text.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
