@@ -24,6 +24,7 @@ use serde::Serialize;
 use chord_proto::api::{KeyEntry, Status};
 use chord_proto::entry::Version;
 use chord_proto::id::{ring_fraction, Id};
+use chord_proto::peer::Peer;
 use chord_proto::placement::holders_of;
 
 /// A live node's ring pointers, as ids.
@@ -215,7 +216,13 @@ impl DataReport {
 pub fn data(nodes: &[Holdings], replicas: u32) -> DataReport {
     let mut ring: Vec<(Id, &str)> = nodes.iter().map(|n| (n.id, n.name.as_str())).collect();
     ring.sort();
-    let ids: Vec<Id> = ring.iter().map(|(id, _)| *id).collect();
+    let positions: Vec<Peer> = ring
+        .iter()
+        .map(|(id, name)| Peer {
+            id: *id,
+            addr: name.to_string(),
+        })
+        .collect();
 
     // key -> (key id, node name -> (version, deleted))
     type Copies<'a> = BTreeMap<&'a str, (Version, bool)>;
@@ -239,7 +246,7 @@ pub fn data(nodes: &[Holdings], replicas: u32) -> DataReport {
             continue;
         }
         report.keys += 1;
-        let expected: Vec<&str> = holders_of(&ids, &key_id, replicas as usize)
+        let expected: Vec<&str> = holders_of(&positions, &key_id, replicas as usize)
             .into_iter()
             .map(|i| ring[i].1)
             .collect();

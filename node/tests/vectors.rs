@@ -113,7 +113,14 @@ fn check_ring(ring: &Value, replicas: usize, list_len: usize) -> usize {
             k["owner"].as_str().unwrap(),
             "{key}"
         );
-        let holders: Vec<String> = holders_of(&sorted, &kid, replicas)
+        let positions: Vec<Peer> = sorted
+            .iter()
+            .map(|i| Peer {
+                id: *i,
+                addr: addr_of(i),
+            })
+            .collect();
+        let holders: Vec<String> = holders_of(&positions, &kid, replicas)
             .iter()
             .map(|i| addr_of(&sorted[*i]))
             .collect();

@@ -41,6 +41,13 @@ pub struct Status {
     pub write_quorum: usize,
     /// Whether the node has joined a ring.
     pub ready: bool,
+    /// With `--vnodes V > 1`, every position this node takes, each as its
+    /// own status (`id`, `addr`, neighbours and key counts of that
+    /// position); the top-level fields then describe position 0, except the
+    /// key counts, which are the node's totals. Empty (and absent on the
+    /// wire) with one position.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<Status>,
 }
 
 /// One entry of [`KeyListing`].
@@ -130,6 +137,7 @@ mod tests {
             replicas: 3,
             write_quorum: 2,
             ready: true,
+            positions: vec![],
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains(&format!("\"id\":\"{}\"", a.id.to_hex())));

@@ -2,9 +2,12 @@
 //! and replica targets. The node, `chordctl check` and the simulator's test
 //! vectors all use these functions, so placement has one definition.
 //!
-//! A key's **owner** is the first node clockwise from the key's id (its id
-//! inclusive); its **holders** are the owner and the next `R − 1` distinct
-//! nodes clockwise.
+//! A key's **owner** is the first position clockwise from the key's id (its
+//! id inclusive); its **holders** are the owner and the first positions
+//! clockwise of the next `R − 1` distinct physical nodes ([`Peer::host`]).
+//! With one position per node that is the next `R − 1` nodes; with virtual
+//! nodes, positions of a host already holding the key are skipped, so the R
+//! copies sit on R machines and one machine's death loses at most one.
 
 use crate::id::{Id, BITS};
 use crate::peer::Peer;
@@ -26,15 +29,25 @@ pub fn owns(pred: &Id, me: &Id, key: &Id) -> bool {
     crate::id::in_half_open(key, pred, me)
 }
 
-/// The holders of `key` in a ring of `sorted` ids: its owner and the next
-/// `replicas − 1` distinct nodes clockwise (fewer in a smaller ring).
-pub fn holders_of(sorted: &[Id], key: &Id, replicas: usize) -> Vec<usize> {
-    let Some(owner) = successor_of(sorted, key) else {
+/// The holders of `key` in a ring of positions `sorted` by id (ascending): its
+/// owner and the first positions of the next `replicas − 1` distinct hosts
+/// clockwise (fewer in a ring of fewer hosts). Indices into `sorted`.
+pub fn holders_of(sorted: &[Peer], key: &Id, replicas: usize) -> Vec<usize> {
+    let ids: Vec<Id> = sorted.iter().map(|p| p.id).collect();
+    let Some(owner) = successor_of(&ids, key) else {
         return Vec::new();
     };
-    (0..replicas.min(sorted.len()))
-        .map(|k| (owner + k) % sorted.len())
-        .collect()
+    let mut out: Vec<usize> = Vec::new();
+    for k in 0..sorted.len() {
+        if out.len() >= replicas {
+            break;
+        }
+        let i = (owner + k) % sorted.len();
+        if out.iter().all(|j| sorted[*j].host() != sorted[i].host()) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// The full finger table of `me` in a ring of `sorted` ids: finger `i` is the
@@ -45,16 +58,18 @@ pub fn finger_table(sorted: &[Id], me: &Id) -> Vec<usize> {
         .collect()
 }
 
-/// The first `count` entries of `list` that are neither `me` nor a repeat, in
-/// order: the distinct successors a node's view offers (a successor list can
-/// name a node twice, or the node itself, in a small or healing ring).
-pub fn distinct_successors(me: &Id, list: &[Peer], count: usize) -> Vec<Peer> {
+/// The first `count` entries of `list` on hosts other than `me`'s and not
+/// repeating a host, in order: the distinct successors a node's view offers
+/// (a successor list can name a node twice, or the node itself, in a small
+/// or healing ring, and with virtual nodes it names other positions of the
+/// same host, which die with `me`).
+pub fn distinct_successors(me: &Peer, list: &[Peer], count: usize) -> Vec<Peer> {
     let mut out: Vec<Peer> = Vec::new();
     for p in list {
         if out.len() >= count {
             break;
         }
-        if p.id != *me && out.iter().all(|q| q.id != p.id) {
+        if p.id != me.id && p.host() != me.host() && out.iter().all(|q| q.host() != p.host()) {
             out.push(p.clone());
         }
     }
@@ -63,7 +78,7 @@ pub fn distinct_successors(me: &Id, list: &[Peer], count: usize) -> Vec<Peer> {
 
 /// The peers that hold copies of what `me` owns: its first `replicas − 1`
 /// distinct successors.
-pub fn replica_targets(me: &Id, successors: &[Peer], replicas: usize) -> Vec<Peer> {
+pub fn replica_targets(me: &Peer, successors: &[Peer], replicas: usize) -> Vec<Peer> {
     distinct_successors(me, successors, replicas.saturating_sub(1))
 }
 
@@ -89,13 +104,14 @@ mod tests {
 
     #[test]
     fn owner_holders_and_fingers() {
-        let sorted: Vec<Id> = [10u8, 20, 30].iter().map(|n| peer(*n).id).collect();
+        let peers: Vec<Peer> = [10u8, 20, 30].iter().map(|n| peer(*n)).collect();
+        let sorted: Vec<Id> = peers.iter().map(|p| p.id).collect();
         assert_eq!(successor_of(&sorted, &key(10)), Some(1));
         assert_eq!(successor_of(&sorted, &peer(10).id), Some(0));
         assert_eq!(successor_of(&sorted, &key(30)), Some(0));
         assert_eq!(successor_of(&[], &key(30)), None);
-        assert_eq!(holders_of(&sorted, &key(25), 3), vec![2, 0, 1]);
-        assert_eq!(holders_of(&sorted, &key(25), 5), vec![2, 0, 1]);
+        assert_eq!(holders_of(&peers, &key(25), 3), vec![2, 0, 1]);
+        assert_eq!(holders_of(&peers, &key(25), 5), vec![2, 0, 1]);
         let table = finger_table(&sorted, &peer(10).id);
         assert_eq!(table.len(), 160);
         assert_eq!(table[0], 1);
@@ -124,12 +140,41 @@ mod tests {
         let (me, b, c) = (peer(1), peer(2), peer(3));
         let list = [b.clone(), me.clone(), b.clone(), c.clone()];
         assert_eq!(
-            distinct_successors(&me.id, &list, 5),
+            distinct_successors(&me, &list, 5),
             vec![b.clone(), c.clone()]
         );
-        assert_eq!(distinct_successors(&me.id, &list, 1), vec![b.clone()]);
-        assert_eq!(replica_targets(&me.id, &list, 3), vec![b.clone(), c]);
-        assert_eq!(replica_targets(&me.id, &list, 1), vec![]);
-        assert_eq!(replica_targets(&me.id, &list, 0), vec![]);
+        assert_eq!(distinct_successors(&me, &list, 1), vec![b.clone()]);
+        assert_eq!(replica_targets(&me, &list, 3), vec![b.clone(), c]);
+        assert_eq!(replica_targets(&me, &list, 1), vec![]);
+        assert_eq!(replica_targets(&me, &list, 0), vec![]);
+    }
+
+    fn at(n: u8, host: &str) -> Peer {
+        Peer {
+            id: peer(n).id,
+            addr: format!("{host}/v{n}"),
+        }
+    }
+
+    #[test]
+    fn copies_skip_other_positions_of_a_host_already_holding_them() {
+        // Positions 10 (a), 20 (a), 30 (b), 40 (a), 50 (c): a key at 15 is
+        // owned by a's 20; a's 40 is skipped for c's 50.
+        let ring = [
+            at(10, "a"),
+            at(20, "a"),
+            at(30, "b"),
+            at(40, "a"),
+            at(50, "c"),
+        ];
+        assert_eq!(holders_of(&ring, &key(15), 3), vec![1, 2, 4]);
+        // Two hosts: two copies, however many positions.
+        assert_eq!(holders_of(&ring[..4], &key(15), 3), vec![1, 2]);
+        let me = at(20, "a");
+        assert_eq!(
+            replica_targets(&me, &ring[2..], 3),
+            vec![at(30, "b"), at(50, "c")]
+        );
+        assert_eq!(distinct_successors(&me, &ring[3..4], 3), vec![]);
     }
 }

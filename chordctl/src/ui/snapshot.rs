@@ -236,6 +236,7 @@ pub(crate) mod tests {
                     replicas: 3,
                     write_quorum: 2,
                     ready: true,
+                    positions: Vec::new(),
                 }),
             })
             .collect();

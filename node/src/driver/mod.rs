@@ -321,6 +321,7 @@ impl Node {
             replicas: self.inner.opts.replicas as usize,
             write_quorum: self.inner.opts.write_quorum(),
             ready,
+            positions: Vec::new(),
         }
     }
 

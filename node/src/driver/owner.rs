@@ -254,7 +254,7 @@ impl Node {
             // Every distinct successor once: the first R − 1 are the holders,
             // the rest is where the other side of a healed partition may
             // still hold a write (see `crate::absence`).
-            let mut holders = replica_targets(&self.inner.me.id, ring.successors(), usize::MAX);
+            let mut holders = replica_targets(&self.inner.me, ring.successors(), usize::MAX);
             let beyond = holders.split_off(r.saturating_sub(1).min(holders.len()));
             (
                 holders,
@@ -394,7 +394,7 @@ impl Node {
         let (mut quorum, first) = {
             let ring = lock(&self.inner.ring);
             QuorumWrite::start(
-                &self.inner.me.id,
+                &self.inner.me,
                 ring.successors(),
                 self.inner.opts.replicas as usize,
                 self.inner.opts.write_quorum(),
@@ -502,13 +502,26 @@ mod tests {
     }
 
     /// A peer at `addr` with an id of its own.
+    /// A peer tagged `tag` served by the node at loopback `addr`, under a
+    /// loopback host of its own (`127.1.0.tag`): placement counts copies per
+    /// host, so peers that stand for different nodes need different hosts.
     fn peer_at(addr: &str, tag: u8) -> Peer {
         let mut id = [tag; 20];
         id[0] = 0x80;
+        let port = addr.rsplit_once(':').map_or("0", |(_, p)| p);
         Peer {
             id: Id(id),
-            addr: addr.to_string(),
+            addr: format!("127.1.0.{tag}:{port}"),
         }
+    }
+
+    /// A listener that every loopback host reaches (see `peer_at`), and its
+    /// `127.0.0.1` address. It binds the wildcard address, the only way to
+    /// take one port on all of 127/8; the tests talk to it on 127/8 only.
+    async fn any_loopback() -> (tokio::net::TcpListener, String) {
+        let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        (listener, addr)
     }
 
     /// An empty node serving on loopback, as a holder that answers.
@@ -518,8 +531,7 @@ mod tests {
 
     /// An empty node serving on loopback, and its handle.
     async fn answering_holder_node() -> (String, Node) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
+        let (listener, addr) = any_loopback().await;
         let node = Node::new(Peer::from_addr(&addr), Options::default());
         tokio::spawn(crate::server::serve(
             node.clone(),
@@ -573,8 +585,7 @@ mod tests {
     /// A holder that accepts connections and never answers, and how many
     /// connections it has accepted: any call to it counts.
     async fn counting_silent_holder() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
+        let (listener, addr) = any_loopback().await;
         let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = seen.clone();
         tokio::spawn(async move {

@@ -138,7 +138,7 @@ impl Node {
                 ring.predecessor().cloned(),
                 ring.predecessor().is_some_and(|p| ring.is_suspect(&p.id)),
                 replica_targets(
-                    &self.inner.me.id,
+                    &self.inner.me,
                     ring.successors(),
                     self.inner.opts.replicas as usize,
                 ),
@@ -459,7 +459,7 @@ impl Node {
             // R nodes, not R − 1: with this node gone, its successor becomes
             // the owner and the R − 1 after it the holders.
             let targets = crate::placement::distinct_successors(
-                &self.inner.me.id,
+                &self.inner.me,
                 ring.successors(),
                 self.inner.opts.replicas as usize,
             );

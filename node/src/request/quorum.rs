@@ -17,7 +17,6 @@
 //! in the background.
 
 use crate::entry::Version;
-use crate::id::Id;
 use crate::placement::distinct_successors;
 use crate::wire::KvOutcome;
 use chord_proto::peer::Peer;
@@ -70,7 +69,7 @@ impl QuorumWrite {
     /// `write_quorum` (W) and a ring of `ring_size` nodes as this node has
     /// known it; and the holders to send the copy to now.
     pub fn start(
-        me: &Id,
+        me: &Peer,
         successors: &[Peer],
         replicas: usize,
         write_quorum: usize,
@@ -153,7 +152,7 @@ mod tests {
     /// Node 10 with successors 20, 30, 40, 50; R = 3, W = 2, a ring of 5.
     fn write() -> (QuorumWrite, Vec<Peer>) {
         let succs = [20, 30, 40, 50].map(peer);
-        QuorumWrite::start(&peer(10).id, &succs, 3, 2, 5)
+        QuorumWrite::start(&peer(10), &succs, 3, 2, 5)
     }
 
     #[test]
@@ -166,7 +165,7 @@ mod tests {
     #[test]
     fn w_of_1_is_acknowledged_at_once_while_the_copies_travel() {
         let succs = [20, 30, 40].map(peer);
-        let (w, first) = QuorumWrite::start(&peer(10).id, &succs, 3, 1, 4);
+        let (w, first) = QuorumWrite::start(&peer(10), &succs, 3, 1, 4);
         assert_eq!(first, vec![peer(20), peer(30)], "R − 1 copies still go out");
         assert_eq!(w.verdict(), Some(WriteVerdict::Acknowledged));
     }
@@ -174,7 +173,7 @@ mod tests {
     #[test]
     fn a_newer_version_after_one_ack_supersedes_the_write() {
         let succs = [20, 30, 40].map(peer);
-        let (mut w, _) = QuorumWrite::start(&peer(10).id, &succs, 3, 3, 4);
+        let (mut w, _) = QuorumWrite::start(&peer(10), &succs, 3, 3, 4);
         w.on_applied();
         assert_eq!(w.verdict(), None, "one of two acks");
         let newer = Version {
@@ -209,7 +208,7 @@ mod tests {
     #[test]
     fn a_full_quorum_waits_for_every_holder() {
         let succs = [20, 30].map(peer);
-        let (mut w, _) = QuorumWrite::start(&peer(10).id, &succs, 3, 3, 3);
+        let (mut w, _) = QuorumWrite::start(&peer(10), &succs, 3, 3, 3);
         w.on_applied();
         assert_eq!(w.verdict(), None);
         w.on_applied();
@@ -229,7 +228,7 @@ mod tests {
     #[test]
     fn the_write_fails_once_no_call_is_left() {
         let succs = [20, 30, 40].map(peer);
-        let (mut w, _) = QuorumWrite::start(&peer(10).id, &succs, 3, 3, 4);
+        let (mut w, _) = QuorumWrite::start(&peer(10), &succs, 3, 3, 4);
         w.on_applied();
         assert_eq!(w.on_failed(), Some(peer(40)));
         assert_eq!(w.verdict(), None, "the replacement is in flight");
@@ -261,7 +260,7 @@ mod tests {
     fn duplicates_and_this_node_in_the_successor_list_count_once() {
         // A small or healing ring names a node twice, or this node itself.
         let succs = [20, 20, 10, 30, 20].map(peer);
-        let (mut w, first) = QuorumWrite::start(&peer(10).id, &succs, 3, 3, 3);
+        let (mut w, first) = QuorumWrite::start(&peer(10), &succs, 3, 3, 3);
         assert_eq!(first, vec![peer(20), peer(30)]);
         // No third distinct successor to replace a failed one.
         assert_eq!(w.on_failed(), None);
@@ -277,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_node_alone_is_its_own_quorum() {
-        let (w, first) = QuorumWrite::start(&peer(10).id, &[], 3, 2, 1);
+        let (w, first) = QuorumWrite::start(&peer(10), &[], 3, 2, 1);
         assert!(first.is_empty());
         assert_eq!(w.verdict(), Some(WriteVerdict::Acknowledged));
     }
@@ -285,7 +284,7 @@ mod tests {
     #[test]
     fn a_node_cut_off_from_a_larger_ring_cannot_write_alone() {
         // No successors left, but it has known a ring of five.
-        let (w, first) = QuorumWrite::start(&peer(10).id, &[], 3, 2, 5);
+        let (w, first) = QuorumWrite::start(&peer(10), &[], 3, 2, 5);
         assert!(first.is_empty());
         assert_eq!(
             w.verdict(),
@@ -299,7 +298,7 @@ mod tests {
     #[test]
     fn the_quorum_is_capped_by_the_known_ring_size() {
         // R = W = 3 on a ring of two: one other holder is enough.
-        let (mut w, first) = QuorumWrite::start(&peer(10).id, &[peer(20)], 3, 3, 2);
+        let (mut w, first) = QuorumWrite::start(&peer(10), &[peer(20)], 3, 3, 2);
         assert_eq!(first, vec![peer(20)]);
         assert_eq!(w.verdict(), None);
         w.on_applied();

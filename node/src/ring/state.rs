@@ -375,11 +375,15 @@ impl RingState {
     pub fn fingers(&self) -> &[Option<Peer>] {
         &self.fingers
     }
-    /// How many nodes this node knows its ring to have, at least: itself plus
+    /// How many nodes (hosts, see [`Peer::host`]) this node knows its ring to have, at least: itself plus
     /// its current successors, or the last non-empty list it had if that was
     /// longer (its neighbours may be unreachable rather than gone).
     pub fn known_ring_size(&self) -> usize {
-        1 + self.successors.len().max(self.remembered.len())
+        // Hosts, not positions: with virtual nodes the successor list names
+        // other positions of the same hosts, and copies go to distinct hosts.
+        let hosts =
+            |list: &[Peer]| crate::placement::distinct_successors(&self.me, list, usize::MAX).len();
+        1 + hosts(&self.successors).max(hosts(&self.remembered))
     }
 
     /// Whether the node had neighbours and now has none: it cannot tell whether

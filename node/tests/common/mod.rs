@@ -5,6 +5,7 @@
 
 use chord_node::id::Id;
 use chord_node::placement::{holders_of, successor_of};
+use chord_node::ring::Peer;
 use rand::seq::IndexedRandom;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -248,10 +249,17 @@ impl Cluster {
 
     /// The expected holders of `key` among live nodes.
     pub fn holders(&self, key: &str) -> Vec<String> {
-        let ids = self.sorted_ids();
-        holders_of(&ids, &Id::hash(key.as_bytes()), self.replicas)
+        let ring: Vec<Peer> = self
+            .sorted_ids()
+            .iter()
+            .map(|id| Peer {
+                id: *id,
+                addr: self.addr_of(id),
+            })
+            .collect();
+        holders_of(&ring, &Id::hash(key.as_bytes()), self.replicas)
             .into_iter()
-            .map(|i| self.addr_of(&ids[i]))
+            .map(|i| ring[i].addr.clone())
             .collect()
     }
 
