@@ -60,7 +60,13 @@ pub struct Flags {
     /// Ring id as 40 hex digits instead of SHA-1 of the advertised address.
     #[arg(long, env = "CHORD_ID")]
     pub id: Option<String>,
-    /// Length of the successor list.
+    /// Positions on the ring (virtual nodes): position i at
+    /// SHA-1(advertise + "#" + i), answering under /v{i}; 1 is the node
+    /// itself at SHA-1(advertise). Copies of a key go to distinct nodes.
+    #[arg(long, env = "CHORD_VNODES", default_value_t = chord_node::config::DEFAULT_VNODES, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub vnodes: u32,
+    /// Length of the successor list (of each position; with vnodes > 1 each
+    /// position keeps this many plus vnodes, so that its list spans R nodes).
     #[arg(long, env = "CHORD_SUCCESSORS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub successors: u32,
     /// Replication factor R: copies of each key (owner + R−1 successors).
@@ -126,6 +132,7 @@ impl TryFrom<Flags> for Options {
             advertise: f.advertise,
             join: seed_list(f.join.as_deref().unwrap_or("")),
             id,
+            vnodes: f.vnodes,
             successors: f.successors,
             replicas: f.replicas,
             write_quorum: f.write_quorum,

@@ -23,8 +23,13 @@ pub struct Options {
     /// new ring only when every other seed is certainly absent (see
     /// `RingState::seeding`), so it rejoins its ring when it restarts.
     pub join: Vec<String>,
-    /// Ring id; `None`: SHA-1 of the advertised address.
+    /// Ring id; `None`: SHA-1 of the advertised address. Only with one
+    /// position ([`Options::vnodes`] = 1).
     pub id: Option<Id>,
+    /// Positions this node takes on the ring (virtual nodes): position `i`
+    /// at `SHA-1(advertise + "#" + i)` (see `chord_proto::peer`). 1: the node
+    /// itself at `SHA-1(advertise)`.
+    pub vnodes: u32,
     /// Length of the successor list.
     pub successors: u32,
     /// Replication factor R: copies of each key (owner + R−1 successors).
@@ -54,6 +59,12 @@ pub struct Options {
     pub tuning: Tuning,
 }
 
+/// The longest successor list a position keeps.
+pub const MAX_SUCCESSORS: u32 = 64;
+
+/// Positions per node when `--vnodes` is not given.
+pub const DEFAULT_VNODES: u32 = 1;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -61,6 +72,7 @@ impl Default for Options {
             advertise: None,
             join: Vec::new(),
             id: None,
+            vnodes: DEFAULT_VNODES,
             successors: 8,
             replicas: 3,
             write_quorum: None,
@@ -83,9 +95,14 @@ impl Options {
     /// interval would panic the maintenance timer, zero replicas would
     /// acknowledge writes nobody holds, a zero sync list would never split.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 10] = [
+        let checks: [(bool, &str); 12] = [
+            ((1..=64).contains(&self.vnodes), "vnodes must be 1..=64"),
             (
-                (1..=64).contains(&self.successors),
+                self.vnodes == 1 || self.id.is_none(),
+                "an explicit id needs vnodes = 1 (positions take their ids from the address)",
+            ),
+            (
+                (1..=MAX_SUCCESSORS).contains(&self.successors),
                 "successors must be 1..=64",
             ),
             ((1..=16).contains(&self.replicas), "replicas must be 1..=16"),

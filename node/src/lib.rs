@@ -23,6 +23,8 @@
 //! * [`dedup`] — outcomes of recent routed writes, so retries are answered once.
 //! * [`driver`] — the async driver: owns the state, runs ticks and repair rounds,
 //!   routes client operations and coordinates writes.
+//! * [`host`] — a node's positions on the ring (virtual nodes) behind one
+//!   listener: where a client request enters, the node's summed status.
 //! * [`server`] — the warp front: public `/kv`, `/status`, health; internal `/chord/*`.
 //!
 //! Only `peer`, `node` and `server` touch sockets or clocks.
@@ -36,6 +38,7 @@ pub mod batch;
 pub mod config;
 pub mod dedup;
 pub mod driver;
+pub mod host;
 pub mod location;
 pub mod metrics;
 pub mod peer;

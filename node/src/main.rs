@@ -4,9 +4,7 @@
 mod cli;
 
 use chord_node::config::Options;
-use chord_node::driver::Node;
-use chord_node::id::Id;
-use chord_node::ring::Peer;
+use chord_node::host::Host;
 use clap::Parser;
 use cli::{Cli, Command};
 use std::io::{IsTerminal, Write};
@@ -88,25 +86,28 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let bound = listener.local_addr()?;
     let addr = advertised(&opts, bound);
-    let id = opts.id.unwrap_or_else(|| Id::hash(addr.as_bytes()));
-    let me = Peer {
-        id,
-        addr: addr.clone(),
-    };
-    let node = Node::new(me, opts.clone());
+    let host = Host::new(&addr, opts.clone());
+    let id = host.first().me().id;
     // One line on stdout that harnesses wait for; logs go to stderr.
-    println!("chord-node listening on {bound} advertising {addr} id {id}");
+    if opts.vnodes > 1 {
+        println!(
+            "chord-node listening on {bound} advertising {addr} id {id} vnodes {}",
+            opts.vnodes
+        );
+    } else {
+        println!("chord-node listening on {bound} advertising {addr} id {id}");
+    }
     let _ = std::io::stdout().flush();
-    tracing::info!(%addr, %id, join = ?opts.join, "node starting");
-    node.start();
+    tracing::info!(%addr, %id, vnodes = opts.vnodes, join = ?opts.join, "node starting");
+    host.start();
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(chord_node::server::serve(node.clone(), listener, async {
+    let server = tokio::spawn(chord_node::server::serve(host.clone(), listener, async {
         let _ = stop_rx.await;
     }));
     wait_for_signal().await;
     tracing::info!("stopping: handing data over");
-    let handed = tokio::time::timeout(Duration::from_secs(20), node.leave()).await;
+    let handed = tokio::time::timeout(Duration::from_secs(20), host.leave()).await;
     if handed.is_err() {
         tracing::warn!("hand-off did not finish in 20 s");
     }

@@ -293,6 +293,88 @@ impl Metrics {
     }
 }
 
+/// Series that are one reading of the ring, not a per-position amount: the
+/// node's text takes their largest value instead of a sum.
+const NOT_SUMMED: [&str; 1] = ["chord_ring_size_estimate"];
+
+/// One text exposition out of several positions' (see `crate::host`): each
+/// series' values summed (counters, key gauges, histogram buckets, sums and
+/// counts all add up), a series any position has appears once, families and
+/// series in the order first seen. [`NOT_SUMMED`] series take the largest.
+pub fn sum_expositions(texts: &[String]) -> String {
+    if let [one] = texts {
+        return one.clone();
+    }
+    /// A family: its `# HELP`/`# TYPE` lines and its series by name+labels.
+    #[derive(Default)]
+    struct Family {
+        header: Vec<String>,
+        series: Vec<(String, f64, bool)>,
+    }
+    let mut families: Vec<Family> = Vec::new();
+    let mut by_header: std::collections::HashMap<String, usize> = Default::default();
+    for text in texts {
+        let mut current: Option<usize> = None;
+        let mut header: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if line == "# EOF" {
+                continue;
+            }
+            if line.starts_with('#') {
+                if current.is_some() {
+                    header.clear();
+                    current = None;
+                }
+                header.push(line.to_string());
+                continue;
+            }
+            let f = *current.get_or_insert_with(|| {
+                let key = header.join("\n");
+                *by_header.entry(key).or_insert_with(|| {
+                    families.push(Family {
+                        header: header.clone(),
+                        series: Vec::new(),
+                    });
+                    families.len() - 1
+                })
+            });
+            let Some((name, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let v: f64 = value.parse().unwrap_or(0.0);
+            let float = value.contains(['.', 'e', 'E', 'N', 'n']);
+            let keep_max = NOT_SUMMED.iter().any(|n| name.starts_with(n));
+            let series = &mut families[f].series;
+            match series.iter_mut().find(|(n, _, _)| n == name) {
+                Some((_, total, was_float)) => {
+                    *total = if keep_max { total.max(v) } else { *total + v };
+                    *was_float |= float;
+                }
+                None => series.push((name.to_string(), v, float)),
+            }
+        }
+    }
+    let mut out = String::new();
+    for f in &families {
+        for h in &f.header {
+            out.push_str(h);
+            out.push('\n');
+        }
+        for (name, v, float) in &f.series {
+            let value = if !*float {
+                format!("{}", *v as i64)
+            } else if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{v:.1}")
+            } else {
+                format!("{v}")
+            };
+            out.push_str(&format!("{name} {value}\n"));
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
 /// The ring's size estimated from a successor list: `k` successors spread
 /// over `span` of the id circle means about `k · 2^160 / span` nodes
 /// (uniform SHA-1 ids). At least the nodes actually known; exactly them
@@ -310,6 +392,25 @@ pub fn estimate_ring_size(known: usize, list_full: bool, span_fraction: f64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_expositions_add_up_series_by_series() {
+        let a = "# HELP x_total X.\n# TYPE x counter\nx_total{op=\"get\"} 2\n\
+                 # TYPE h histogram\nh_sum 0.5\nh_count 1\n\
+                 # TYPE chord_ring_size_estimate gauge\nchord_ring_size_estimate 30\n# EOF\n";
+        let b =
+            "# HELP x_total X.\n# TYPE x counter\nx_total{op=\"put\"} 1\nx_total{op=\"get\"} 3\n\
+                 # TYPE h histogram\nh_sum 1.5\nh_count 2\n\
+                 # TYPE chord_ring_size_estimate gauge\nchord_ring_size_estimate 34\n# EOF\n";
+        let sum = sum_expositions(&[a.to_string(), b.to_string()]);
+        assert_eq!(
+            sum,
+            "# HELP x_total X.\n# TYPE x counter\nx_total{op=\"get\"} 5\nx_total{op=\"put\"} 1\n\
+             # TYPE h histogram\nh_sum 2.0\nh_count 3\n\
+             # TYPE chord_ring_size_estimate gauge\nchord_ring_size_estimate 34\n# EOF\n"
+        );
+        assert_eq!(sum_expositions(&[a.to_string()]), a);
+    }
 
     #[test]
     fn a_scrape_shows_counts_and_gauges() {

@@ -28,18 +28,23 @@ struct PeerUrls {
 
 impl PeerUrls {
     fn parse(addr: &str) -> Result<PeerUrls, CallError> {
+        // As reqwest's own builder error was: the peer is unusable at this
+        // address, so it counts as unreachable and is routed around.
+        let bad = |why: &str| CallError::Unreachable(format!("bad peer address {addr:?}: {why}"));
+        // A position of a node with virtual nodes answers under `/v{i}`.
+        let (host, position) =
+            chord_proto::peer::split_position(addr).ok_or_else(|| bad("not a host:port"))?;
+        let prefix = addr.strip_prefix(host).unwrap_or_default();
+        debug_assert!(position > 0 || prefix.is_empty());
         let url = |path: &str| {
-            // As reqwest's own builder error was: the peer is unusable at this
-            // address, so it counts as unreachable and is routed around.
-            let bad =
-                |why: &str| CallError::Unreachable(format!("bad peer address {addr:?}: {why}"));
-            let url = reqwest::Url::parse(&format!("http://{addr}{path}"))
+            let full = format!("{prefix}{path}");
+            let url = reqwest::Url::parse(&format!("http://{host}{full}"))
                 .map_err(|e| bad(&e.to_string()))?;
             // Addresses arrive in other nodes' messages (a reply's origin, a
-            // successor list): one that is more than host:port, and would send
-            // the call to another path, with a query or with credentials, is
-            // refused rather than followed.
-            if url.path() != path
+            // successor list): one that is more than host:port (and a
+            // position), and would send the call to another path, with a
+            // query or with credentials, is refused rather than followed.
+            if url.path() != full
                 || url.query().is_some()
                 || url.fragment().is_some()
                 || !url.username().is_empty()
@@ -285,12 +290,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_peer_address_is_host_and_port_and_nothing_else() {
+    fn a_peer_address_is_host_and_port_and_a_position_and_nothing_else() {
         for good in ["127.0.0.1:7000", "node-3:7000", "[::1]:7000", "example:80"] {
             let urls = PeerUrls::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
             assert_eq!(urls.reply.path(), "/chord/reply", "{good}");
         }
+        // A position of a node with virtual nodes, and only that.
+        let urls = PeerUrls::parse("node-3:7000/v12").unwrap();
+        assert_eq!(urls.reply.as_str(), "http://node-3:7000/v12/chord/reply");
         for bad in [
+            "evil:80/v0",
+            "evil:80/v1/x",
+            "evil:80/v1?q",
+            "evil:80/v1/../x",
             "evil:80/x?",
             "evil:80/other",
             "user@evil:80",

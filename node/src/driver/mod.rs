@@ -128,6 +128,15 @@ impl Node {
     ///
     /// Panics if `opts` fails [`Options::validate`].
     pub fn new(me: Peer, opts: Options) -> Node {
+        let peers = PeerClient::new(opts.rpc_timeout, opts.cluster_key.as_deref());
+        Node::with_client(me, opts, peers)
+    }
+
+    /// A node like [`Node::new`] calling its peers through `peers` (the
+    /// positions of one host share one connection pool).
+    ///
+    /// Panics if `opts` fails [`Options::validate`].
+    pub fn with_client(me: Peer, opts: Options, peers: PeerClient) -> Node {
         // A programming error in an embedder or test, not user input: the
         // binary's flags are validated (with a clear message) before this.
         if let Err(why) = opts.validate() {
@@ -155,7 +164,6 @@ impl Node {
             let founder = seeds.first() == Some(&me.addr);
             RingState::seeding(me.clone(), others, founder, ring_opts)
         };
-        let peers = PeerClient::new(opts.rpc_timeout, opts.cluster_key.as_deref());
         Node {
             inner: Arc::new(Shared {
                 addr_header: warp::http::HeaderValue::from_str(&me.addr)
@@ -202,6 +210,11 @@ impl Node {
     /// The options it runs with.
     pub fn options(&self) -> &Options {
         &self.inner.opts
+    }
+
+    /// Whether `key` falls in the range this node owns, as it sees its ring now.
+    pub fn owns(&self, key: &Id) -> bool {
+        lock(&self.inner.ring).view().owns(key)
     }
 
     /// Whether it has joined a ring.

@@ -132,7 +132,7 @@ impl Node {
         // Before the view is read: a change after this instant is not
         // covered by this round's syncs.
         let round_start = now_ms();
-        let (pred, pred_suspect, targets, joined) = {
+        let (pred, pred_suspect, targets, joined, one_host) = {
             let ring = lock(&self.inner.ring);
             (
                 ring.predecessor().cloned(),
@@ -143,6 +143,8 @@ impl Node {
                     self.inner.opts.replicas as usize,
                 ),
                 ring.is_joined(),
+                // A ring of one node's positions: no other node to copy to.
+                ring.known_ring_size() <= 1,
             )
         };
         if !joined {
@@ -212,8 +214,9 @@ impl Node {
         }
         // No holder to sync with proves nothing when there should be some:
         // with a predecessor this node is not alone, it only lost its
-        // successors for now. With R = 1 there are none to ask.
-        if all_synced && (self.inner.opts.replicas <= 1 || !targets.is_empty()) {
+        // successors for now. With R = 1 there are none to ask, nor in a
+        // ring of this node's own positions alone.
+        if all_synced && (self.inner.opts.replicas <= 1 || !targets.is_empty() || one_host) {
             // Our copies are now at least as new as every holder's, as of
             // this round's start (see `view_settling`).
             self.inner

@@ -4,9 +4,9 @@
 
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::{Node, RouteAnswer};
+use crate::host::Host;
 use crate::ring::Request;
 use crate::wire::{BatchGet, ReplicaRequest, ReplyMsg, RouteMsg};
-use chord_proto::api::{KeyEntry, KeyListing};
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
 
@@ -127,27 +127,18 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(_) => error(StatusCode::SERVICE_UNAVAILABLE, "not in a ring"),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        _ => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
-            let entries = node
-                .entries()
-                .into_iter()
-                .map(|(id, e)| KeyEntry {
-                    // An expired value not swept yet is as good as deleted.
-                    deleted: !e.is_live(now),
-                    key: e.key,
-                    id,
-                    version: e.version,
-                })
-                .collect();
-            let me = node.me();
-            ok_json(&KeyListing {
-                id: me.id,
-                addr: me.addr.clone(),
-                entries,
-            })
-        }
+        _ => ok_json(&crate::host::listing(node.me(), std::slice::from_ref(node))),
     }
+}
+
+/// `GET /chord/keys` at the bare address of a node with several positions:
+/// everything the node holds (see [`Host::listing`]).
+pub fn host_keys(host: &Host, req: &Req) -> Reply {
+    if !authorized(host.first(), req) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong cluster key");
+    }
+    if req.method != Method::GET {
+        return wrong_method("GET");
+    }
+    ok_json(&host.listing())
 }

@@ -8,6 +8,7 @@ pub mod internal;
 pub mod public;
 
 use crate::driver::Node;
+use crate::host::Host;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::convert::Infallible;
@@ -103,20 +104,64 @@ pub fn wrong_method(allow: &'static str) -> Reply {
     r
 }
 
-/// Sends every request to the right handler.
-pub async fn dispatch(node: Node, req: Req) -> Reply {
+/// The position a path addresses and the path below it: `/v{i}/rest` is
+/// position `i`'s `/rest`; any other path is the node's own.
+fn position_path(path: &str) -> Option<(usize, &str)> {
+    let rest = path.strip_prefix("/v")?;
+    let (digits, below) = rest.split_at(rest.find('/')?);
+    let i: usize = digits.parse().ok()?;
+    // `/v0/…` and `/v01/…` name no position: position 0 is the bare address.
+    (i > 0 && digits == i.to_string()).then_some((i, below))
+}
+
+/// Whether a request is node-to-node traffic (a larger body limit).
+fn is_internal(path: &str) -> bool {
+    let below = position_path(path).map_or(path, |(_, below)| below);
+    below.starts_with("/chord/")
+}
+
+/// Sends every request to the right position and handler.
+pub async fn dispatch(host: Host, req: Req) -> Reply {
     let path = req.path.as_str();
+    if let Some((i, below)) = position_path(path) {
+        return match host.position(i) {
+            Some(node) => dispatch_at(node, &req, below).await,
+            None => error(StatusCode::NOT_FOUND, "no such position"),
+        };
+    }
     if let Some(rest) = path.strip_prefix("/kv/") {
-        return public::kv(&node, &req, rest).await;
+        // Entered at the position closest before the key (a key that does
+        // not decode is refused by any position alike).
+        let entry = match chord_proto::key::decode_key(rest) {
+            Ok(key) => host.entry_for(&crate::id::Id::hash(key.as_bytes())),
+            Err(_) => host.first(),
+        };
+        return public::kv(entry, &req, rest).await;
+    }
+    if host.positions().len() > 1 {
+        match path {
+            "/status" | "/healthz" | "/readyz" => return public::host_info(&host, &req, path),
+            "/metrics" => return public::metrics_text(&req, host.render_metrics()),
+            "/chord/keys" => return internal::host_keys(&host, &req),
+            _ => {}
+        }
+    }
+    dispatch_at(host.first(), &req, path).await
+}
+
+/// Sends a request for `path` (below any position prefix) to `node`'s handler.
+async fn dispatch_at(node: &Node, req: &Req, path: &str) -> Reply {
+    if let Some(rest) = path.strip_prefix("/kv/") {
+        return public::kv(node, req, rest).await;
     }
     if let Some(rest) = path.strip_prefix("/chord/") {
-        return internal::handle(&node, &req, rest).await;
+        return internal::handle(node, req, rest).await;
     }
     match path {
-        "/status" | "/healthz" | "/readyz" => public::info(&node, &req),
-        "/metrics" => public::metrics(&node, &req),
-        "/openapi.json" => public::openapi(&req),
-        "/kv:batchGet" => public::batch_get(&node, &req).await,
+        "/status" | "/healthz" | "/readyz" => public::info(node, req, path),
+        "/metrics" => public::metrics_text(req, node.render_metrics()),
+        "/openapi.json" => public::openapi(req),
+        "/kv:batchGet" => public::batch_get(node, req).await,
         _ => error(StatusCode::NOT_FOUND, "no such route"),
     }
 }
@@ -207,13 +252,15 @@ fn text_header(
         .unify()
 }
 
-/// Serves `node` on `listener` until `shutdown` completes.
+/// Serves `host` (a node, or a node's positions) on `listener` until
+/// `shutdown` completes.
 pub async fn serve(
-    node: Node,
+    host: impl Into<Host>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let limit = node.options().max_body;
+    let host: Host = host.into();
+    let limit = host.first().options().max_body;
     // Node-to-node messages carry batches of entries (repair, hand-off) and a
     // client's value inside a routed request: give them headroom.
     let internal_limit = limit + (16 << 20);
@@ -245,9 +292,9 @@ pub async fn serve(
                   ttl: Option<String>,
                   query: Option<String>,
                   body| {
-                let node = node.clone();
+                let host = host.clone();
                 async move {
-                    let limit = if path.as_str().starts_with("/chord/") {
+                    let limit = if is_internal(path.as_str()) {
                         internal_limit
                     } else {
                         limit
@@ -255,7 +302,7 @@ pub async fn serve(
                     // Answers made before dispatch carry the `/kv` headers too.
                     let tag = |r: Reply| {
                         if path.as_str().starts_with("/kv/") {
-                            public::tag_self(&node, r)
+                            public::tag_self(host.first(), r)
                         } else {
                             r
                         }
@@ -307,7 +354,7 @@ pub async fn serve(
                             query,
                         },
                     };
-                    Ok(dispatch(node, req).await)
+                    Ok(dispatch(host, req).await)
                 }
             },
         )

@@ -3,6 +3,7 @@
 
 use super::{error, json, wrong_method, Reply, Req};
 use crate::driver::{ClientReply, Node};
+use crate::host::Host;
 use crate::metrics::OpLabel;
 use crate::terms::Terms;
 use crate::wire::{KvOp, KvOutcome};
@@ -197,11 +198,11 @@ pub fn openapi(req: &Req) -> Reply {
 }
 
 /// `GET /metrics`: the Prometheus (OpenMetrics) text exposition.
-pub fn metrics(node: &Node, req: &Req) -> Reply {
+pub fn metrics_text(req: &Req, text: String) -> Reply {
     if req.method != Method::GET && req.method != Method::HEAD {
         return wrong_method("GET, HEAD");
     }
-    let mut r = Reply::new(Bytes::from(node.render_metrics()));
+    let mut r = Reply::new(Bytes::from(text));
     r.headers_mut().insert(
         warp::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -209,18 +210,33 @@ pub fn metrics(node: &Node, req: &Req) -> Reply {
     r
 }
 
-/// `GET /status`, `/healthz`, `/readyz`.
-pub fn info(node: &Node, req: &Req) -> Reply {
+/// `GET /status`, `/healthz`, `/readyz` of one position (`path` is one of them).
+pub fn info(node: &Node, req: &Req, path: &str) -> Reply {
+    info_of(req, path, || node.status(), || node.is_ready())
+}
+
+/// `GET /status`, `/healthz`, `/readyz` of a node with several positions:
+/// its summed status, ready when every position is.
+pub fn host_info(host: &Host, req: &Req, path: &str) -> Reply {
+    info_of(req, path, || host.status(), || host.is_ready())
+}
+
+fn info_of(
+    req: &Req,
+    path: &str,
+    status: impl FnOnce() -> chord_proto::api::Status,
+    ready: impl FnOnce() -> bool,
+) -> Reply {
     if req.method != Method::GET && req.method != Method::HEAD {
         return wrong_method("GET, HEAD");
     }
-    match req.path.as_str() {
+    match path {
         "/status" => json(
             StatusCode::OK,
-            serde_json::to_vec(&node.status()).unwrap_or_default(),
+            serde_json::to_vec(&status()).unwrap_or_default(),
         ),
         "/healthz" => json(StatusCode::OK, br#"{"ok":true}"#.to_vec()),
-        _ if node.is_ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
+        _ if ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
         _ => json(
             StatusCode::SERVICE_UNAVAILABLE,
             br#"{"ready":false}"#.to_vec(),
