@@ -76,22 +76,29 @@ def positions(advertise: str, vnodes: int) -> list:
 
 
 class Placement:
-    """Where keys live on a ring of physical nodes with `vnodes` positions
-    each (the Rust `placement::holders_of` over sorted positions).
+    """Where keys live on a ring of positions (the Rust
+    `placement::holders_of` over sorted positions).
 
     A key's owner is the first position clockwise from the key (inclusive);
     its holders are the owner and the first positions of the next R - 1
     distinct hosts, so the R copies sit on R machines.
     """
 
-    def __init__(self, addrs, vnodes: int):
-        self.positions = sorted(p for a in addrs for p in positions(a, vnodes))
+    def __init__(self, given):
+        self.positions = sorted(given)
         """Every position, in increasing id order."""
         self.ids = [p.id for p in self.positions]
         if not self.ids:
             raise ValueError("a ring needs at least one node")
-        # SHA-1 collisions would silently merge two positions.
-        assert len(set(self.ids)) == len(self.ids), "position ids collide"
+        # Two positions with one id (hand-made, or a SHA-1 collision) would
+        # leave the owner of that id to the sort order.
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("two positions share an id")
+
+    @classmethod
+    def of_nodes(cls, addrs, vnodes: int) -> "Placement":
+        """The ring of the nodes advertised as `addrs`, `vnodes` positions each."""
+        return cls(p for a in addrs for p in positions(a, vnodes))
 
     def owner_index(self, key: int) -> int:
         """Index of the first position with id >= key, wrapping to 0."""

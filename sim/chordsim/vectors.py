@@ -114,7 +114,7 @@ def vnode_case(hosts: int, vnodes: int, key_count: int) -> dict:
     """Positions, key holders and host shares of `hosts` nodes with `vnodes`
     positions each; addresses as in ring-v1 (node-00:7000, ...)."""
     addrs = [f"node-{i:02d}:7000" for i in range(hosts)]
-    ring = Placement(addrs, vnodes)
+    ring = Placement.of_nodes(addrs, vnodes)
     key_rows = []
     for k in vector_keys(key_count):
         kid = hash_id(k)

@@ -34,10 +34,7 @@ def test_position_addresses_and_hosts():
 
 def hand_made(entries) -> Placement:
     """A Placement over given (id, addr) positions, bypassing the hashes."""
-    ring = Placement(["unused:1"], 1)
-    ring.positions = sorted(Position(i, a) for i, a in entries)
-    ring.ids = [p.id for p in ring.positions]
-    return ring
+    return Placement(Position(i, a) for i, a in entries)
 
 
 # Positions 10 (a), 20 (a), 30 (b), 40 (a), 50 (c), as in the Rust
@@ -76,7 +73,7 @@ def test_shares_sum_the_arcs_of_each_hosts_positions():
 def test_every_keys_holders_are_distinct_hosts_after_its_successor(hosts, vnodes, replicas):
     rng = random.Random(hosts * 100 + vnodes)
     addrs = random_addresses(rng, hosts)
-    ring = Placement(addrs, vnodes)
+    ring = Placement.of_nodes(addrs, vnodes)
     assert len(ring.positions) == hosts * vnodes
     for _ in range(300):
         key = rng.getrandbits(160)
@@ -97,7 +94,7 @@ def test_every_keys_holders_are_distinct_hosts_after_its_successor(hosts, vnodes
 
 
 def test_a_position_id_is_owned_by_that_position():
-    ring = Placement(random_addresses(random.Random(9), 4), 6)
+    ring = Placement.of_nodes(random_addresses(random.Random(9), 4), 6)
     for i, p in enumerate(ring.positions):
         assert ring.owner(p.id) == p
         assert ring.owner((p.id + 1) % SIZE) == ring.positions[(i + 1) % len(ring.positions)]

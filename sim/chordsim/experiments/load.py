@@ -18,7 +18,7 @@ from ..stats import summary
 
 def loads(addrs: list, vnodes: int, keys: list) -> list:
     """Keys held by each address; `keys` must be sorted ids."""
-    ring = Placement(addrs, vnodes)
+    ring = Placement.of_nodes(addrs, vnodes)
     hosts = [p.host for p in ring.positions]
     counts = dict.fromkeys(addrs, 0)
     # Keys past the last position wrap around to the first.
