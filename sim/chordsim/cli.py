@@ -30,6 +30,7 @@ def parse(argv) -> argparse.Namespace:
         p.add_argument("--small", action="store_true", help="test-sized run")
     p = sub.add_parser("vectors", help="write the Rust test vectors")
     p.add_argument("--out", type=Path, default=vectors.VECTOR_PATH)
+    p.add_argument("--vnodes-out", type=Path, default=vectors.VNODE_PATH)
     p = sub.add_parser("bench", help="time N nodes with L lookups")
     p.add_argument("--nodes", type=int, default=10_000)
     p.add_argument("--lookups", type=int, default=100_000)
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "vectors":
         print(vectors.write(args.out))
+        print(vectors.write_vnodes(args.vnodes_out))
     elif args.command == "bench":
         for run in (bench.static, bench.event_driven):
             print(run(args.seed, args.nodes, args.lookups))

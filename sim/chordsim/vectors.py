@@ -1,4 +1,6 @@
-"""Test vectors for the Rust node: sim/vectors/ring-v1.json.
+"""Test vectors for the Rust node: sim/vectors/ring-v1.json (ring
+arithmetic, tables, owners, routes) and sim/vectors/vnodes-v1.json
+(virtual-node positions, holders on distinct hosts, ring shares).
 
 Everything is derived from fixed addresses and keys plus one seeded RNG,
 so regenerating gives the same bytes. Ids are 40-hex strings.
@@ -11,11 +13,17 @@ from .ids import SIZE, finger_start, hash_id, to_hex
 from .interval import in_half_open, in_open
 from .ring import Ring
 from .routing import Table, route
+from .static import Placement
 
 SUCC_LEN = 8
 REPLICAS = 3
 SEED = 20240601
 VECTOR_PATH = Path(__file__).resolve().parent.parent / "vectors" / "ring-v1.json"
+VNODE_PATH = VECTOR_PATH.with_name("vnodes-v1.json")
+VNODE_CASES = [(16, 16, 300), (16, 1, 100), (3, 4, 200), (1, 4, 20)]
+"""(hosts, vnodes, keys) of each vnode case: the main ring, the same hosts
+without virtual nodes, three hosts where copies skip many positions of a
+host already holding the key, and one host (one copy)."""
 
 
 ODD_KEYS = ["ユーザー:1", "emoji-🔑", "users/42/profile", "ключ", "k\u00e9y", "日本 語"]
@@ -102,13 +110,43 @@ def generate() -> dict:
             "small_rings": small}
 
 
+def vnode_case(hosts: int, vnodes: int, key_count: int) -> dict:
+    """Positions, key holders and host shares of `hosts` nodes with `vnodes`
+    positions each; addresses as in ring-v1 (node-00:7000, ...)."""
+    addrs = [f"node-{i:02d}:7000" for i in range(hosts)]
+    ring = Placement.of_nodes(addrs, vnodes)
+    key_rows = []
+    for k in vector_keys(key_count):
+        kid = hash_id(k)
+        held = ring.holders(kid, REPLICAS)
+        key_rows.append({"key": k, "id": to_hex(kid), "owner": held[0].addr,
+                         "holders": [p.addr for p in held]})
+    shares = ring.shares()
+    return {"hosts": addrs, "vnodes": vnodes,
+            "positions": [{"id": to_hex(p.id), "addr": p.addr, "host": p.host}
+                          for p in ring.positions],
+            "keys": key_rows, "shares": shares,
+            "busiest_over_mean": max(shares.values()) * hosts}
+
+
+def generate_vnodes() -> dict:
+    """The whole vnode vector document."""
+    return {"format": "chord-vnode-vectors-v1", "replicas": REPLICAS,
+            "cases": [vnode_case(*c) for c in VNODE_CASES]}
+
+
 def render(doc: dict) -> str:
     """Canonical text: sorted keys, indent 1, UTF-8 kept, trailing newline."""
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def write(path: Path = VECTOR_PATH) -> Path:
-    """Regenerate the vector file at `path`."""
+def write(path: Path = VECTOR_PATH, doc: dict = None) -> Path:
+    """Regenerate the vector file at `path` (ring-v1 unless `doc` is given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(generate()), encoding="utf-8")
+    path.write_text(render(generate() if doc is None else doc), encoding="utf-8")
     return path
+
+
+def write_vnodes(path: Path = VNODE_PATH) -> Path:
+    """Regenerate the vnode vector file at `path`."""
+    return write(path, generate_vnodes())

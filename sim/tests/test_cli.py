@@ -3,9 +3,11 @@ import pytest
 from chordsim.cli import main
 
 
-def test_vectors_command_writes_file(tmp_path, capsys):
-    assert main(["vectors", "--out", str(tmp_path / "v.json")]) == 0
+def test_vectors_command_writes_files(tmp_path, capsys):
+    assert main(["vectors", "--out", str(tmp_path / "v.json"),
+                 "--vnodes-out", str(tmp_path / "vn.json")]) == 0
     assert (tmp_path / "v.json").read_text().startswith("{")
+    assert (tmp_path / "vn.json").read_text().startswith("{")
 
 
 def test_experiment_command_writes_csv_and_png(tmp_path):

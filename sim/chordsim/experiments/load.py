@@ -1,9 +1,10 @@
 """Keys per node, with and without virtual nodes (Chord Fig. 8 and 9).
 
 Static: a key belongs to the first (virtual) node clockwise from it; a
-real node's load is the sum over its virtual nodes. Virtual node v of
-address a has id sha1(f"{a}#{v}"); with one virtual node the id is
-sha1(a) as for a real node.
+real node's load is the sum over its virtual nodes. Positions are
+`static.Placement`'s, the Rust node's rule: virtual node v of address a
+has id sha1(f"{a}#{v}"); with one virtual node the id is sha1(a) as for
+a real node.
 """
 import random
 from bisect import bisect_right
@@ -11,24 +12,22 @@ from pathlib import Path
 
 from ..ids import hash_id
 from ..output import new_figure, save, write_csv
-from ..static import random_addresses
+from ..static import Placement, random_addresses
 from ..stats import summary
 
 
 def loads(addrs: list, vnodes: int, keys: list) -> list:
     """Keys held by each address; `keys` must be sorted ids."""
-    owner_of = {}
-    for a in addrs:
-        for v in range(vnodes):
-            owner_of[hash_id(a if vnodes == 1 else f"{a}#{v}")] = a
-    ids = sorted(owner_of)
+    ring = Placement.of_nodes(addrs, vnodes)
+    hosts = [p.host for p in ring.positions]
     counts = dict.fromkeys(addrs, 0)
-    below = bisect_right(keys, ids[-1])
-    counts[owner_of[ids[0]]] += len(keys) - below
+    # Keys past the last position wrap around to the first.
+    below = bisect_right(keys, ring.ids[-1])
+    counts[hosts[0]] += len(keys) - below
     prev = 0
-    for vid in ids:
-        upto = bisect_right(keys, vid)
-        counts[owner_of[vid]] += upto - prev
+    for pid, host in zip(ring.ids, hosts):
+        upto = bisect_right(keys, pid)
+        counts[host] += upto - prev
         prev = upto
     return list(counts.values())
 
