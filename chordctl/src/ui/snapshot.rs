@@ -244,6 +244,7 @@ pub(crate) mod tests {
                 name: "t".into(),
                 key: "secret-cluster-key".into(),
                 replicas: 3,
+                vnodes: None,
                 program: "chord-node".into(),
             },
             nodes,
