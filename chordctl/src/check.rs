@@ -228,8 +228,7 @@ pub fn ring(positions: &[RingInput]) -> RingReport {
         let (next, prev) = ((i + 1) % n, (i + n - 1) % n);
         // A lone position names no successor and may not have learnt that it
         // is its own predecessor (its successor list never holds itself).
-        let successor_ok =
-            pos.successor == Some(ids[next]) || (n == 1 && pos.successor.is_none());
+        let successor_ok = pos.successor == Some(ids[next]) || (n == 1 && pos.successor.is_none());
         let predecessor_ok =
             pos.predecessor == Some(ids[prev]) || (n == 1 && pos.predecessor.is_none());
         // Readiness is the node's: said once, at its position 0.
@@ -490,8 +489,9 @@ fn position_ring(nodes: &[Holdings]) -> (Vec<Peer>, Vec<usize>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use chord_proto::peer::position_id;
 
     /// The id whose first byte is `b` and the rest 0.
     fn at(b: u8) -> Id {
@@ -662,5 +662,223 @@ mod tests {
             holdings("b", 0x40, vec![entry("k", 0x30, 1, false)]),
         ];
         assert!(data(&nodes, 3).is_clean());
+    }
+    /// `hosts` nodes `n1`, `n2`, … advertised as `n{h}:7000`, with `v`
+    /// positions each at the ids the node derives, every pointer correct
+    /// (statuses as the node's contract has them: position 0 on top, every
+    /// position in `positions` when `v > 1`).
+    pub(crate) fn vnode_ring(hosts: usize, v: usize) -> Vec<(String, Status)> {
+        let advertise = |h: usize| format!("n{h}:7000");
+        let peer = |h: usize, i: usize| Peer {
+            id: position_id(&advertise(h), i, v),
+            addr: position_addr(&advertise(h), i),
+        };
+        let mut all: Vec<Peer> = (1..=hosts)
+            .flat_map(|h| (0..v).map(move |i| peer(h, i)))
+            .collect();
+        all.sort_by_key(|p| p.id);
+        let n = all.len();
+        let status_of = |p: Peer| {
+            let k = all.iter().position(|q| *q == p).unwrap();
+            Status {
+                id: p.id,
+                addr: p.addr,
+                predecessor: Some(all[(k + n - 1) % n].clone()),
+                successors: vec![all[(k + 1) % n].clone()],
+                fingers: Vec::new(),
+                keys: 1,
+                keys_owned: 1,
+                keys_replica: 0,
+                tombstones: 0,
+                repairing: false,
+                replicas: 3,
+                write_quorum: 2,
+                ready: true,
+                positions: Vec::new(),
+            }
+        };
+        (1..=hosts)
+            .map(|h| {
+                let positions: Vec<Status> = (0..v).map(|i| status_of(peer(h, i))).collect();
+                let mut top = positions[0].clone();
+                if v > 1 {
+                    top.keys = v;
+                    top.keys_owned = v;
+                    top.positions = positions;
+                }
+                (format!("n{h}"), top)
+            })
+            .collect()
+    }
+
+    /// Every position of every node of `ring`, as the ring check takes them.
+    pub(crate) fn inputs(ring: &[(String, Status)]) -> Vec<RingInput> {
+        ring.iter()
+            .flat_map(|(name, s)| RingInput::from_status(name, s))
+            .collect()
+    }
+
+    #[test]
+    fn a_vnode_ring_is_checked_over_positions_with_one_row_per_node() {
+        let ring = vnode_ring(3, 4);
+        let r = super::ring(&inputs(&ring));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(r.positions.len(), 12);
+        let rows: Vec<(&str, usize)> = r
+            .rows
+            .iter()
+            .map(|x| (x.name.as_str(), x.positions))
+            .collect();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|(_, v)| *v == 4), "{rows:?}");
+        // A node's share is the sum of its positions' intervals on the
+        // ring of all positions, reckoned here independently.
+        let mut sorted: Vec<(Id, &str)> = ring
+            .iter()
+            .flat_map(|(name, s)| s.positions.iter().map(move |p| (p.id, name.as_str())))
+            .collect();
+        sorted.sort();
+        for row in &r.rows {
+            let want: f64 = (0..sorted.len())
+                .filter(|k| sorted[*k].1 == row.name)
+                .map(|k| 100.0 * ring_fraction(&sorted[(k + 11) % 12].0, &sorted[k].0))
+                .sum();
+            assert!(
+                (row.share - want).abs() < 1e-9,
+                "{}: {} vs {want}",
+                row.name,
+                row.share
+            );
+            assert_eq!(
+                row.id,
+                ring.iter().find(|(n, _)| *n == row.name).unwrap().1.id
+            );
+        }
+        let total: f64 = r.rows.iter().map(|x| x.share).sum();
+        assert!((total - 100.0).abs() < 1e-9, "{total}");
+        // Busiest over mean, from the rows.
+        let b = r.balance.unwrap();
+        let top = r.rows.iter().map(|x| x.share).fold(0.0, f64::max);
+        assert_eq!(b.busiest_share, top);
+        assert!((b.mean_share - 100.0 / 3.0).abs() < 1e-9);
+        assert!((b.ratio - top * 3.0 / 100.0).abs() < 1e-9);
+        assert!(b.ratio > 1.0);
+    }
+
+    #[test]
+    fn balance_is_the_busiest_nodes_summed_share_over_the_mean() {
+        // a at 0x40 and 0xc0, b at 0x80, c at 0x00: each position a
+        // quarter, a half for a against a mean of a third.
+        let pos = |name: &str, position: usize, id: u8, pred: u8, succ: u8| RingInput {
+            position,
+            ..node(name, id, pred, succ)
+        };
+        let r = ring(&[
+            pos("a", 0, 0x40, 0x00, 0x80),
+            pos("b", 0, 0x80, 0x40, 0xc0),
+            pos("a", 1, 0xc0, 0x80, 0x00),
+            pos("c", 0, 0x00, 0xc0, 0x40),
+        ]);
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let order: Vec<&str> = r.rows.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b"], "ring order of position 0");
+        assert_eq!(r.rows[1].share, 50.0);
+        let b = r.balance.unwrap();
+        assert_eq!(
+            b.to_string(),
+            "balance: busiest/mean 1.50 (a holds 50.00 %, mean 33.33 %)"
+        );
+        // An even ring of one position each: ratio 1, the first row named.
+        let even = ring(&[node("x", 0x00, 0x80, 0x80), node("y", 0x80, 0x00, 0x00)]);
+        let b = even.balance.unwrap();
+        assert_eq!((b.busiest.as_str(), b.ratio), ("x", 1.0));
+        assert!(ring(&[]).balance.is_none());
+    }
+
+    #[test]
+    fn a_position_with_a_wrong_successor_is_named_by_position() {
+        let mut ring = vnode_ring(3, 4);
+        // n1's position 2 skips its successor for the one after it.
+        let r0 = super::ring(&inputs(&ring));
+        let k = r0.positions.iter().position(|p| p.name == "n1/v2").unwrap();
+        let (skip, after) = (&r0.positions[(k + 1) % 12], &r0.positions[(k + 2) % 12]);
+        ring[0].1.positions[2].successors[0].id = after.id;
+        let r = super::ring(&inputs(&ring));
+        assert_eq!(
+            r.problems,
+            [format!(
+                "n1/v2: successor is {}, expected {}",
+                after.name, skip.name
+            )]
+        );
+        let n1 = r.rows.iter().find(|x| x.name == "n1").unwrap();
+        assert_eq!(
+            (n1.successor_ok, n1.predecessor_ok, n1.wrong_positions),
+            (false, true, 1)
+        );
+        assert!(r
+            .rows
+            .iter()
+            .filter(|x| x.name != "n1")
+            .all(|x| x.wrong_positions == 0));
+        // Only the top level (position 0) wrong is not enough to hide it: the
+        // positions are what is checked.
+        let mut top_only = vnode_ring(3, 4);
+        top_only[0].1.successors[0].id = Id::hash(b"elsewhere");
+        assert!(super::ring(&inputs(&top_only)).problems.is_empty());
+    }
+
+    #[test]
+    fn a_lone_node_with_positions_is_a_ring_by_itself() {
+        let lone = vnode_ring(1, 4);
+        let r = ring(&inputs(&lone));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!((r.rows.len(), r.rows[0].positions), (1, 4));
+        assert!((r.rows[0].share - 100.0).abs() < 1e-9);
+        assert!((r.balance.unwrap().ratio - 1.0).abs() < 1e-9);
+        // One position: the status itself, named by the node.
+        let plain = vnode_ring(1, 1);
+        assert_eq!(positions_of(&plain[0].1).len(), 1);
+        assert_eq!(inputs(&plain)[0].label(), "n1");
+        assert_eq!(inputs(&lone)[3].label(), "n1/v3");
+    }
+
+    #[test]
+    fn data_expects_copies_on_distinct_nodes_over_positions() {
+        // a at 0x10 and 0x20, b at 0x30, c at 0x40 and 0x50.
+        let node = |name: &str, ids: &[u8], entries: Vec<KeyEntry>| Holdings {
+            name: name.into(),
+            ids: ids.iter().map(|b| at(*b)).collect(),
+            entries,
+        };
+        let ring = |k: KeyEntry, on: &[&str]| {
+            let has = |n: &str| {
+                if on.contains(&n) {
+                    vec![k.clone()]
+                } else {
+                    vec![]
+                }
+            };
+            [
+                node("a", &[0x10, 0x20], has("a")),
+                node("b", &[0x30], has("b")),
+                node("c", &[0x40, 0x50], has("c")),
+            ]
+        };
+        // Owned by a's 0x10; a's 0x20 is the same node, so b is next.
+        let k = entry("k", 0x05, 1, false);
+        assert!(data(&ring(k.clone(), &["a", "b"]), 2).is_clean());
+        let r = data(&ring(k.clone(), &["a"]), 2);
+        assert_eq!(r.under_replicated[0].expected, ["a", "b"]);
+        // Owned by c's 0x50 (wrapping past a's 0x10, b's 0x30 come next).
+        let k = entry("k", 0x45, 1, false);
+        let r = data(&ring(k, &["c", "a"]), 3);
+        assert_eq!(r.under_replicated[0].expected, ["c", "a", "b"]);
+        assert!(r.misplaced.is_empty());
+        // Three copies on two nodes of three: b's is elsewhere.
+        let k = entry("k", 0x15, 1, false);
+        let r = data(&ring(k, &["a", "b", "c"]), 2);
+        assert_eq!(r.misplaced[0].expected, ["a", "b"]);
+        assert_eq!(r.misplaced[0].elsewhere, ["c"]);
     }
 }

@@ -423,3 +423,40 @@ pub fn print_names(verb: &str, names: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{inputs, vnode_ring};
+
+    #[test]
+    fn the_ring_table_has_a_positions_column_only_with_vnodes_and_always_a_balance_line() {
+        let plain = ring_table(&check::ring(&inputs(&vnode_ring(3, 1))));
+        assert!(plain.starts_with("NAME  ID "), "{plain}");
+        assert!(!plain.contains("POSITIONS"), "{plain}");
+        assert!(plain.contains("agree"), "{plain}");
+        assert!(
+            plain.ends_with(" %)\n") && plain.contains("\nbalance: busiest/mean "),
+            "{plain}"
+        );
+
+        let mut ring = vnode_ring(3, 4);
+        ring[1].1.positions[3].predecessor = None;
+        let text = ring_table(&check::ring(&inputs(&ring)));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  POSITIONS  SHARE  "), "{text}");
+        let n2 = lines.iter().find(|l| l.starts_with("n2 ")).unwrap();
+        assert!(
+            n2.contains("  4  ") && n2.ends_with("1 of 4 positions wrong"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ring problem: n2/v3: predecessor is none, expected "),
+            "{text}"
+        );
+        assert!(
+            lines.last().unwrap().starts_with("balance: busiest/mean "),
+            "{text}"
+        );
+    }
+}

@@ -592,4 +592,15 @@ mod tests {
         assert_eq!(count_class(&parsed, "reply"), 1);
         assert!(doc.contains("lookup of k"));
     }
+    #[test]
+    fn with_vnodes_the_legend_counts_nodes_and_positions() {
+        let ring = crate::check::tests::vnode_ring(3, 4);
+        let doc = render(&RingView::new(&borrowed(&ring), None).unwrap());
+        assert!(
+            doc.contains("3 nodes (12 positions), 12 keys owned"),
+            "{doc}"
+        );
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        assert_eq!(count_class(&parsed, "node"), 12);
+    }
 }

@@ -96,10 +96,13 @@ impl RingView {
                     .and_then(|(_, s)| check::positions_of(s).get(row.position))
                     .expect("every row comes from a status");
                 let prev = rows[(i + n - 1) % n].id;
-                let host = hosts.iter().position(|h| *h == row.node).unwrap_or_else(|| {
-                    hosts.push(&row.node);
-                    hosts.len() - 1
-                });
+                let host = hosts
+                    .iter()
+                    .position(|h| *h == row.node)
+                    .unwrap_or_else(|| {
+                        hosts.push(&row.node);
+                        hosts.len() - 1
+                    });
                 NodeView {
                     name: row.name.clone(),
                     host,
@@ -328,5 +331,31 @@ pub(crate) mod tests {
         assert_eq!(view.busiest().unwrap().name, "n3");
         let view = RingView::new(&borrowed(&even_ring(1)), None).unwrap();
         assert!(view.busiest().is_none(), "no keys, no busiest node");
+    }
+    #[test]
+    fn with_vnodes_every_position_is_drawn_coloured_by_its_node() {
+        let ring = crate::check::tests::vnode_ring(3, 4);
+        let view = RingView::new(&borrowed(&ring), Some("n2")).unwrap();
+        assert_eq!((view.nodes.len(), view.node_count()), (12, 3));
+        assert!(view.has_vnodes());
+        assert!(view
+            .nodes
+            .iter()
+            .all(|n| n.successor_ok && n.span_from.is_some()));
+        assert_eq!(view.ring_count(), 1);
+        // Positions of a node share its number, and names say the node.
+        for n in &view.nodes {
+            let host = n.name.split('/').next().unwrap();
+            let first = view
+                .nodes
+                .iter()
+                .find(|m| m.name.starts_with(host))
+                .unwrap();
+            assert_eq!(n.host, first.host, "{}", n.name);
+        }
+        assert_eq!(view.total_keys(), 12, "each position owns its own");
+        assert_eq!(view.selected.unwrap().id, ring[1].1.id);
+        let plain = RingView::new(&borrowed(&even_ring(3)), None).unwrap();
+        assert!(!plain.has_vnodes());
     }
 }
