@@ -129,8 +129,9 @@ pub enum Command {
     /// One row per node: address, ring id, state, neighbours, keys.
     #[command(visible_alias = "ls")]
     Status,
-    /// Nodes in ring order, their share of the key space, pointer agreement;
-    /// `--svg FILE` (or `-o svg`) also draws them.
+    /// Nodes in ring order, their share of the key space (summed over their
+    /// positions with virtual nodes), pointer agreement, and the balance
+    /// (busiest share / mean); `--svg FILE` (or `-o svg`) also draws them.
     Ring(RingArgs),
     /// Store a JSON value under KEY.
     Put(PutArgs),
