@@ -18,6 +18,10 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// Image used when `--image` is not given.
 pub const DEFAULT_IMAGE: &str = "chord-node:latest";
 
+/// The most ring positions a node takes (the node's own limit for
+/// `--vnodes`).
+pub const MAX_VNODES: u32 = 64;
+
 /// Start, drive and break a Chord ring of chord-node containers or processes.
 #[derive(Debug, Parser)]
 #[command(
@@ -125,8 +129,9 @@ pub enum Command {
     /// One row per node: address, ring id, state, neighbours, keys.
     #[command(visible_alias = "ls")]
     Status,
-    /// Nodes in ring order, their share of the key space, pointer agreement;
-    /// `--svg FILE` (or `-o svg`) also draws them.
+    /// Nodes in ring order, their share of the key space (summed over their
+    /// positions with virtual nodes), pointer agreement, and the balance
+    /// (busiest share / mean); `--svg FILE` (or `-o svg`) also draws them.
     Ring(RingArgs),
     /// Store a JSON value under KEY.
     Put(PutArgs),
@@ -176,6 +181,11 @@ pub struct UpArgs {
     /// Copies of each key (owner included).
     #[arg(long, default_value_t = 3)]
     pub replicas: u32,
+    /// Ring positions (virtual nodes) each node takes, 1 to 64, passed to
+    /// every node it starts (also later by `add` and `restart`) as
+    /// `CHORD_VNODES`; without it the node's default applies.
+    #[arg(long, value_name = "V")]
+    pub vnodes: Option<u32>,
     /// Image to run (built from the chord-node binary if missing or older). Docker only.
     #[arg(long)]
     pub image: Option<String>,
@@ -378,6 +388,8 @@ pub enum Action {
         nodes: u32,
         /// Replication factor, at least 1.
         replicas: u32,
+        /// Positions per node, 1 to 64; `None` leaves the node's default.
+        vnodes: Option<u32>,
         /// Image to run (docker runtime).
         image: String,
         /// Deadline for the whole start-up.
@@ -517,12 +529,18 @@ impl Cli {
                 if args.replicas == 0 {
                     return Err(exit::usage("up: --replicas must be at least 1"));
                 }
+                if args.vnodes.is_some_and(|v| !(1..=MAX_VNODES).contains(&v)) {
+                    return Err(exit::usage(format!(
+                        "up: --vnodes must be 1 to {MAX_VNODES}"
+                    )));
+                }
                 if args.image.is_some() && runtime == RuntimeKind::Process {
                     return Err(exit::usage("up: --image only applies to --runtime docker"));
                 }
                 Action::Up {
                     nodes: args.nodes,
                     replicas: args.replicas,
+                    vnodes: args.vnodes,
                     image: args.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
                     timeout: args.timeout,
                 }
@@ -929,6 +947,16 @@ mod tests {
         );
         let err = plan(&["--runtime", "process", "up", "3", "--image", "x"]).unwrap_err();
         assert_eq!(code_of(&err), 2);
+        for bad in ["0", "65"] {
+            let err = plan(&["up", "3", "--vnodes", bad]).unwrap_err();
+            assert_eq!(code_of(&err), 2, "--vnodes {bad}");
+        }
+        let vnodes = |args: &[&str]| match plan(args).unwrap().action {
+            Action::Up { vnodes, .. } => vnodes,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(vnodes(&["up", "3", "--vnodes", "16"]), Some(16));
+        assert_eq!(vnodes(&["up", "3"]), None, "the node's default applies");
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub async fn up<R: Runtime>(
     ctx: &Ctx<'_, R>,
     nodes: u32,
     replicas: u32,
+    vnodes: Option<u32>,
     image: String,
     timeout: Duration,
 ) -> Result<()> {
@@ -145,6 +146,7 @@ pub async fn up<R: Runtime>(
         name: ctx.cluster.to_string(),
         key: random_key(),
         replicas,
+        vnodes,
         program: image,
     };
     let deadline = Instant::now() + timeout;

@@ -14,6 +14,7 @@ use crate::pathview;
 use crate::poll::{self, Look, POLL};
 use crate::runtime::{Cluster, NodeInfo, Runtime};
 use chord_proto::api::BatchGetResponse;
+use chord_proto::peer::{position_addr, split_position};
 
 /// Which key operation to send.
 #[derive(Clone, Copy)]
@@ -128,11 +129,13 @@ fn owner_label(cluster: &Cluster, owner: Option<&str>) -> String {
     }
 }
 
-/// The node name for an address, when it is one of ours.
+/// The node name for an address, when it is one of ours (`name/v{i}` for
+/// its virtual node i).
 pub fn name_of(cluster: &Cluster, addr: &str) -> Option<String> {
-    (cluster.nodes.iter())
-        .find(|n| n.advertise == addr)
-        .map(|n| n.name.clone())
+    // A virtual node answers at `advertise/v{i}`: named after its node.
+    let (host, i) = split_position(addr)?;
+    let node = cluster.nodes.iter().find(|n| n.advertise == host)?;
+    Some(position_addr(&node.name, i))
 }
 
 /// With `--trace`, prints the request's path on stderr (whatever the

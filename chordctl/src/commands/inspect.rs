@@ -12,7 +12,7 @@ use rand::seq::IndexedRandom;
 use serde::Serialize;
 
 use super::{data, died, Ctx};
-use crate::check::{self, RingInput, RingReport};
+use crate::check::{self, RingInput, RingReport, RingRow};
 use crate::cli::OutputFormat;
 use crate::client::Client;
 use crate::exit;
@@ -53,20 +53,18 @@ pub fn ring_report(observed: &[Observed]) -> RingReport {
     let inputs: Vec<RingInput> = observed
         .iter()
         .filter_map(|o| Some(RingInput::from_status(&o.node.name, o.status.as_ref()?)))
+        .flatten()
         .collect();
     check::ring(&inputs)
 }
 
-/// The node name for a peer's address, or its short id.
+/// The name of the position a peer's address names (the node's name, with
+/// `/v{i}` for its position i > 0), or the peer's short id.
 fn peer_name(cluster: &Cluster, peer: Option<&Peer>) -> String {
-    match peer {
-        None => "-".to_string(),
-        Some(p) => cluster
-            .nodes
-            .iter()
-            .find(|n| n.advertise == p.addr)
-            .map_or_else(|| p.id.short(), |n| n.name.clone()),
-    }
+    let Some(p) = peer else {
+        return "-".to_string();
+    };
+    data::name_of(cluster, &p.addr).unwrap_or_else(|| p.id.short())
 }
 
 /// Polls until every node in `expect` is ready, every running node
@@ -161,11 +159,13 @@ pub async fn status_report<R: Runtime>(
     let observed = observe(&client, cluster).await;
     let report = ring_report(&observed);
     let live = observed.iter().filter(|o| o.status.is_some()).count();
-    // Ids that some live node names as its first successor: a node nobody
-    // points to is not (yet) part of the ring.
+    // Ids that some live position names as its first successor: a node
+    // whose position 0 nobody points to is not (yet) part of the ring.
     let pointed_to: HashSet<Id> = observed
         .iter()
-        .filter_map(|o| o.status.as_ref()?.successors.first())
+        .filter_map(|o| o.status.as_ref())
+        .flat_map(check::positions_of)
+        .filter_map(|p| p.successors.first())
         .map(|p| p.id)
         .collect();
     let nodes: Vec<StatusRow> = observed
@@ -326,9 +326,11 @@ async fn traced_route(
         return None;
     };
     eprintln!("{}", pathview::render(&path, |a| data::name_of(cluster, a)));
+    // A hop may be any position of a node.
     let id_of = |addr: &str| {
         (observed.iter())
             .filter_map(|o| o.status.as_ref())
+            .flat_map(check::positions_of)
             .find(|s| s.addr == addr)
             .map(|s| s.id)
     };
@@ -362,36 +364,56 @@ fn ring_picture(
     Ok(ringview::render(&view))
 }
 
+/// The `ring` table: one row per node, a POSITIONS column when some node
+/// takes more than one, the ring problems, and the balance line.
 fn print_ring_table(report: &RingReport) -> Result<()> {
-    let mut table = Table::new(&[
-        "NAME",
-        "ID",
-        "SHARE",
-        "SUCCESSOR",
-        "PREDECESSOR",
-        "POINTERS",
-    ]);
+    crate::output::print(&ring_table(report))
+}
+
+fn ring_table(report: &RingReport) -> String {
+    let vnodes = report.rows.iter().any(|r| r.positions > 1);
+    let mut headers = vec!["NAME", "ID"];
+    if vnodes {
+        headers.push("POSITIONS");
+    }
+    headers.extend(["SHARE", "SUCCESSOR", "PREDECESSOR", "POINTERS"]);
+    let mut table = Table::new(&headers);
     for r in &report.rows {
-        let verdict = match (r.successor_ok, r.predecessor_ok) {
-            (true, true) => "agree".to_string(),
-            (false, true) => "successor wrong".to_string(),
-            (true, false) => "predecessor wrong".to_string(),
-            (false, false) => "both wrong".to_string(),
-        };
-        table.row(vec![
-            r.name.clone(),
-            r.id.short(),
+        let mut cells = vec![r.name.clone(), r.id.short()];
+        if vnodes {
+            cells.push(r.positions.to_string());
+        }
+        cells.extend([
             format!("{:.2}%", r.share),
             r.successor.clone(),
             r.predecessor.clone(),
-            verdict,
+            pointer_verdict(r),
         ]);
+        table.row(cells);
     }
     let mut text = table.render();
     for p in &report.problems {
         text.push_str(&format!("ring problem: {p}\n"));
     }
-    crate::output::print(&text)
+    if let Some(balance) = &report.balance {
+        text.push_str(&format!("{balance}\n"));
+    }
+    text
+}
+
+/// Whether a node's pointers agree with the ring order; with several
+/// positions, how many of them have a wrong one.
+fn pointer_verdict(r: &RingRow) -> String {
+    if r.positions > 1 && r.wrong_positions > 0 {
+        return format!("{} of {} positions wrong", r.wrong_positions, r.positions);
+    }
+    match (r.successor_ok, r.predecessor_ok) {
+        (true, true) => "agree",
+        (false, true) => "successor wrong",
+        (true, false) => "predecessor wrong",
+        (false, false) => "both wrong",
+    }
+    .to_string()
 }
 
 /// Prints a one-line list of names to stdout (table mode).
@@ -400,4 +422,41 @@ pub fn print_names(verb: &str, names: &[String]) -> Result<()> {
         println(&format!("{verb} {n}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{inputs, vnode_ring};
+
+    #[test]
+    fn the_ring_table_has_a_positions_column_only_with_vnodes_and_always_a_balance_line() {
+        let plain = ring_table(&check::ring(&inputs(&vnode_ring(3, 1))));
+        assert!(plain.starts_with("NAME  ID "), "{plain}");
+        assert!(!plain.contains("POSITIONS"), "{plain}");
+        assert!(plain.contains("agree"), "{plain}");
+        assert!(
+            plain.ends_with(" %)\n") && plain.contains("\nbalance: busiest/mean "),
+            "{plain}"
+        );
+
+        let mut ring = vnode_ring(3, 4);
+        ring[1].1.positions[3].predecessor = None;
+        let text = ring_table(&check::ring(&inputs(&ring)));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  POSITIONS  SHARE  "), "{text}");
+        let n2 = lines.iter().find(|l| l.starts_with("n2 ")).unwrap();
+        assert!(
+            n2.contains("  4  ") && n2.ends_with("1 of 4 positions wrong"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ring problem: n2/v3: predecessor is none, expected "),
+            "{text}"
+        );
+        assert!(
+            lines.last().unwrap().starts_with("balance: busiest/mean "),
+            "{text}"
+        );
+    }
 }

@@ -9,7 +9,7 @@
 //! `chaos` lives in [`crate::chaos`].
 
 mod cluster;
-mod data;
+pub mod data;
 pub mod inspect;
 pub mod verify;
 
@@ -106,9 +106,10 @@ async fn dispatch<R: Runtime>(rt: &R, plan: Plan) -> Result<()> {
         Action::Up {
             nodes,
             replicas,
+            vnodes,
             image,
             timeout,
-        } => cluster::up(&ctx, nodes, replicas, image, timeout).await,
+        } => cluster::up(&ctx, nodes, replicas, vnodes, image, timeout).await,
         Action::Down => cluster::down(&ctx).await,
         Action::Add { nodes, timeout } => cluster::add(&ctx, nodes, timeout).await,
         Action::Restart { node, timeout } => cluster::restart(&ctx, &node, timeout).await,

@@ -64,17 +64,18 @@ pub async fn gather(cluster: &Cluster) -> Result<CheckReport> {
         let client = client.clone();
         Some(async move {
             let keys = client.keys(&endpoint).await;
-            (o.node.name.clone(), status.id, keys)
+            let ids = check::positions_of(status).iter().map(|p| p.id).collect();
+            (o.node.name.clone(), ids, keys)
         })
     }))
     .await;
     let mut holdings = Vec::new();
     let mut errors = Vec::new();
-    for (name, id, keys) in fetched {
+    for (name, ids, keys) in fetched {
         match keys {
             Ok(k) => holdings.push(Holdings {
                 name,
-                id,
+                ids,
                 entries: k.entries,
             }),
             Err(e) => errors.push(format!("{name}: {e:#}")),

@@ -200,12 +200,16 @@ fn fingers(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     svg.close();
 }
 
-/// One mark per node, with its name, id and key count as a tooltip; on a
-/// split ring coloured by the ring it is on. Then a hollow mark in the
-/// warning colour for each node that is down.
+/// One mark per ring position (per node without virtual nodes), with its
+/// name, id and key count as a tooltip; on a split ring coloured by the
+/// ring it is on, else with virtual nodes by the node it belongs to, and
+/// smaller, as there are V times as many. Then a hollow mark in the warning
+/// colour for each node that is down.
 fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
     let selected = view.selected.as_ref().map(|s| s.name.as_str());
     let split = view.ring_count() > 1;
+    let vnodes = view.has_vnodes();
+    let mark = if vnodes { sizes.mark * 0.6 } else { sizes.mark };
     svg.open("g", &[("class", "nodes".into())]);
     for node in &view.nodes {
         let p = frame.point_of(&node.id);
@@ -213,9 +217,11 @@ fn nodes(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
         let (fill, r) = if chosen {
             (style::FINGER, sizes.mark * 1.5)
         } else if split {
-            (style::RINGS[node.ring % style::RINGS.len()], sizes.mark)
+            (style::RINGS[node.ring % style::RINGS.len()], mark)
+        } else if vnodes {
+            (style::RINGS[node.host % style::RINGS.len()], mark)
         } else {
-            (style::NODE, sizes.mark)
+            (style::NODE, mark)
         };
         let id = node.id.to_hex();
         svg.open(
@@ -322,11 +328,17 @@ fn labels(svg: &mut Svg, frame: &Frame, sizes: &Sizes, view: &RingView) {
 
 /// Counts and the colour key, under the circle.
 fn legend(svg: &mut Svg, view: &RingView) {
-    let count = view.nodes.len();
+    let count = view.node_count();
     let total = view.total_keys();
     let wrong = view.nodes.iter().filter(|n| !n.successor_ok).count();
+    // With virtual nodes the marks are positions, which the count says.
+    let positions = if view.has_vnodes() {
+        format!(" ({} positions)", view.nodes.len())
+    } else {
+        String::new()
+    };
     let mut lines = vec![format!(
-        "{count} node{}, {total} key{} owned",
+        "{count} node{}{positions}, {total} key{} owned",
         plural(count),
         plural(total)
     )];
@@ -579,5 +591,16 @@ mod tests {
         assert_eq!(count_class(&parsed, "hop"), 2);
         assert_eq!(count_class(&parsed, "reply"), 1);
         assert!(doc.contains("lookup of k"));
+    }
+    #[test]
+    fn with_vnodes_the_legend_counts_nodes_and_positions() {
+        let ring = crate::check::tests::vnode_ring(3, 4);
+        let doc = render(&RingView::new(&borrowed(&ring), None).unwrap());
+        assert!(
+            doc.contains("3 nodes (12 positions), 12 keys owned"),
+            "{doc}"
+        );
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        assert_eq!(count_class(&parsed, "node"), 12);
     }
 }

@@ -1,5 +1,6 @@
-//! What the picture shows, taken from the nodes' statuses: the live nodes in
-//! ring order with their key-space spans, key counts and successor
+//! What the picture shows, taken from the nodes' statuses: the live ring
+//! positions in ring order (one per node without virtual nodes, V per node
+//! with `--vnodes V`) with their key-space spans, key counts and successor
 //! pointers, judged by the same ring check as `chordctl ring`; which
 //! separate ring each belongs to when the successor pointers form more
 //! than one; and, when the caller knows them, the nodes that are down.
@@ -12,11 +13,14 @@ use chord_proto::id::Id;
 use super::trace::Trace;
 use crate::check::{self, RingInput};
 
-/// One live node as drawn.
+/// One live ring position as drawn: a node, or one of its virtual nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeView {
-    /// Node name.
+    /// Position name: the node's name, `name/v{i}` for its position i > 0.
     pub name: String,
+    /// The node it belongs to, numbered from 0 in the order nodes first
+    /// appear in ring order (positions of one node share a colour).
+    pub host: usize,
     /// Ring id.
     pub id: Id,
     /// Open end of the key space it owns, `(from, id]`: the previous id in
@@ -74,25 +78,34 @@ impl RingView {
     pub fn new(statuses: &[(&str, &Status)], selected: Option<&str>) -> Result<RingView> {
         let inputs: Vec<RingInput> = statuses
             .iter()
-            .map(|(name, s)| RingInput::from_status(name, s))
+            .flat_map(|(name, s)| RingInput::from_status(name, s))
             .collect();
-        // The rows of the ring check are in ring order, and say which
-        // successor pointers agree with it: the same verdict as `ring`.
+        // The position rows of the ring check are in ring order, and say
+        // which successor pointers agree with it: the same verdict as `ring`.
         let report = check::ring(&inputs);
-        let n = report.rows.len();
-        let nodes = report
-            .rows
+        let rows = &report.positions;
+        let n = rows.len();
+        let mut hosts: Vec<&str> = Vec::new();
+        let nodes = rows
             .iter()
             .enumerate()
             .map(|(i, row)| {
                 let status = statuses
                     .iter()
-                    .find(|(name, _)| *name == row.name)
-                    .map(|(_, s)| *s)
+                    .find(|(name, _)| *name == row.node)
+                    .and_then(|(_, s)| check::positions_of(s).get(row.position))
                     .expect("every row comes from a status");
-                let prev = report.rows[(i + n - 1) % n].id;
+                let prev = rows[(i + n - 1) % n].id;
+                let host = hosts
+                    .iter()
+                    .position(|h| *h == row.node)
+                    .unwrap_or_else(|| {
+                        hosts.push(&row.node);
+                        hosts.len() - 1
+                    });
                 NodeView {
                     name: row.name.clone(),
+                    host,
                     id: row.id,
                     span_from: (n == 1 || prev != row.id).then_some(prev),
                     keys_owned: status.keys_owned,
@@ -125,6 +138,16 @@ impl RingView {
             trace: None,
             down: Vec::new(),
         })
+    }
+
+    /// How many nodes the positions belong to.
+    pub fn node_count(&self) -> usize {
+        self.nodes.iter().map(|n| n.host + 1).max().unwrap_or(0)
+    }
+
+    /// Whether some node takes more than one position.
+    pub fn has_vnodes(&self) -> bool {
+        self.nodes.len() > self.node_count()
     }
 
     /// How many separate rings the successor pointers form.
@@ -308,5 +331,31 @@ pub(crate) mod tests {
         assert_eq!(view.busiest().unwrap().name, "n3");
         let view = RingView::new(&borrowed(&even_ring(1)), None).unwrap();
         assert!(view.busiest().is_none(), "no keys, no busiest node");
+    }
+    #[test]
+    fn with_vnodes_every_position_is_drawn_coloured_by_its_node() {
+        let ring = crate::check::tests::vnode_ring(3, 4);
+        let view = RingView::new(&borrowed(&ring), Some("n2")).unwrap();
+        assert_eq!((view.nodes.len(), view.node_count()), (12, 3));
+        assert!(view.has_vnodes());
+        assert!(view
+            .nodes
+            .iter()
+            .all(|n| n.successor_ok && n.span_from.is_some()));
+        assert_eq!(view.ring_count(), 1);
+        // Positions of a node share its number, and names say the node.
+        for n in &view.nodes {
+            let host = n.name.split('/').next().unwrap();
+            let first = view
+                .nodes
+                .iter()
+                .find(|m| m.name.starts_with(host))
+                .unwrap();
+            assert_eq!(n.host, first.host, "{}", n.name);
+        }
+        assert_eq!(view.total_keys(), 12, "each position owns its own");
+        assert_eq!(view.selected.unwrap().id, ring[1].1.id);
+        let plain = RingView::new(&borrowed(&even_ring(3)), None).unwrap();
+        assert!(!plain.has_vnodes());
     }
 }

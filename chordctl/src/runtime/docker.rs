@@ -26,6 +26,7 @@ use futures_util::StreamExt;
 
 use super::{
     node_log_level, node_name, Cluster, ClusterSpec, NodeInfo, Removed, Runtime, NODE_PORT,
+    VNODES_ENV,
 };
 use crate::image;
 use crate::output::Progress;
@@ -40,6 +41,8 @@ pub const LABEL_INDEX: &str = "io.chordctl.index";
 pub const LABEL_KEY: &str = "io.chordctl.cluster-key";
 /// Label with the replication factor.
 pub const LABEL_REPLICAS: &str = "io.chordctl.replicas";
+/// Label holding the positions per node (`up --vnodes`), when given.
+pub const LABEL_VNODES: &str = "io.chordctl.vnodes";
 
 /// Seconds a node gets to hand its data over on SIGTERM before SIGKILL.
 const STOP_GRACE_SECS: i32 = 30;
@@ -278,6 +281,7 @@ impl Runtime for DockerRuntime {
                         .get(LABEL_REPLICAS)
                         .and_then(|r| r.parse().ok())
                         .unwrap_or(3),
+                    vnodes: labels.get(LABEL_VNODES).and_then(|v| v.parse().ok()),
                     program: c.image.clone().unwrap_or_default(),
                 });
             }
@@ -332,13 +336,18 @@ impl Runtime for DockerRuntime {
         if let Some(join) = join {
             env.push(format!("CHORD_JOIN={join}"));
         }
-        let labels = HashMap::from([
+        let mut labels = HashMap::from([
             (LABEL_CLUSTER.to_string(), spec.name.clone()),
             (LABEL_ROLE.to_string(), "node".to_string()),
             (LABEL_INDEX.to_string(), index.to_string()),
             (LABEL_KEY.to_string(), spec.key.clone()),
             (LABEL_REPLICAS.to_string(), spec.replicas.to_string()),
         ]);
+        // The label lets `add` and `restart` start later nodes alike.
+        if let Some(vnodes) = spec.vnodes {
+            env.push(format!("{VNODES_ENV}={vnodes}"));
+            labels.insert(LABEL_VNODES.to_string(), vnodes.to_string());
+        }
         // An empty host port lets the engine pick a free one, bound to
         // loopback only: nodes are never reachable from other machines.
         let bindings = HashMap::from([(

@@ -27,6 +27,9 @@ use crate::output::Progress;
 pub const NO_PARTITION_HERE: &str = "partitions need separate networks: local processes \
 share the loopback interface, so use the Docker runtime (the default)";
 
+/// The node's environment variable for `--vnodes`.
+pub const VNODES_ENV: &str = "CHORD_VNODES";
+
 /// Port every node listens on inside its container.
 pub const NODE_PORT: u16 = 7000;
 
@@ -39,6 +42,11 @@ pub struct ClusterSpec {
     pub key: String,
     /// Replication factor passed to every node.
     pub replicas: u32,
+    /// Ring positions (virtual nodes) passed to every node as
+    /// [`VNODES_ENV`]; `None` passes nothing, so the node's default applies
+    /// (and state files written before vnodes still load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnodes: Option<u32>,
     /// What nodes are started from: an image reference (docker) or the
     /// path of the chord-node executable (process).
     pub program: String,

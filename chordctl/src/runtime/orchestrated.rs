@@ -18,7 +18,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::future::join_all;
 
 use super::docker::DockerRuntime;
-use super::{Cluster, ClusterSpec, NodeInfo, Removed, Runtime, NODE_PORT};
+use super::{Cluster, ClusterSpec, NodeInfo, Removed, Runtime, NODE_PORT, VNODES_ENV};
 use crate::output::Progress;
 
 /// The label every container of the chord-node image inherits from it.
@@ -135,7 +135,8 @@ pub async fn read_cluster(
     }))
     .await;
     let mut nodes = Vec::new();
-    // (is seed, key, replicas) of each container, to pick the spec from.
+    // (is seed, key, replicas, vnodes) of each container, to pick the spec
+    // from.
     let mut settings = Vec::new();
     for (m, info) in members.iter().zip(inspected) {
         let node_name = container_name(&m.summary);
@@ -156,6 +157,7 @@ pub async fn read_cluster(
             m.seed,
             env_value(&env, "CHORD_CLUSTER_KEY").map(str::to_string),
             env_value(&env, "CHORD_REPLICAS").and_then(|r| r.parse::<u32>().ok()),
+            env_value(&env, VNODES_ENV).and_then(|v| v.parse::<u32>().ok()),
         ));
         nodes.push(NodeInfo {
             endpoint: endpoint(&m.summary),
@@ -167,9 +169,12 @@ pub async fn read_cluster(
     }
     nodes.sort_by_key(|n| n.index);
     // The seed's settings first: every node should carry the same.
-    settings.sort_by_key(|(seed, _, _)| !*seed);
-    let key = settings.iter().find_map(|(_, k, _)| k.clone());
-    let replicas = settings.iter().find_map(|(_, _, r)| *r);
+    settings.sort_by_key(|(seed, _, _, _)| !*seed);
+    let key = settings.iter().find_map(|(_, k, _, _)| k.clone());
+    let replicas = settings.iter().find_map(|(_, _, r, _)| *r);
+    // Only read, to describe the ring: the orchestrator starts the nodes,
+    // with whatever `CHORD_VNODES` its file gives them.
+    let vnodes = settings.iter().find_map(|(_, _, _, v)| *v);
     let program = members
         .iter()
         .find_map(|m| m.summary.image.clone())
@@ -179,6 +184,7 @@ pub async fn read_cluster(
             name: name.to_string(),
             key: key.unwrap_or_default(),
             replicas: replicas.unwrap_or(DEFAULT_REPLICAS),
+            vnodes,
             program,
         },
         nodes,

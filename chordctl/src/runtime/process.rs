@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     node_bin_candidates, node_log_level, node_name, Cluster, ClusterSpec, NodeInfo, Removed,
-    Runtime,
+    Runtime, VNODES_ENV,
 };
 use crate::output::Progress;
 use crate::poll::{self, Look};
@@ -285,6 +285,9 @@ impl Runtime for ProcessRuntime {
             .process_group(0);
         if let Some(join) = join {
             cmd.env("CHORD_JOIN", join);
+        }
+        if let Some(vnodes) = spec.vnodes {
+            cmd.env(VNODES_ENV, vnodes.to_string());
         }
         // No await between spawn and save: if `up` is cancelled, every
         // spawned process is in the state file for the rollback to find.

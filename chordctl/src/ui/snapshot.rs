@@ -98,21 +98,20 @@ impl Snapshot {
         Ok(view)
     }
 
-    /// The id of the node advertising `addr`: the one it reports, else the
-    /// SHA-1 of the address.
+    /// The id of the position advertising `addr` (a node's, or one of its
+    /// virtual nodes'): the one it reports, else the SHA-1 of the address.
     pub fn id_of_addr(&self, addr: &str) -> Id {
         self.observed
             .iter()
             .filter_map(|o| o.status.as_ref())
+            .flat_map(crate::check::positions_of)
             .find(|s| s.addr == addr)
             .map_or_else(|| Id::hash(addr.as_bytes()), |s| s.id)
     }
 
-    /// The name of the node advertising `addr`, if it is one of ours.
+    /// The name of the node (or virtual node) at `addr`, if it is one of ours.
     pub fn name_of_addr(&self, addr: &str) -> Option<String> {
-        let cluster = self.cluster.as_ref()?;
-        let node = cluster.nodes.iter().find(|n| n.advertise == addr)?;
-        Some(node.name.clone())
+        crate::commands::data::name_of(self.cluster.as_ref()?, addr)
     }
 
     /// The side panel's document.
@@ -245,6 +244,7 @@ pub(crate) mod tests {
                 name: "t".into(),
                 key: "secret-cluster-key".into(),
                 replicas: 3,
+                vnodes: None,
                 program: "chord-node".into(),
             },
             nodes,
