@@ -54,8 +54,9 @@
 //! [`Settling::miss_needs_poll`] describes: the common read of an absent key
 //! costs no network call. The window is open while
 //!
-//! * its neighbours (the predecessor, or one of the first `R − 1`
-//!   successors: its holders) changed less than `settle_ms` ago, or it was
+//! * its neighbours (the predecessor, or one of its holders: the first
+//!   `R − 1` distinct successors, on other hosts than its own, see
+//!   `chord_proto::placement`) changed less than `settle_ms` ago, or it was
 //!   found frozen less than that ago (`recent`);
 //! * any entry of its successor list changed less than `settle_ms` ago, the
 //!   nodes beyond the holders included (`list_recent`): they are where the

@@ -95,8 +95,13 @@ impl Options {
     /// interval would panic the maintenance timer, zero replicas would
     /// acknowledge writes nobody holds, a zero sync list would never split.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 13] = [
             ((1..=64).contains(&self.vnodes), "vnodes must be 1..=64"),
+            (
+                // The part before a `/` is the node (see `chord_proto::peer`).
+                self.advertise.as_deref().is_none_or(|a| !a.contains('/')),
+                "advertise must be host:port, without a path",
+            ),
             (
                 self.vnodes == 1 || self.id.is_none(),
                 "an explicit id needs vnodes = 1 (positions take their ids from the address)",
@@ -262,6 +267,14 @@ mod tests {
             o.validate().unwrap_err()
         };
         assert!(bad(|o| o.stabilize = Duration::ZERO).contains("stabilize"));
+        assert!(bad(|o| o.advertise = Some("h:1/v2".into())).contains("advertise"));
+        assert!(bad(|o| o.vnodes = 0).contains("vnodes"));
+        assert!(bad(|o| o.vnodes = 65).contains("vnodes"));
+        assert!(bad(|o| {
+            o.vnodes = 2;
+            o.id = Some(Id([1; 20]));
+        })
+        .contains("explicit id"));
         assert!(bad(|o| o.replicas = 0).contains("replicas"));
         assert!(bad(|o| o.write_quorum = Some(0)).contains("write_quorum"));
         assert!(bad(|o| o.tuning.sync_list_max = 0).contains("sync_list_max"));

@@ -129,11 +129,20 @@ impl Host {
         }
     }
 
-    /// Leaves with every position at once, each handing its data to the
-    /// nodes that take over; returns how many entries were handed over.
+    /// Leaves position by position, each handing its data to the nodes that
+    /// take over; returns how many entries were handed over.
+    ///
+    /// One at a time, not all at once: a position's `Leaving` names its
+    /// neighbours for the others to adopt, and those are often positions of
+    /// this node. Left in turn, each names only positions still in the ring
+    /// (the one before it has already told it its new predecessor), so the
+    /// neighbours never point at a position that has gone.
     pub async fn leave(&self) -> usize {
-        let all = self.positions().iter().map(|n| n.leave());
-        futures_util::future::join_all(all).await.into_iter().sum()
+        let mut handed = 0;
+        for n in self.positions() {
+            handed += n.leave().await;
+        }
+        handed
     }
 
     /// Whether every position has joined a ring.

@@ -363,6 +363,8 @@ pub fn sum_expositions(texts: &[String]) -> String {
         for (name, v, float) in &f.series {
             let value = if !*float {
                 format!("{}", *v as i64)
+            } else if v.is_infinite() {
+                (if *v > 0.0 { "+Inf" } else { "-Inf" }).to_string()
             } else if v.fract() == 0.0 && v.abs() < 1e15 {
                 format!("{v:.1}")
             } else {

@@ -184,6 +184,51 @@ async fn copies_sit_on_distinct_nodes_and_a_node_death_loses_nothing() {
 }
 
 #[tokio::test]
+async fn a_node_that_leaves_hands_its_keys_over_and_its_neighbours_close_the_ring() {
+    // R = 2: a key whose two copies were on the leaving node and one other
+    // has a single copy left unless the hand-off (or repair) makes another.
+    const NODES: usize = 4;
+    const V: usize = 8;
+    let mut args = FAST.to_vec();
+    args.extend(["--vnodes", "8", "--replicas", "2"]);
+    let mut c = Cluster::new(&args);
+    c.spawn(None);
+    let seed = c.nodes[0].addr.clone();
+    for _ in 1..NODES {
+        c.spawn(Some(&seed));
+    }
+    wait_ring(&c, NODES * V, Duration::from_secs(60)).await;
+    let keys: BTreeSet<String> = (0..60).map(|i| format!("lk-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let (status, _, _) = c
+            .put(&c.nodes[i % NODES].addr.clone(), key, &json!(i))
+            .await;
+        assert_eq!(status, 200, "put {key}");
+    }
+    wait_placed(&c, &keys, Duration::from_secs(30)).await;
+
+    // SIGTERM: its positions leave one by one, each naming only positions
+    // still in the ring to its neighbours.
+    c.terminate(2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (i, key) in keys.iter().enumerate() {
+        loop {
+            let entry = c.live()[i % (NODES - 1)].addr.clone();
+            let (status, body, _, _) = c.get(&entry, key).await;
+            assert_ne!(status, 404, "{key} lost when node 2 left");
+            if status == 200 {
+                assert_eq!(body, json!(i), "{key}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{key}: still {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    wait_ring(&c, (NODES - 1) * V, Duration::from_secs(60)).await;
+    wait_placed(&c, &keys, Duration::from_secs(30)).await;
+}
+
+#[tokio::test]
 async fn a_lone_node_with_positions_is_a_ring_of_its_own() {
     let mut args = FAST.to_vec();
     args.extend(["--vnodes", "4"]);

@@ -74,18 +74,32 @@ impl Node {
             )
         };
         let before = view(&ring);
-        // Only the successors that hold our range (the first R − 1) matter to
-        // what the holders prove; churn further along the list only reopens
-        // the (cheaper) window in which a miss asks the others (below).
-        let holders = self.inner.opts.replicas.saturating_sub(1) as usize;
-        let list_before = list_digest(ring.successors(), holders);
+        // Only the successors that hold our range matter to what the holders
+        // prove; churn further along the list only reopens the (cheaper)
+        // window in which a miss asks the others (below). The holders are
+        // the placement rule's (`replica_targets`): the first R − 1 entries
+        // with one position per node, but with virtual nodes the first
+        // positions of R − 1 other hosts, wherever they sit in the list.
+        let holders = |ring: &RingState| {
+            let r = self.inner.opts.replicas as usize;
+            list_digest(
+                &replica_targets(&self.inner.me, ring.successors(), r),
+                usize::MAX,
+            )
+        };
+        let holders_before = holders(&ring);
         let full_before = list_digest(ring.successors(), usize::MAX);
         let r = f(&mut ring);
         let after = view(&ring);
+        let holders_changed = holders(&ring) != holders_before;
         // A new predecessor changes our range (a join in front of us, or a
         // death that hands us its keys): copies may be on their way, too.
-        if list_digest(ring.successors(), holders) != list_before || before.0 != after.0 {
+        if holders_changed || before.0 != after.0 {
             self.view_changed();
+        }
+        if holders_changed {
+            // New holders get their copies now, not at the next round.
+            self.inner.repair_now.notify_one();
         }
         // Further along the list it only matters to a miss: a node that came
         // within the list may hold an orphan of our range, which the poll

@@ -130,11 +130,15 @@ pub async fn dispatch(host: Host, req: Req) -> Reply {
         };
     }
     if let Some(rest) = path.strip_prefix("/kv/") {
-        // Entered at the position closest before the key (a key that does
-        // not decode is refused by any position alike).
-        let entry = match chord_proto::key::decode_key(rest) {
-            Ok(key) => host.entry_for(&crate::id::Id::hash(key.as_bytes())),
-            Err(_) => host.first(),
+        // Entered at the position that owns the key or the one closest
+        // before it (a key that does not decode is refused by any position
+        // alike). With one position, no decoding twice.
+        let entry = match host.positions() {
+            [one] => one,
+            _ => match chord_proto::key::decode_key(rest) {
+                Ok(key) => host.entry_for(&crate::id::Id::hash(key.as_bytes())),
+                Err(_) => host.first(),
+            },
         };
         return public::kv(entry, &req, rest).await;
     }
