@@ -14,9 +14,22 @@
 use crate::entry::Version;
 use serde::{Deserialize, Serialize};
 
-/// The `ETag` text of `v`, quotes included.
+/// The `ETag` text of `v`, quotes included: `"<16 hex>-<16 hex>"`.
 pub fn format(v: Version) -> String {
-    format!("\"{:016x}-{:016x}\"", v.ts, v.node)
+    // By hand, not `format!`: every `/kv` answer carries one, and
+    // `core::fmt` cost 2.3 k instructions of a 0-hop GET's 26 k (callgrind).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 35];
+    out[0] = b'"';
+    out[17] = b'-';
+    out[34] = b'"';
+    for (at, n) in [(1, v.ts), (18, v.node)] {
+        for i in 0..16 {
+            out[at + i] = HEX[((n >> (60 - 4 * i)) & 0xf) as usize];
+        }
+    }
+    // ASCII throughout, so never the empty fallback.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// Why a tag could not be read.
@@ -131,6 +144,20 @@ pub fn condition(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_is_both_halves_in_sixteen_hex_digits() {
+        let v = Version {
+            ts: 0x0123_4567_89ab_cdef,
+            node: 0xf,
+        };
+        assert_eq!(format(v), "\"0123456789abcdef-000000000000000f\"");
+        let max = Version {
+            ts: u64::MAX,
+            node: 0,
+        };
+        assert_eq!(format(max), format!("\"{:016x}-{:016x}\"", u64::MAX, 0));
+    }
 
     #[test]
     fn conditions_hold_on_the_live_version_only() {
