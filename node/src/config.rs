@@ -95,8 +95,15 @@ impl Options {
     /// interval would panic the maintenance timer, zero replicas would
     /// acknowledge writes nobody holds, a zero sync list would never split.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 13] = [
+        let checks: [(bool, &str); 14] = [
             ((1..=64).contains(&self.vnodes), "vnodes must be 1..=64"),
+            (
+                // It travels in a header, and is compared as sent.
+                self.cluster_key
+                    .as_deref()
+                    .is_none_or(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_graphic())),
+                "cluster_key must be visible ASCII without spaces",
+            ),
             (
                 // The part before a `/` is the node (see `chord_proto::peer`).
                 self.advertise.as_deref().is_none_or(|a| !a.contains('/')),
@@ -268,6 +275,8 @@ mod tests {
         };
         assert!(bad(|o| o.stabilize = Duration::ZERO).contains("stabilize"));
         assert!(bad(|o| o.advertise = Some("h:1/v2".into())).contains("advertise"));
+        assert!(bad(|o| o.cluster_key = Some("two words".into())).contains("cluster_key"));
+        assert!(bad(|o| o.cluster_key = Some("caf\u{e9}".into())).contains("cluster_key"));
         assert!(bad(|o| o.vnodes = 0).contains("vnodes"));
         assert!(bad(|o| o.vnodes = 65).contains("vnodes"));
         assert!(bad(|o| {

@@ -115,6 +115,33 @@ impl std::fmt::Display for CallError {
     }
 }
 
+/// Whether a failed call's cause was a timeout (the connector's connect
+/// timeout, or the kernel's): a silent peer, never a refusing one.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A failed call for logs and error bodies: where it went and every cause
+/// (hyper's own message is only its kind, such as "client error (Connect)").
+fn describe(addr: &str, path: &str, e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{addr}{path}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
 /// Whether a call that timed out after `elapsed` (its timeout `timeout`) was
 /// noticed so late that this process must have been stalled: a timer firing
 /// half a timeout (at least 100 ms) behind means the process did not run.
@@ -148,9 +175,10 @@ impl PeerClient {
     pub fn new(timeout: Duration, cluster_key: Option<&str>) -> PeerClient {
         let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
         connector.set_nodelay(true);
-        // No connect timeout of its own: the call's timeout covers the
-        // connect too, and a connect that hangs (a peer cut off) is a
-        // silent peer like one that does not answer.
+        // A connect gets one call timeout even in a patient call (a route
+        // or reply waits longer for the answer, not for the connection); one
+        // that times out is a silent peer, not a refusing one (`is_timeout`).
+        connector.set_connect_timeout(Some(timeout));
         let http =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_max_idle_per_host(64)
@@ -163,9 +191,14 @@ impl PeerClient {
         PeerClient {
             http,
             timeout,
+            // `Options::validate` admits only visible ASCII keys, which
+            // always make a header value.
             auth: cluster_key
-                .map(|k| format!("Bearer {k}"))
-                .and_then(|v| hyper::header::HeaderValue::from_str(&v).ok()),
+                .and_then(|k| hyper::header::HeaderValue::from_str(&format!("Bearer {k}")).ok())
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                }),
             urls: Arc::default(),
         }
     }
@@ -262,30 +295,36 @@ impl PeerClient {
             .body(Body::new(bytes::Bytes::from(body)))
             .map_err(|e| CallError::Rejected(e.to_string()))?;
         let started = std::time::Instant::now();
+        let silent = |why: String| {
+            if stalled(started.elapsed(), timeout) {
+                CallError::Stalled(why)
+            } else {
+                CallError::Unreachable(why)
+            }
+        };
         let exchange = async {
             let resp = self.http.request(req).await.map_err(|e| {
-                // Nobody listens there (or the address does not resolve):
-                // as reqwest's `is_connect` was. A connect that hangs ends
-                // in the timeout below instead.
-                if e.is_connect() {
-                    CallError::Refused(e.to_string())
+                let why = describe(addr, path, &e);
+                if is_timeout(&e) {
+                    silent(why)
+                } else if e.is_connect() {
+                    // Nobody listens there, or the name does not resolve
+                    // (a removed container's).
+                    CallError::Refused(why)
                 } else {
-                    CallError::Unreachable(e.to_string())
+                    CallError::Unreachable(why)
                 }
             })?;
             let status = resp.status();
             let bytes = http_body_util::BodyExt::collect(resp.into_body())
                 .await
-                .map_err(|e| CallError::Unreachable(e.to_string()))?
+                .map_err(|e| CallError::Unreachable(describe(addr, path, &e)))?
                 .to_bytes();
             Ok::<_, CallError>((status, bytes))
         };
         let (status, bytes) = match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer?,
-            Err(_) if stalled(started.elapsed(), timeout) => {
-                return Err(CallError::Stalled(format!("{addr}{path}: timed out")))
-            }
-            Err(_) => return Err(CallError::Unreachable(format!("{addr}{path}: timed out"))),
+            Err(_) => return Err(silent(format!("{addr}{path}: timed out"))),
         };
         if status.is_success() {
             Ok(bytes)
@@ -407,6 +446,33 @@ mod tests {
             }
         });
         addr
+    }
+
+    #[test]
+    fn a_timed_out_cause_anywhere_in_the_chain_is_a_timeout() {
+        #[derive(Debug)]
+        struct Wrap(std::io::Error);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connect error")
+            }
+        }
+        impl std::error::Error for Wrap {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let timed_out = Wrap(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow"));
+        let refused = Wrap(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "no",
+        ));
+        assert!(is_timeout(&timed_out));
+        assert!(!is_timeout(&refused));
+        assert_eq!(
+            describe("a:1", "/chord/rpc", &refused),
+            "a:1/chord/rpc: connect error: no"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
