@@ -159,10 +159,12 @@ def dispatched_public_paths() -> set[str]:
 
 
 def info_fn() -> str:
-    """The body of `pub fn info` in server/public.rs (health, readiness, status)."""
+    """The body of `fn info_of` in server/public.rs: health, readiness and
+    status, for a node's one position (`info`) and for all its positions
+    (`host_info`) alike."""
     src = (NODE_SRC / "server" / "public.rs").read_text()
-    m = re.search(r"pub fn info\b.*?\n}\n", src, re.S)
-    assert m, "could not find `pub fn info` in server/public.rs"
+    m = re.search(r"\bfn info_of\b.*?\n}\n", src, re.S)
+    assert m, "could not find `fn info_of` in server/public.rs"
     return m.group(0)
 
 
@@ -176,9 +178,9 @@ def main_rs() -> str:
 
 
 def handoff_secs() -> int:
-    """The bound on the SIGTERM hand-off, `timeout(Duration::from_secs(N), node.leave())`."""
+    """The bound on the SIGTERM hand-off, `timeout(Duration::from_secs(N), host.leave())`."""
     src = main_rs()
-    m = re.search(r"timeout\(\s*Duration::from_secs\((\d+)\)\s*,\s*node\.leave\(\)", src)
+    m = re.search(r"timeout\(\s*Duration::from_secs\((\d+)\)\s*,\s*host\.leave\(\)", src)
     assert m, "could not find the hand-off timeout in node/src/main.rs"
     secs = int(m.group(1))
     # The warning names the same limit; if they disagree, the source is confusing.

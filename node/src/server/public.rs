@@ -225,7 +225,7 @@ fn info_of(
     req: &Req,
     path: &str,
     status: impl FnOnce() -> chord_proto::api::Status,
-    ready: impl FnOnce() -> bool,
+    is_ready: impl FnOnce() -> bool,
 ) -> Reply {
     if req.method != Method::GET && req.method != Method::HEAD {
         return wrong_method("GET, HEAD");
@@ -236,7 +236,7 @@ fn info_of(
             serde_json::to_vec(&status()).unwrap_or_default(),
         ),
         "/healthz" => json(StatusCode::OK, br#"{"ok":true}"#.to_vec()),
-        _ if ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
+        _ if is_ready() => json(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
         _ => json(
             StatusCode::SERVICE_UNAVAILABLE,
             br#"{"ready":false}"#.to_vec(),
