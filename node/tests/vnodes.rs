@@ -126,19 +126,63 @@ async fn wait_placed(c: &Cluster, keys: &BTreeSet<String>, timeout: Duration) {
     }
 }
 
+/// `nodes` nodes with `v` positions each and `extra` flags, all joined
+/// through the first, once the ring of all positions is correct.
+async fn start_ring(nodes: usize, v: usize, extra: &[&str]) -> Cluster {
+    let vnodes = v.to_string();
+    let mut args = FAST.to_vec();
+    args.extend(["--vnodes", vnodes.as_str()]);
+    args.extend(extra);
+    let mut c = Cluster::new(&args);
+    c.spawn(None);
+    let seed = c.nodes[0].addr.clone();
+    for _ in 1..nodes {
+        c.spawn(Some(&seed));
+    }
+    wait_ring(&c, nodes * v, Duration::from_secs(60)).await;
+    c
+}
+
+/// Writes key i of `keys` with `value(i)` through the nodes in turn.
+async fn write_all(c: &Cluster, keys: &BTreeSet<String>, value: impl Fn(usize) -> Value) {
+    for (i, key) in keys.iter().enumerate() {
+        let entry = c.nodes[i % c.nodes.len()].addr.clone();
+        let (status, _, _) = c.put(&entry, key, &value(i)).await;
+        assert_eq!(status, 200, "put {key}");
+    }
+}
+
+/// Every key of `keys` reads `value(i)` through the live nodes, never 404
+/// (a lost key); a 503 is asked again while the ring finds out what
+/// happened (`after` names it), up to 30 s.
+async fn all_read(
+    c: &Cluster,
+    keys: &BTreeSet<String>,
+    value: impl Fn(usize) -> Value,
+    after: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (i, key) in keys.iter().enumerate() {
+        loop {
+            let live = c.live();
+            let entry = live[i % live.len()].addr.clone();
+            let (status, body, _, _) = c.get(&entry, key).await;
+            assert_ne!(status, 404, "{key} lost {after}");
+            if status == 200 {
+                assert_eq!(body, value(i), "{key}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{key}: still {status} {after}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn copies_sit_on_distinct_nodes_and_a_node_death_loses_nothing() {
     const NODES: usize = 4;
     const V: usize = 8;
-    let mut args = FAST.to_vec();
-    args.extend(["--vnodes", "8"]);
-    let mut c = Cluster::new(&args);
-    c.spawn(None);
-    let seed = c.nodes[0].addr.clone();
-    for _ in 1..NODES {
-        c.spawn(Some(&seed));
-    }
-    wait_ring(&c, NODES * V, Duration::from_secs(60)).await;
+    let mut c = start_ring(NODES, V, &[]).await;
 
     // Each node takes the positions the rule names.
     for n in c.live() {
@@ -153,32 +197,15 @@ async fn copies_sit_on_distinct_nodes_and_a_node_death_loses_nothing() {
     }
 
     let keys: BTreeSet<String> = (0..60).map(|i| format!("vk-{i}")).collect();
-    for (i, key) in keys.iter().enumerate() {
-        let entry = c.nodes[i % NODES].addr.clone();
-        let (status, _, _) = c.put(&entry, key, &json!({ "i": i })).await;
-        assert_eq!(status, 200, "put {key}");
-    }
+    let value = |i: usize| json!({ "i": i });
+    write_all(&c, &keys, value).await;
     wait_placed(&c, &keys, Duration::from_secs(30)).await;
 
     // A node dies with all its positions: every key still reads its value
     // (it had copies on two other nodes), and repair puts each back on
     // three nodes.
     c.kill(1);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for (i, key) in keys.iter().enumerate() {
-        loop {
-            let entry = c.live()[i % (NODES - 1)].addr.clone();
-            let (status, body, _, _) = c.get(&entry, key).await;
-            assert_ne!(status, 404, "{key} lost with node 1");
-            if status == 200 {
-                assert_eq!(body, json!({ "i": i }), "{key}");
-                break;
-            }
-            // 503 while the dead node's successors find out.
-            assert!(Instant::now() < deadline, "{key}: still {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    all_read(&c, &keys, value, "with node 1").await;
     wait_ring(&c, (NODES - 1) * V, Duration::from_secs(60)).await;
     wait_placed(&c, &keys, Duration::from_secs(30)).await;
 }
@@ -189,52 +216,23 @@ async fn a_node_that_leaves_hands_its_keys_over_and_its_neighbours_close_the_rin
     // has a single copy left unless the hand-off (or repair) makes another.
     const NODES: usize = 4;
     const V: usize = 8;
-    let mut args = FAST.to_vec();
-    args.extend(["--vnodes", "8", "--replicas", "2"]);
-    let mut c = Cluster::new(&args);
-    c.spawn(None);
-    let seed = c.nodes[0].addr.clone();
-    for _ in 1..NODES {
-        c.spawn(Some(&seed));
-    }
-    wait_ring(&c, NODES * V, Duration::from_secs(60)).await;
+    let mut c = start_ring(NODES, V, &["--replicas", "2"]).await;
     let keys: BTreeSet<String> = (0..60).map(|i| format!("lk-{i}")).collect();
-    for (i, key) in keys.iter().enumerate() {
-        let (status, _, _) = c
-            .put(&c.nodes[i % NODES].addr.clone(), key, &json!(i))
-            .await;
-        assert_eq!(status, 200, "put {key}");
-    }
+    let value = |i: usize| json!(i);
+    write_all(&c, &keys, value).await;
     wait_placed(&c, &keys, Duration::from_secs(30)).await;
 
     // SIGTERM: its positions leave one by one, each naming only positions
     // still in the ring to its neighbours.
     c.terminate(2);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for (i, key) in keys.iter().enumerate() {
-        loop {
-            let entry = c.live()[i % (NODES - 1)].addr.clone();
-            let (status, body, _, _) = c.get(&entry, key).await;
-            assert_ne!(status, 404, "{key} lost when node 2 left");
-            if status == 200 {
-                assert_eq!(body, json!(i), "{key}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "{key}: still {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    all_read(&c, &keys, value, "when node 2 left").await;
     wait_ring(&c, (NODES - 1) * V, Duration::from_secs(60)).await;
     wait_placed(&c, &keys, Duration::from_secs(30)).await;
 }
 
 #[tokio::test]
 async fn a_lone_node_with_positions_is_a_ring_of_its_own() {
-    let mut args = FAST.to_vec();
-    args.extend(["--vnodes", "4"]);
-    let mut c = Cluster::new(&args);
-    c.spawn(None);
-    wait_ring(&c, 4, Duration::from_secs(30)).await;
+    let c = start_ring(1, 4, &[]).await;
     let addr = c.nodes[0].addr.clone();
     for i in 0..20 {
         let (status, _, _) = c.put(&addr, &format!("k{i}"), &json!(i)).await;
@@ -279,15 +277,7 @@ async fn a_lone_node_with_positions_is_a_ring_of_its_own() {
         c.metric(&addr, "chord_keys{kind=\"owned\"}").await,
         Some(19.0)
     );
-    let p2: Value = c
-        .http
-        .get(format!("http://{addr}/v2/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p2 = c.status(&format!("{addr}/v2")).await.unwrap();
     assert_eq!(p2["addr"], json!(format!("{addr}/v2")));
     assert!(p2.get("positions").is_none());
     let none = c
