@@ -50,6 +50,16 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_percent(pids, window):
+    """% of one core each of `pids` used over the next `window` seconds."""
+    before = [cpu_ticks(p) for p in pids]
+    start = time.monotonic()
+    time.sleep(window)
+    after = [cpu_ticks(p) for p in pids]
+    elapsed = time.monotonic() - start
+    return [100.0 * (a - b) / CLK_TCK / elapsed for a, b in zip(after, before)]
+
+
 def idle_cpu(binary, n, window, settle, port0, logdir):
     """Returns (per-node % list, rss KiB list) for an idle ring of `n` nodes."""
     ring = Ring(binary, n, port0, logdir)
@@ -58,14 +68,9 @@ def idle_cpu(binary, n, window, settle, port0, logdir):
         print(f"  ring of {n} correct after {took:.1f} s; settling {settle} s", flush=True)
         time.sleep(settle)
         pids = [ring.pid(p) for p in ring.ports]
-        before = [cpu_ticks(p) for p in pids]
-        t0 = time.time()
-        time.sleep(window)
-        after = [cpu_ticks(p) for p in pids]
-        elapsed = time.time() - t0
+        pct = cpu_percent(pids, window)
         if not ring_correct(ring.ports):
             print("  warning: ring not correct at the end of the window", flush=True)
-        pct = [100.0 * (a - b) / CLK_TCK / elapsed for a, b in zip(after, before)]
         return pct, [rss_kib(p) for p in pids]
     finally:
         ring.close()

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ringlib import Ring, get_json, wait_until  # noqa: E402
-from idle import cpu_ticks, rss_kib, CLK_TCK  # noqa: E402
+from idle import cpu_percent, rss_kib  # noqa: E402
 
 
 def positions(ports):
@@ -74,12 +74,7 @@ def measure(binary, n, v, window, settle, port0, logdir):
               f"settling {settle} s", flush=True)
         time.sleep(settle)
         pids = [ring.pid(p) for p in ring.ports]
-        t0 = [cpu_ticks(pid) for pid in pids]
-        start = time.monotonic()
-        time.sleep(window)
-        t1 = [cpu_ticks(pid) for pid in pids]
-        elapsed = time.monotonic() - start
-        cpu = [100.0 * (b - a) / CLK_TCK / elapsed for a, b in zip(t0, t1)]
+        cpu = cpu_percent(pids, window)
         rss = [rss_kib(pid) / 1024 for pid in pids]
         sh = shares(ring.ports)
         return took, cpu, rss, sh
