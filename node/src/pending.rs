@@ -18,7 +18,9 @@ pub struct Pending {
 impl Pending {
     /// A fresh random request id (128 bits, 32 hex digits).
     pub fn new_id() -> String {
-        format!("{:032x}", rand::random::<u128>())
+        let mut out = [0u8; 32];
+        chord_proto::hex::encode_into(&rand::random::<u128>().to_be_bytes(), &mut out);
+        chord_proto::hex::as_str(&out).to_string()
     }
 
     /// Registers `id` and returns the receiver its reply will arrive on.

@@ -26,19 +26,22 @@ impl Version {
 /// Versions travel as 32 hex digits, which compare as strings like the versions do.
 impl Serialize for Version {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:016x}{:016x}", self.ts, self.node))
+        let mut out = [0u8; 32];
+        out[..16].copy_from_slice(&crate::hex::u64_digits(self.ts));
+        out[16..].copy_from_slice(&crate::hex::u64_digits(self.node));
+        s.serialize_str(crate::hex::as_str(&out))
     }
 }
 
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if s.len() != 32 || !s.is_ascii() {
-            return Err(D::Error::custom("version must be 32 hex digits"));
+        let b = s.as_bytes();
+        let half = |h: &[u8]| crate::hex::parse_u64(h);
+        match (b.len() == 32).then(|| (half(&b[..16]), half(&b[16..]))) {
+            Some((Some(ts), Some(node))) => Ok(Version { ts, node }),
+            _ => Err(D::Error::custom("version must be 32 hex digits")),
         }
-        let ts = u64::from_str_radix(&s[..16], 16).map_err(D::Error::custom)?;
-        let node = u64::from_str_radix(&s[16..], 16).map_err(D::Error::custom)?;
-        Ok(Version { ts, node })
     }
 }
 

@@ -31,27 +31,21 @@ impl Id {
 
     /// Parses exactly 40 hex digits (either case).
     pub fn from_hex(s: &str) -> Option<Id> {
-        let b = s.as_bytes();
-        if b.len() != 40 {
-            return None;
-        }
         let mut out = [0u8; 20];
-        for (i, pair) in b.chunks(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
-            out[i] = (hi * 16 + lo) as u8;
-        }
+        crate::hex::decode_into(s.as_bytes(), &mut out)?;
         Some(Id(out))
     }
 
     /// 40 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(40);
-        for byte in self.0 {
-            s.push(char::from_digit((byte >> 4) as u32, 16).unwrap_or('0'));
-            s.push(char::from_digit((byte & 0xf) as u32, 16).unwrap_or('0'));
-        }
-        s
+        crate::hex::as_str(&self.hex_digits()).to_string()
+    }
+
+    /// The digits of [`Id::to_hex`], without allocating.
+    fn hex_digits(&self) -> [u8; 40] {
+        let mut out = [0u8; 40];
+        crate::hex::encode_into(&self.0, &mut out);
+        out
     }
 
     /// `self + other` modulo 2^160.
@@ -163,7 +157,7 @@ impl fmt::Debug for Id {
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        s.serialize_str(crate::hex::as_str(&self.hex_digits()))
     }
 }
 

@@ -15,6 +15,7 @@
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
+//! * [`hex`] — fixed-width lowercase hex without `core::fmt`.
 //! * [`key`] — keys as URL path segments.
 //! * [`ttl`] — a `PUT`'s time to live (`X-Chord-TTL`, `?ttl=`).
 //! * [`trace`] — request traces: `X-Chord-Trace` and the `X-Chord-Path` a request took.
@@ -28,6 +29,7 @@ pub mod digest;
 pub mod entry;
 pub mod etag;
 pub mod headers;
+pub mod hex;
 pub mod id;
 pub mod key;
 pub mod peer;
