@@ -37,6 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, Notify};
 
 mod batch;
+mod in_flight;
 mod maintenance;
 mod owner;
 mod replica;

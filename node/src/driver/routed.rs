@@ -1,11 +1,12 @@
 //! Client operations at the entry node and routed requests on the way: the
-//! first hop from a task of its own, hop-by-hop forwarding with 202 acks, the
+//! first hop beside the wait for the reply, hop-by-hop forwarding with 202 acks, the
 //! owner's direct reply, the timeout and the one retry on another path.
 //!
 //! The decisions are made by the pure machines in [`crate::request`]
 //! ([`ClientRequest`] at the entry, [`Relay`] at every hop); this module
 //! sends, receives, sleeps and feeds them what happened.
 
+use super::in_flight::InFlight;
 use super::*;
 use crate::request::client::route_deadline_ms;
 use crate::request::path;
@@ -105,14 +106,13 @@ impl Node {
             // Dropping the guard (return, retry, or the client going away
             // mid-wait) forgets the request id.
             let (_waiting, mut reply) = self.inner.pending.wait_for(&req);
-            // The first hop is sent by a task of its own, so this task waits for
-            // the owner's reply alone: the hop's 202 is not on the request's
-            // path, and the owner often replies before that 202 even arrives.
-            // The task ends when the hop acknowledges or every candidate has
-            // failed (bounded in all, see `forward`), so it does not outlive
-            // this attempt; it does outlive a client that goes away, like a
-            // request already on the wire would.
-            let (sent_tx, mut sent) = oneshot::channel();
+            // The first hop is sent from this task, polled beside the owner's
+            // reply: the hop's 202 is not on the request's path, and the
+            // owner often replies before that 202 even arrives. If this
+            // attempt ends with the send still waiting for its 202 (the
+            // reply came first, a retry, the client went away), `InFlight`
+            // lets it finish in a task of its own, like a request already on
+            // the wire; it is bounded in all (see `forward`).
             let msg = RouteMsg {
                 req: req.clone(),
                 origin: self.inner.me.addr.clone(),
@@ -132,9 +132,8 @@ impl Node {
                 ttl_ms: terms.ttl_ms,
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
-            tokio::spawn(async move {
-                let _ = sent_tx.send(node.forward(msg, &id, via, retrying).await);
-            });
+            let mut sent =
+                InFlight::new(async move { node.forward(msg, &id, via, retrying).await });
             // The reply's timer starts once a first hop has taken the request,
             // as when the entry waited for the 202 first: a slow or hung first
             // hop costs the forward its RPC timeout and a detour, not the attempt.
@@ -151,17 +150,16 @@ impl Node {
                         // Unreachable while `_waiting` holds the id.
                         Err(_) => Event::ReplyLost,
                     },
-                    hop = &mut sent, if !entry.hop_known() => match hop {
-                        Ok(Ok(Took::Hop(hop))) => Event::HopTook(hop),
-                        Ok(Ok(Took::Answered(hop, reply))) => {
+                    hop = sent.next(), if !entry.hop_known() => match hop {
+                        Ok(Took::Hop(hop)) => Event::HopTook(hop),
+                        Ok(Took::Answered(hop, reply)) => {
                             // The owner answered on the hop's own connection.
                             Metrics::count(&self.inner.metrics.replies, "inline");
                             entry.on(Event::HopTook(hop));
                             Event::Reply(self.received(*reply, trace, guess.as_ref()))
                         }
-                        Ok(Ok(Took::Here)) => Event::HopLocal,
-                        Ok(Err(e)) => Event::HopFailed(e),
-                        Err(_) => Event::HopLost,
+                        Ok(Took::Here) => Event::HopLocal,
+                        Err(e) => Event::HopFailed(e),
                     },
                     _ = &mut deadline, if entry.hop_known() => {
                         Metrics::count(&self.inner.metrics.timeouts, "reply");
@@ -451,15 +449,27 @@ impl Node {
         if let Some(p) = &mut msg.trace {
             path::received(p);
         }
-        let (tx, mut rx) = oneshot::channel();
         let node = self.clone();
-        tokio::spawn(async move {
+        let mut work = Box::pin(async move {
             let op = std::mem::replace(&mut msg.op, KvOp::Get);
             let terms = Terms::of(&msg);
             let out = node.execute(&msg.key, id, op, Some(&msg.req), &terms).await;
             let reply = node.reply_for(&msg, out, false);
+            (reply, msg.origin, node, permit)
+        });
+        // A read of a settled range never waits: answered in this poll, it
+        // costs no task, channel or timer (a tenth of the owner's
+        // instructions for a 1-hop GET, callgrind). An operation that waits
+        // (a write's replicas, a poll of the holders) goes on in a task of its
+        // own, so that it finishes even when this connection stops waiting.
+        if let Some((reply, ..)) = futures_util::FutureExt::now_or_never(&mut work) {
+            return RouteAnswer::Reply(Box::new(reply));
+        }
+        let (tx, mut rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let (reply, origin, node, permit) = work.await;
             if let Err(reply) = tx.send(reply) {
-                node.deliver_reply(&msg.origin, reply).await;
+                node.deliver_reply(&origin, reply).await;
             }
             drop(permit);
         });

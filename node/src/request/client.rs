@@ -3,8 +3,7 @@
 //! answer the client gets.
 //!
 //! The driver (`crate::driver::routed`) registers the request id, sends each
-//! attempt's first hop from a task of its own and waits for the owner's
-//! direct reply; every outcome of that becomes an [`Event`], and
+//! attempt's first hop and, beside it, waits for the owner's direct reply; every outcome of that becomes an [`Event`], and
 //! [`ClientRequest::on`] says what to do next ([`Decision`]).
 
 use crate::id::Id;
@@ -123,8 +122,6 @@ pub enum Event {
     HopLocal,
     /// No first hop took the request (each refused, failed or was silent).
     HopFailed(String),
-    /// The first hop's task ended without a word (it should not).
-    HopLost,
     /// The direct reply arrived: the owner's outcome, or a 503 from a node
     /// on the path that could not pass the request on (`gave_up`).
     Reply(ReplyMsg),
@@ -225,9 +222,6 @@ impl ClientRequest {
                 self.retry(Some(ClientReply::local_failure(503, &e)), None)
             }
             Event::HopFailed(e) => Decision::Answer(ClientReply::local_failure(503, &e)),
-            Event::HopLost => {
-                Decision::Answer(ClientReply::local_failure(503, "forwarding task ended"))
-            }
             Event::Reply(reply) => self.on_reply(reply, last),
             // Lost or late: retry avoiding the first hop that led nowhere.
             Event::ReplyLost | Event::ReplyTimeout if !last => {
@@ -540,13 +534,6 @@ mod tests {
         entry.on(Event::HopTook(peer(2)));
         retry(entry.on(Event::ReplyTimeout));
         assert!(matches!(entry.on(Event::HopLocal), Decision::ExecuteHere));
-    }
-
-    #[test]
-    fn a_first_hop_task_that_ends_silently_is_a_503_without_retry() {
-        let mut entry = routed();
-        let (status, error, _) = failure(entry.on(Event::HopLost));
-        assert_eq!((status, error.as_str()), (503, "forwarding task ended"));
     }
 
     #[test]
