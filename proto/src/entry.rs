@@ -118,6 +118,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_version_that_is_not_32_hex_digits_is_an_error_not_a_panic() {
+        // 32 bytes, but a multi-byte character across the halves' boundary.
+        let across = format!("\"{}é{}\"", "0".repeat(15), "0".repeat(15));
+        for bad in [
+            across.as_str(),
+            "\"+000000000000001000000000000000f\"",
+            "\"0000000000000001\"",
+            "\"000000000000000100000000000000zz\"",
+        ] {
+            let err = serde_json::from_str::<Version>(bad).unwrap_err();
+            assert!(err.to_string().contains("32 hex digits"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn version_text_round_trip_orders_like_versions() {
         let v1 = Version { ts: 1, node: 2 };
         let v2 = Version { ts: 256, node: 0 };

@@ -33,15 +33,18 @@ where
     }
 
     /// Its result; pending for ever once that has been taken, so that a
-    /// `select!` branch over it can never poll a finished future.
+    /// `select!` branch over it can never poll a finished future (callers
+    /// must not wait on it again without a timer of their own).
     pub fn next(&mut self) -> impl Future<Output = F::Output> + '_ {
         std::future::poll_fn(move |cx| {
-            let Some(fut) = self.fut.as_mut() else {
+            // Out while it is polled: if the poll panics, `Drop` finds
+            // nothing to finish instead of resuming a panicked future.
+            let Some(mut fut) = self.fut.take() else {
                 return Poll::Pending;
             };
             let out = fut.as_mut().poll(cx);
-            if out.is_ready() {
-                self.fut = None;
+            if out.is_pending() {
+                self.fut = Some(fut);
             }
             out
         })
@@ -54,8 +57,12 @@ where
     F::Output: Send + 'static,
 {
     fn drop(&mut self) {
-        // Outside a runtime (it is shutting down) there is nothing to finish on.
-        if let (Some(fut), Ok(rt)) = (self.fut.take(), tokio::runtime::Handle::try_current()) {
+        let Some(fut) = self.fut.take() else {
+            return;
+        };
+        // Outside a runtime there is nothing to finish on; a runtime that is
+        // shutting down drops the task unrun, as it would any other.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(fut);
         }
     }
@@ -75,6 +82,19 @@ mod tests {
         // Taken: a second poll waits for ever instead of panicking.
         let again = tokio::time::timeout(std::time::Duration::from_millis(20), f.next()).await;
         assert!(again.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_send_that_panicked_is_not_resumed_when_dropped() {
+        let mut f = InFlight::new(async { panic!("boom") });
+        let polled = tokio::spawn(async move {
+            let caught = std::panic::AssertUnwindSafe(f.next());
+            let panicked = futures_util::FutureExt::catch_unwind(caught).await.is_err();
+            // Dropped here: resuming the panicked future would panic again
+            // inside a task of its own, which nobody would see.
+            (panicked, f.fut.is_none())
+        });
+        assert_eq!(polled.await.unwrap(), (true, true));
     }
 
     #[tokio::test]

@@ -150,6 +150,8 @@ impl Node {
                         // Unreachable while `_waiting` holds the id.
                         Err(_) => Event::ReplyLost,
                     },
+                    // Polled only until the hop is known: every outcome of
+                    // the send either makes it known or ends this attempt.
                     hop = sent.next(), if !entry.hop_known() => match hop {
                         Ok(Took::Hop(hop)) => Event::HopTook(hop),
                         Ok(Took::Answered(hop, reply)) => {
@@ -428,8 +430,8 @@ impl Node {
 
     /// Answers a routed request on its own connection when the entry node
     /// asked for that (`RouteMsg::reply_inline`) and this node owns the key:
-    /// see [`RouteAnswer`]. The operation runs in a
-    /// task of its own holding `permit`: if it takes longer than
+    /// see [`RouteAnswer`]. The operation is polled here once; one that has
+    /// to wait goes on in a task of its own holding `permit`: if it takes longer than
     /// [`inline_wait`] (a quorum write waiting on a slow holder, a busy
     /// machine) the connection gets
     /// its 202 after all, so the entry never suspects a live owner that is

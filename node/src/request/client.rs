@@ -3,8 +3,9 @@
 //! answer the client gets.
 //!
 //! The driver (`crate::driver::routed`) registers the request id, sends each
-//! attempt's first hop and, beside it, waits for the owner's direct reply; every outcome of that becomes an [`Event`], and
-//! [`ClientRequest::on`] says what to do next ([`Decision`]).
+//! attempt's first hop and, beside it, waits for the owner's direct reply;
+//! every outcome of that becomes an [`Event`], and [`ClientRequest::on`]
+//! says what to do next ([`Decision`]).
 
 use crate::id::Id;
 use crate::peer::HEDGE_PATIENCE;
@@ -118,7 +119,7 @@ pub struct Attempt {
 pub enum Event {
     /// A first hop acknowledged the request (202).
     HopTook(Peer),
-    /// The first hop's task found that this node owns the key now.
+    /// The first hop's send found that this node owns the key now.
     HopLocal,
     /// No first hop took the request (each refused, failed or was silent).
     HopFailed(String),
@@ -194,7 +195,7 @@ impl ClientRequest {
     }
 
     /// Whether this attempt's first hop has taken the request: until then
-    /// the driver waits for the hop's task (and no reply timer runs); from
+    /// the driver waits for the hop's send (and no reply timer runs); from
     /// then on, for the reply or its timer.
     pub fn hop_known(&self) -> bool {
         self.first_hop.is_some()
