@@ -86,10 +86,10 @@ pub struct Flags {
     #[arg(long, env = "CHORD_REPAIR_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
     pub repair_ms: u64,
     /// How long the entry node waits for the owner's reply before retrying once.
-    #[arg(long, env = "CHORD_REQUEST_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "CHORD_REQUEST_TIMEOUT_MS", default_value_t = chord_proto::deadline::DEFAULT_REQUEST_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// Timeout of one node-to-node call; a peer that misses it counts as dead.
-    #[arg(long, env = "CHORD_RPC_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "CHORD_RPC_TIMEOUT_MS", default_value_t = chord_proto::deadline::DEFAULT_RPC_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub rpc_timeout_ms: u64,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CHORD_MAX_BODY", default_value_t = 1 << 20)]

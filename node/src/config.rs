@@ -7,6 +7,7 @@
 //! `Options { replicas: 2, ..Options::default() }`.
 
 use crate::id::Id;
+use chord_proto::deadline::{DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RPC_TIMEOUT_MS};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -79,8 +80,8 @@ impl Default for Options {
             cluster_key: None,
             stabilize: Duration::from_millis(250),
             repair: Duration::from_millis(1000),
-            request_timeout: Duration::from_millis(2000),
-            rpc_timeout: Duration::from_millis(1000),
+            request_timeout: Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS),
+            rpc_timeout: Duration::from_millis(DEFAULT_RPC_TIMEOUT_MS),
             max_body: 1 << 20,
             tombstone_grace: Duration::from_millis(600_000),
             max_hops: 32,

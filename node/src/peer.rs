@@ -150,8 +150,9 @@ pub fn stalled(elapsed: Duration, timeout: Duration) -> bool {
     elapsed > timeout + (timeout / 2).max(Duration::from_millis(100))
 }
 
-/// How many call timeouts a routed hand-off or a reply may take in all.
-pub const HEDGE_PATIENCE: u32 = 3;
+/// How many call timeouts a routed hand-off or a reply may take in all: the
+/// hedges after the first call ([`chord_proto::deadline::HAND_OFF_CALLS`]).
+pub const HEDGE_PATIENCE: u32 = chord_proto::deadline::HAND_OFF_CALLS - 1;
 
 /// The request body of an internal call.
 type Body = http_body_util::Full<bytes::Bytes>;

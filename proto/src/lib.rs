@@ -10,6 +10,7 @@
 //!   vectors pin.
 //! * [`entry`] — a stored key with its version, as it travels.
 //! * [`etag`] — a version as an HTTP `ETag`.
+//! * [`deadline`] — how long after its entry took it a request may still take effect.
 //! * [`digest`] — order-independent range digests for anti-entropy.
 //! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod deadline;
 pub mod digest;
 pub mod entry;
 pub mod etag;

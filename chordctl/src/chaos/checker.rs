@@ -14,20 +14,26 @@
 //!
 //! Two operations are *concurrent* when their time intervals overlap; only
 //! an operation that ended before another started is known to come first.
+//! An indeterminate write's interval does not end when its client gave up:
+//! a copy of it may still be on its way (held at a frozen hop, or in a TCP
+//! buffer across a partition) and land after later writes. The store bounds
+//! that by the deadline its entry node stamps on every copy, so such a write
+//! counts as running until [`chord_proto::deadline::effect_window`] after its
+//! end (its *reach*); an acknowledged write's reach is its end.
 //!
 //! # Failures (the run fails if any of these is non-empty)
 //!
 //! - **Lost write**: an acknowledged put of a key, whose final read does not
 //!   show its value, although no other write of that key (put or delete,
 //!   acknowledged or not) could have come after it, i.e. every other write
-//!   of the key ended before the put started.
+//!   of the key reached its end before the put started.
 //! - **Resurrected key**: the final read of a key finds a value although an
 //!   acknowledged delete of it came after every other write of the key
-//!   (every other write ended before the delete started).
+//!   (every other write reached its end before the delete started).
 //! - **Lost read**: a get answered "not found" although an acknowledged put
 //!   of the key ended before the get started and no delete of the key
-//!   (acknowledged or not) overlaps the time from that put's start to the
-//!   get's end. Gets that overlap a network partition are not judged here
+//!   (acknowledged or not, up to its reach) overlaps the time from that
+//!   put's start to the get's end. Gets that overlap a network partition are not judged here
 //!   (a partitioned minority may legitimately answer from an old view);
 //!   they count as stale reads instead.
 //! - **Unreadable key**: the final read of the key failed, so nothing can be
@@ -124,8 +130,15 @@ pub struct Second {
     pub unknown: u32,
 }
 
-/// Analyses a run. See the module documentation for the rules.
+/// Analyses a run of nodes with the default timeouts. See the module
+/// documentation for the rules.
 pub fn check(h: &History) -> Report {
+    let window = chord_proto::deadline::default_effect_window();
+    check_with(h, u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// [`check`], with indeterminate writes reaching `window_ms` past their end.
+pub fn check_with(h: &History, window_ms: u64) -> Report {
     let mut report = Report {
         ops: h.ops.len(),
         ok: 0,
@@ -187,10 +200,10 @@ pub fn check(h: &History) -> Report {
             None if ops.writes.iter().any(|w| w.outcome == OpOutcome::Ok) => {
                 unreadable.insert(key.to_string());
             }
-            Some(fr) => check_final(key, ops, fr, &mut report),
+            Some(fr) => check_final(key, ops, fr, window_ms, &mut report),
             None => {}
         }
-        check_reads(key, ops, &partitions, &mut report);
+        check_reads(key, ops, &partitions, window_ms, &mut report);
     }
     report.unreadable = unreadable.into_iter().collect();
     report
@@ -217,6 +230,16 @@ impl Window {
 
 fn is_acked(op: &Op, kind: OpKind) -> bool {
     op.kind == kind && op.outcome == OpOutcome::Ok
+}
+
+/// Until when a write may take effect (see the module docs): its end if it
+/// was acknowledged, else `window_ms` later.
+fn reach(op: &Op, window_ms: u64) -> u64 {
+    if op.outcome == OpOutcome::Ok {
+        op.end_ms
+    } else {
+        op.end_ms.saturating_add(window_ms)
+    }
 }
 
 fn describe(op: &Op) -> String {
@@ -247,19 +270,20 @@ fn describe_final(fr: &FinalRead) -> String {
 }
 
 /// Lost writes and resurrection: the final read against the last writes.
-fn check_final(key: &str, ops: &KeyOps, fr: &FinalRead, report: &mut Report) {
-    // The latest and second-latest end among the key's writes, so that "the
-    // latest end among the other writes" is O(1) for each write.
+fn check_final(key: &str, ops: &KeyOps, fr: &FinalRead, window_ms: u64, report: &mut Report) {
+    // The latest and second-latest reach among the key's writes, so that "the
+    // latest reach among the other writes" is O(1) for each write.
     let mut latest: Option<(usize, u64)> = None;
     let mut second: Option<u64> = None;
     for (i, w) in ops.writes.iter().enumerate() {
+        let r = reach(w, window_ms);
         match latest {
-            Some((_, end)) if w.end_ms <= end => {
-                second = Some(second.map_or(w.end_ms, |s| s.max(w.end_ms)));
+            Some((_, end)) if r <= end => {
+                second = Some(second.map_or(r, |s| s.max(r)));
             }
             _ => {
                 second = latest.map(|(_, end)| end);
-                latest = Some((i, w.end_ms));
+                latest = Some((i, r));
             }
         }
     }
@@ -310,7 +334,11 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn new(ops: impl Iterator<Item = &'a Op>, key: fn(&Op) -> u64, other: fn(&Op) -> u64) -> Self {
+    fn new(
+        ops: impl Iterator<Item = &'a Op>,
+        key: impl Fn(&Op) -> u64,
+        other: impl Fn(&Op) -> u64,
+    ) -> Self {
         let mut ops: Vec<&Op> = ops.collect();
         ops.sort_by_key(|op| key(op));
         let mut best: Vec<&Op> = Vec::with_capacity(ops.len());
@@ -338,7 +366,13 @@ impl<'a> Index<'a> {
 }
 
 /// Lost and stale reads, for the key's `ok` gets.
-fn check_reads(key: &str, ops: &KeyOps, partitions: &[Window], report: &mut Report) {
+fn check_reads(
+    key: &str,
+    ops: &KeyOps,
+    partitions: &[Window],
+    window_ms: u64,
+    report: &mut Report,
+) {
     if ops.gets.is_empty() {
         return;
     }
@@ -362,14 +396,15 @@ fn check_reads(key: &str, ops: &KeyOps, partitions: &[Window], report: &mut Repo
         end,
         start,
     );
-    // All deletes by start: the delete that ended last among those begun.
+    // All deletes by start: the delete that reaches furthest among those begun.
+    let reach = |op: &Op| reach(op, window_ms);
     let deletes = Index::new(
         ops.writes
             .iter()
             .copied()
             .filter(|w| w.kind == OpKind::Delete),
         start,
-        end,
+        reach,
     );
     let puts_by_value: HashMap<u64, &Op> = ops
         .writes
@@ -390,7 +425,7 @@ fn check_reads(key: &str, ops: &KeyOps, partitions: &[Window], report: &mut Repo
                 };
                 let explained = deletes
                     .best_before(g.end_ms, true)
-                    .is_some_and(|d| d.end_ms >= w.start_ms);
+                    .is_some_and(|d| reach(d) >= w.start_ms);
                 if explained {
                     continue;
                 }
@@ -411,7 +446,7 @@ fn check_reads(key: &str, ops: &KeyOps, partitions: &[Window], report: &mut Repo
                 // The acknowledged write done before g that started last.
                 Some(p) => acked_writes
                     .best_before(g.start_ms, false)
-                    .is_some_and(|w| w.start_ms > p.end_ms),
+                    .is_some_and(|w| w.start_ms > reach(p)),
                 None => false,
             },
         };
@@ -621,10 +656,29 @@ mod tests {
     #[test]
     fn write_entirely_before_the_put_does_not_excuse_it() {
         let h = history(
-            vec![del("k", (0, 5), Unknown), put("k", 1, (10, 20), Ok)],
+            vec![del("k", (0, 5), Ok), put("k", 1, (10, 20), Ok)],
             &[("k", Absent)],
         );
         assert_eq!(check(&h).lost.len(), 1);
+    }
+
+    #[test]
+    fn an_indeterminate_write_may_land_after_a_later_put_within_its_window() {
+        // The chaos run that found this: a put whose client saw its
+        // connection break (during a partition's heal) was applied after a
+        // later acknowledged put of the key, which then read as lost.
+        let writes = || vec![put("k", 1, (0, 5), Unknown), put("k", 2, (100, 110), Ok)];
+        let h = history(writes(), &[("k", Value(1))]);
+        assert!(check(&h).passed());
+        assert!(check_with(&h, 200).passed());
+        // Past the window no copy of it can land any more.
+        assert_eq!(check_with(&h, 50).lost.len(), 1);
+        let late = history(
+            vec![del("k", (0, 5), Failed), put("k", 2, (100, 110), Ok)],
+            &[("k", Absent)],
+        );
+        assert!(check_with(&late, 200).passed());
+        assert_eq!(check_with(&late, 50).lost.len(), 1);
     }
 
     #[test]

@@ -8,10 +8,9 @@
 
 use super::in_flight::InFlight;
 use super::*;
-use crate::request::client::route_deadline_ms;
 use crate::request::path;
-use crate::request::relay::inline_wait;
 use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, Start};
+use chord_proto::deadline::{inline_wait, route_deadline_ms};
 use futures_util::StreamExt;
 
 /// What [`Node::forward`] achieved.

@@ -8,22 +8,16 @@
 //! says what to do next ([`Decision`]).
 
 use crate::id::Id;
-use crate::peer::HEDGE_PATIENCE;
-use crate::request::relay::inline_wait;
 use crate::wire::{KvOutcome, ReplyMsg};
 use chord_proto::entry::Version;
 use chord_proto::peer::Peer;
 use chord_proto::trace::TraceHop;
-use std::time::Duration;
-
-/// Added to a routed request's deadline for clock differences between nodes
-/// and the time the entry takes to notice its own deadline.
-pub const DEADLINE_SLACK_MS: u64 = 1000;
 
 /// Attempts per client request: the first and one retry. More would hold a
 /// client well past `--request-timeout-ms` for paths that are most likely
-/// broken, and every retry of a write is one more copy on the ring.
-const ATTEMPTS: u8 = 2;
+/// broken, and every retry of a write is one more copy on the ring (and
+/// would widen [`chord_proto::deadline::effect_window`]).
+const ATTEMPTS: u32 = chord_proto::deadline::ATTEMPTS;
 
 /// The answer a client gets: what happened, where, and how far it travelled.
 #[derive(Clone, Debug)]
@@ -72,22 +66,6 @@ impl ClientReply {
             version: reply.version,
         }
     }
-}
-
-/// The wall-clock time (ms since the epoch) after which no node should
-/// execute an attempt sent at `now_ms`: the longest the entry waits for it
-/// (the first hand-off, up to [`HEDGE_PATIENCE`] + 1 call timeouts each
-/// stretched by [`inline_wait`], then
-/// the owner's reply) plus [`DEADLINE_SLACK_MS`]. See `RouteMsg::deadline_ms`.
-pub fn route_deadline_ms(now_ms: u64, rpc_timeout: Duration, request_timeout: Duration) -> u64 {
-    // The entry's hand-off suspects its calls later, an owner may answer
-    // them inline (`RelayLimits::answering_inline`).
-    let call = rpc_timeout + inline_wait(rpc_timeout);
-    let attempt = call * (HEDGE_PATIENCE + 1) + request_timeout;
-    let attempt_ms = u64::try_from(attempt.as_millis()).unwrap_or(u64::MAX);
-    now_ms
-        .saturating_add(attempt_ms)
-        .saturating_add(DEADLINE_SLACK_MS)
 }
 
 /// How a client operation begins ([`ClientRequest::first_step`]).
@@ -157,7 +135,7 @@ pub enum Decision {
 #[derive(Debug)]
 pub struct ClientRequest {
     /// Attempts started so far (1 or 2).
-    started: u8,
+    started: u32,
     /// The peer that took this attempt's first hop, once one has.
     first_hop: Option<Peer>,
     /// The first attempt's 503 (from the path, or an inconclusive owner, or
@@ -535,16 +513,6 @@ mod tests {
         entry.on(Event::HopTook(peer(2)));
         retry(entry.on(Event::ReplyTimeout));
         assert!(matches!(entry.on(Event::HopLocal), Decision::ExecuteHere));
-    }
-
-    #[test]
-    fn the_route_deadline_covers_the_hand_off_the_reply_and_the_slack() {
-        // 4 call timeouts (each with the inline answer's quarter) of
-        // hand-off, the reply's wait, 1 s of slack.
-        assert_eq!(
-            route_deadline_ms(10_000, Duration::from_millis(300), Duration::from_secs(2)),
-            10_000 + 1_500 + 2_000 + 1_000
-        );
     }
 
     #[test]

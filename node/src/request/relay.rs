@@ -20,6 +20,7 @@
 use crate::id::Id;
 use crate::peer::{stalled, CallError, HEDGE_PATIENCE};
 use crate::routing::{Hop, RouteView, Why};
+use chord_proto::deadline::inline_wait;
 use chord_proto::peer::Peer;
 use std::time::Duration;
 
@@ -60,14 +61,6 @@ impl RelayLimits {
             ..self
         }
     }
-}
-
-/// How long an owner that received a request on the entry's own connection
-/// (`RouteMsg::reply_inline`) works on it before it answers 202 and posts
-/// its reply instead: a quarter of the call timeout `rpc_timeout`. Short,
-/// so that a busy owner still acknowledges well within the entry's patience.
-pub fn inline_wait(rpc_timeout: Duration) -> Duration {
-    rpc_timeout / 4
 }
 
 /// What the driver does next ([`Relay::next`]).
