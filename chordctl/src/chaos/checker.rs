@@ -30,6 +30,10 @@
 //! - **Resurrected key**: the final read of a key finds a value although an
 //!   acknowledged delete of it came after every other write of the key
 //!   (every other write reached its end before the delete started).
+//! - Both also when the store's own order says so, whatever the timing: the
+//!   final read's `ETag` is older than an acknowledged put's or delete's
+//!   (the versions the answers carried), so that write never reached the
+//!   key's final holders.
 //! - **Lost read**: a get answered "not found" although an acknowledged put
 //!   of the key ended before the get started and no delete of the key
 //!   (acknowledged or not, up to its reach) overlaps the time from that
@@ -66,6 +70,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::history::{FinalRead, History, Op, OpKind, OpOutcome};
+use chord_proto::entry::Version;
 
 /// The outcome of [`check`].
 #[derive(Debug, Clone, Serialize)]
@@ -200,7 +205,10 @@ pub fn check_with(h: &History, window_ms: u64) -> Report {
             None if ops.writes.iter().any(|w| w.outcome == OpOutcome::Ok) => {
                 unreadable.insert(key.to_string());
             }
-            Some(fr) => check_final(key, ops, fr, window_ms, &mut report),
+            Some(fr) => {
+                let final_etag = h.final_etags.get(key).map(String::as_str);
+                check_final(key, ops, (fr, final_etag), window_ms, &mut report);
+            }
             None => {}
         }
         check_reads(key, ops, &partitions, window_ms, &mut report);
@@ -256,21 +264,45 @@ fn describe(op: &Op) -> String {
         OpOutcome::Unknown => "unknown",
     };
     format!(
-        "{what} by client {} via {} ({}..{} ms, {outcome})",
-        op.client, op.node, op.start_ms, op.end_ms
+        "{what} by client {} via {} ({}..{} ms, {outcome}{})",
+        op.client,
+        op.node,
+        op.start_ms,
+        op.end_ms,
+        op.etag
+            .as_deref()
+            .map_or(String::new(), |t| format!(", ETag {t}"))
     )
 }
 
-fn describe_final(fr: &FinalRead) -> String {
-    match fr {
-        FinalRead::Value(v) => format!("value {v}"),
-        FinalRead::Absent => "nothing".to_string(),
-        FinalRead::Error(e) => format!("error {e}"),
+fn describe_final(fr: &FinalRead, etag: Option<&str>) -> String {
+    match (fr, etag) {
+        (FinalRead::Value(v), Some(tag)) => format!("value {v} (ETag {tag})"),
+        (FinalRead::Value(v), None) => format!("value {v}"),
+        (FinalRead::Absent, _) => "nothing".to_string(),
+        (FinalRead::Error(e), _) => format!("error {e}"),
     }
 }
 
+/// The store's version of an `ETag`, if it is one.
+fn version(etag: Option<&str>) -> Option<Version> {
+    chord_proto::etag::parse(etag?).ok()
+}
+
 /// Lost writes and resurrection: the final read against the last writes.
-fn check_final(key: &str, ops: &KeyOps, fr: &FinalRead, window_ms: u64, report: &mut Report) {
+fn check_final(
+    key: &str,
+    ops: &KeyOps,
+    (fr, final_etag): (&FinalRead, Option<&str>),
+    window_ms: u64,
+    report: &mut Report,
+) {
+    // The store's own order, where both versions are known: a final copy
+    // older than an acknowledged write means that write never reached the
+    // final holders, whatever may have followed it in time.
+    let final_version = version(final_etag);
+    let older_than =
+        |w: &Op| matches!((final_version, version(w.etag.as_deref())), (Some(f), Some(v)) if f < v);
     // The latest and second-latest reach among the key's writes, so that "the
     // latest reach among the other writes" is O(1) for each write.
     let mut latest: Option<(usize, u64)> = None;
@@ -296,29 +328,35 @@ fn check_final(key: &str, ops: &KeyOps, fr: &FinalRead, window_ms: u64, report: 
     let followed = |i: usize| latest_other_end(i).is_some_and(|end| end >= ops.writes[i].start_ms);
 
     for (i, w) in ops.writes.iter().enumerate() {
-        if is_acked(w, OpKind::Put) && !followed(i) {
+        let why = if !followed(i) {
+            "was the last write of the key"
+        } else if older_than(w) {
+            "is newer than what the final read found"
+        } else {
+            continue;
+        };
+        if is_acked(w, OpKind::Put) {
             let shown = matches!((fr, w.value), (FinalRead::Value(v), Some(p)) if *v == p);
             if !shown {
                 report.lost.push(Anomaly {
                     key: key.to_string(),
                     detail: format!(
-                        "{} was the last write of the key, but the final read found {}",
+                        "{} {why}, but the final read found {}",
                         describe(w),
-                        describe_final(fr)
+                        describe_final(fr, final_etag)
                     ),
                 });
             }
         }
-        if is_acked(w, OpKind::Delete) && !followed(i) {
-            if let FinalRead::Value(v) = fr {
-                report.resurrected.push(Anomaly {
-                    key: key.to_string(),
-                    detail: format!(
-                        "{} was the last write of the key, but the final read found value {v}",
-                        describe(w)
-                    ),
-                });
-            }
+        if is_acked(w, OpKind::Delete) && matches!(fr, FinalRead::Value(_)) {
+            report.resurrected.push(Anomaly {
+                key: key.to_string(),
+                detail: format!(
+                    "{} {why}, but the final read found {}",
+                    describe(w),
+                    describe_final(fr, final_etag)
+                ),
+            });
         }
     }
 }
@@ -495,6 +533,7 @@ mod tests {
             end_ms: span.1,
             outcome,
             node: "node-1".to_string(),
+            etag: None,
         }
     }
     fn put(key: &str, v: u64, span: (u64, u64), outcome: OpOutcome) -> Op {
@@ -545,6 +584,7 @@ mod tests {
                 .iter()
                 .map(|(k, f)| (k.to_string(), f.clone()))
                 .collect(),
+            final_etags: BTreeMap::new(),
             duration_ms: 10_000,
         }
     }
@@ -688,6 +728,51 @@ mod tests {
             &[("k", Absent), ("j", Absent)],
         );
         assert!(check(&h).passed());
+    }
+
+    #[test]
+    fn a_final_copy_older_than_an_acknowledged_write_is_a_loss_even_when_followed() {
+        let tagged = |mut op: Op, tag: &str| {
+            op.etag = Some(tag.to_string());
+            op
+        };
+        let (old, new) = (
+            "\"0000000000000001-0000000000000001\"",
+            "\"0000000000000002-0000000000000001\"",
+        );
+        let writes = vec![
+            put("k", 1, (0, 5), Unknown),
+            tagged(put("k", 2, (100, 110), Ok), new),
+        ];
+        let mut h = history(writes, &[("k", Value(1))]);
+        // Value 1 may have landed after 2 (within its window), if it is newer.
+        h.final_etags
+            .insert("k".into(), "\"0000000000000003-0000000000000001\"".into());
+        assert!(check(&h).passed());
+        // Older than the acknowledged put: 2 never reached the final holders.
+        h.final_etags.insert("k".into(), old.into());
+        let r = check(&h);
+        assert_eq!(r.lost.len(), 1);
+        assert!(
+            r.lost[0]
+                .detail
+                .contains("is newer than what the final read found"),
+            "{}",
+            r.lost[0].detail
+        );
+        assert!(
+            r.lost[0].detail.contains(old) && r.lost[0].detail.contains(new),
+            "{}",
+            r.lost[0].detail
+        );
+        // The same for an acknowledged delete: a copy older than its tombstone came back.
+        let writes = vec![
+            put("k", 1, (0, 5), Unknown),
+            tagged(del("k", (100, 110), Ok), new),
+        ];
+        let mut h = history(writes, &[("k", Value(1))]);
+        h.final_etags.insert("k".into(), old.into());
+        assert_eq!(check(&h).resurrected.len(), 1);
     }
 
     // ---- resurrection ----

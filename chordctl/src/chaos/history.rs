@@ -61,6 +61,10 @@ pub struct Op {
     pub outcome: OpOutcome,
     /// The node the request was sent to.
     pub node: String,
+    /// The `ETag` of an `ok` answer (the version written or read; opaque,
+    /// see `chord_proto::etag`), when the node sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// One nemesis action.
@@ -101,6 +105,9 @@ pub struct History {
     pub faults: Vec<Fault>,
     /// The final read of each key, by key.
     pub final_reads: BTreeMap<String, FinalRead>,
+    /// The `ETag` of each final read that found a value, by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub final_etags: BTreeMap<String, String>,
     /// How long the run lasted, in ms.
     pub duration_ms: u64,
 }
@@ -121,6 +128,7 @@ mod tests {
                 end_ms: 9,
                 outcome: OpOutcome::Unknown,
                 node: "node-1".into(),
+                etag: None,
             }],
             faults: vec![Fault {
                 kind: "partition".into(),
@@ -134,6 +142,7 @@ mod tests {
                 ("b".to_string(), FinalRead::Absent),
                 ("c".to_string(), FinalRead::Error("503".into())),
             ]),
+            final_etags: BTreeMap::new(),
             duration_ms: 10,
         };
         let json = serde_json::to_string(&h).unwrap();

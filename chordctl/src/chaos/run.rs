@@ -134,13 +134,14 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
         None
     };
     progress.stage("reading every key");
-    let final_reads = read_all(&client, &entries, plan.keys).await;
+    let (final_reads, final_etags) = read_all(&client, &entries, plan.keys).await;
     progress.finish();
     ops.sort_by_key(|o| (o.start_ms, o.client));
     let history = History {
         ops,
         faults: nemesis.faults.clone(),
         final_reads,
+        final_etags,
         duration_ms: ran.as_millis() as u64,
     };
     let report = checker::check(&history);
@@ -205,9 +206,15 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
 }
 
 /// Reads every key of the run once, through random live nodes, retrying a
-/// few times on errors (a 503 right after the heal is not a verdict).
-async fn read_all(client: &Client, entries: &Entries, keys: u32) -> BTreeMap<String, FinalRead> {
+/// few times on errors (a 503 right after the heal is not a verdict); also
+/// the `ETag` of each value found.
+async fn read_all(
+    client: &Client,
+    entries: &Entries,
+    keys: u32,
+) -> (BTreeMap<String, FinalRead>, BTreeMap<String, String>) {
     let mut out = BTreeMap::new();
+    let mut etags = BTreeMap::new();
     let nodes = entries.all();
     for i in 0..keys {
         let key = workload::key(i);
@@ -219,6 +226,9 @@ async fn read_all(client: &Client, entries: &Entries, keys: u32) -> BTreeMap<Str
             };
             match client.get(endpoint, &key).await {
                 Ok(r) if r.status == 200 => {
+                    if let Some(tag) = &r.etag {
+                        etags.insert(key.clone(), tag.clone());
+                    }
                     read = Some(match r.body.trim().parse::<u64>() {
                         Ok(v) => FinalRead::Value(v),
                         Err(_) => FinalRead::Error(format!("not a value of this run: {}", r.body)),
@@ -235,7 +245,7 @@ async fn read_all(client: &Client, entries: &Entries, keys: u32) -> BTreeMap<Str
         }
         out.insert(key, read.unwrap_or(FinalRead::Error(last)));
     }
-    out
+    (out, etags)
 }
 
 fn write_report(

@@ -174,6 +174,7 @@ mod tests {
             ops: Vec::new(),
             faults: Vec::new(),
             final_reads: Default::default(),
+            final_etags: Default::default(),
             duration_ms: 0,
         });
         r.availability = seconds

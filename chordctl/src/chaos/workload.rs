@@ -115,6 +115,7 @@ pub async fn client(id: u32, w: Workload) -> Vec<Op> {
             (OpKind::Delete, None, http.delete(&endpoint, &key).await)
         };
         let t1 = Instant::now();
+        let etag = answer.as_ref().ok().and_then(|r| r.etag.clone());
         let (kind, outcome, value) = classify(kind, value, answer);
         if outcome != OpOutcome::Ok {
             // A node refusing at once must not turn the client into a busy
@@ -130,6 +131,7 @@ pub async fn client(id: u32, w: Workload) -> Vec<Op> {
             end_ms: ms(t1),
             outcome,
             node,
+            etag: etag.filter(|_| outcome == OpOutcome::Ok),
         });
     }
     ops
