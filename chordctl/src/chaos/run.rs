@@ -162,6 +162,7 @@ pub async fn run<R: Runtime>(ctx: &Ctx<'_, R>, plan: &ChaosPlan) -> Result<()> {
         "clean_after_heal_ms": clean_after.map(|d| d.as_millis() as u64),
         "report": report,
         "final_reads": history.final_reads,
+        "final_etags": history.final_etags,
         "error": infra_error.as_ref().map(|e| format!("{e:#}")),
         "passed": report.passed() && ring_after.is_some() && clean_after.is_some()
             && infra_error.is_none(),
