@@ -66,6 +66,14 @@ pub enum Response {
         /// merge only rings with the same nonce.
         #[serde(default)]
         ring: u64,
+        /// In answer to a `Notify`: among the nodes that notified the
+        /// responder lately, the first after the notifier, when it lies
+        /// before the responder's predecessor (a better successor for the
+        /// notifier than that predecessor). Many nodes that joined at once
+        /// all take the same successor; without this each round of
+        /// stabilization sorted out one of them. Optional on the wire.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closer: Option<Peer>,
     },
     /// Answer to `Notify` and `Leaving`.
     Ack,

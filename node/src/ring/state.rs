@@ -202,7 +202,27 @@ pub struct RingState {
     /// A digest of the predecessor and successor list at the last tick, to
     /// notice a change of the view (which resets the finger backoff).
     view_digest: u64,
+    /// Nodes that notified us lately, with the tick they last did: for the
+    /// `closer` hint of our answers (see [`RingState::closer_for`]).
+    notifiers: Vec<(Peer, u64)>,
+    /// Successors this tick may still adopt and stabilize with at once
+    /// (see [`WALK_STEPS`]).
+    walk_left: u32,
 }
+
+/// Nearer successors adopted and asked at once per tick, before the rest
+/// waits for the next tick: bounds the calls one tick can make while
+/// walking back from a far successor.
+const WALK_STEPS: u32 = 16;
+
+/// Ticks a notifier stays a candidate for the `closer` hint after its last
+/// notify: every live node notifies its successor each tick, so a notifier
+/// older than this has moved on to another successor or died.
+const NOTIFIER_TICKS: u64 = 4;
+
+/// Notifiers kept at most (the most recent): a node whose position many
+/// joiners hit at once hears one notify per joiner each tick.
+const NOTIFIERS_KEPT: usize = 64;
 
 /// What refreshing the next finger did.
 enum FingerStep {
@@ -248,6 +268,8 @@ impl RingState {
             finger_wait: 1,
             finger_due: 0,
             view_digest: 0,
+            notifiers: Vec::new(),
+            walk_left: WALK_STEPS,
             opts,
         }
     }
@@ -357,6 +379,11 @@ impl RingState {
         // Compared with the current tick only by `>=`.
         self.finger_due.saturating_sub(self.ticks).hash(h);
         self.view_digest.hash(h);
+        for (p, t) in &self.notifiers {
+            // Compared with the current tick only by age.
+            (p, self.ticks.saturating_sub(*t)).hash(h);
+        }
+        self.walk_left.hash(h);
     }
 
     /// This node.
@@ -450,6 +477,10 @@ impl RingState {
             return out;
         }
         self.note_view();
+        let now = self.ticks;
+        self.notifiers
+            .retain(|(_, t)| now.saturating_sub(*t) <= NOTIFIER_TICKS);
+        self.walk_left = WALK_STEPS;
         if let Some(s0) = self.successors.first() {
             out.push(self.stabilize(s0.clone()));
         } else if let Some(p) = &self.predecessor {
@@ -670,6 +701,7 @@ impl RingState {
             Request::GetNeighbors => self.neighbors(),
             Request::Notify { peer, neighbors } => {
                 self.rectify(peer);
+                self.heard_notify(peer);
                 match &self.predecessor {
                     Some(p) if p.id == peer.id => self.pred_heard = Some(peer.id),
                     // A node behind our predecessor believes it precedes us:
@@ -682,7 +714,22 @@ impl RingState {
                     _ => {}
                 }
                 if *neighbors {
-                    self.neighbors()
+                    match self.neighbors() {
+                        Response::Neighbors {
+                            me,
+                            predecessor,
+                            successors,
+                            ring,
+                            ..
+                        } => Response::Neighbors {
+                            closer: self.closer_for(peer, predecessor.as_ref()),
+                            me,
+                            predecessor,
+                            successors,
+                            ring,
+                        },
+                        other => other,
+                    }
                 } else {
                     Response::Ack
                 }
@@ -710,7 +757,46 @@ impl RingState {
             predecessor: self.predecessor.clone(),
             successors: self.successors.clone(),
             ring: self.ring,
+            closer: None,
         }
+    }
+
+    /// Remembers that `peer` notified us now (see `notifiers`).
+    fn heard_notify(&mut self, peer: &Peer) {
+        if peer.id == self.me.id {
+            return;
+        }
+        self.notifiers.retain(|(p, _)| p.id != peer.id);
+        if self.notifiers.len() >= NOTIFIERS_KEPT {
+            // The oldest goes: entries are appended as heard.
+            self.notifiers.remove(0);
+        }
+        self.notifiers.push((peer.clone(), self.ticks));
+    }
+
+    /// The `closer` hint for `notifier`: the node nearest after it that we
+    /// know of (a recent notifier, a finger, a successor), if that lies
+    /// between it and `predecessor` (or us, with none). Without it a node
+    /// learns of a nearer successor from its successor's predecessor only,
+    /// one node per round: nodes that joined at once all take the same
+    /// successor and got sorted out one per round, and a founder whose first
+    /// successor was far walked back through every node in between. With it
+    /// each of them learns its own from here (recent notifiers), or gets at
+    /// least halfway there (fingers), in one round. The notifier adopts it
+    /// only once it has answered, as it would our predecessor.
+    fn closer_for(&self, notifier: &Peer, predecessor: Option<&Peer>) -> Option<Peer> {
+        let bound = predecessor.map_or(self.me.id, |p| p.id);
+        let recent = self
+            .notifiers
+            .iter()
+            .filter(|(_, t)| self.ticks.saturating_sub(*t) <= NOTIFIER_TICKS)
+            .map(|(p, _)| p);
+        let known = self.fingers.iter().flatten().chain(&self.successors);
+        recent
+            .chain(known)
+            .filter(|p| in_open(&p.id, &notifier.id, &bound))
+            .min_by_key(|p| notifier.id.distance_to(&p.id))
+            .cloned()
     }
 
     /// Feeds back the outcome of an [`Outbound`]: `None` means the peer did not
@@ -782,6 +868,7 @@ impl RingState {
                     predecessor,
                     successors,
                     ring,
+                    ..
                 },
             ) => {
                 self.adopt_successor(me.clone(), &successors);
@@ -813,11 +900,23 @@ impl RingState {
                     predecessor,
                     successors,
                     ring,
+                    closer,
                 },
             ) => {
                 if self.successors.first().map(|s| s.id) != Some(me.id) {
                     return Vec::new(); // our successor changed meanwhile
                 }
+                // The nearest candidate between us and the successor: its
+                // predecessor, its hint (see `closer_for`), or a finger of
+                // ours (a founder's first successor may be far; the lookups
+                // of its fingers find the nearer nodes).
+                let own = self.fingers.iter().flatten().cloned();
+                let predecessor = [closer, predecessor]
+                    .into_iter()
+                    .flatten()
+                    .chain(own)
+                    .filter(|x| x.id != self.me.id && in_open(&x.id, &self.me.id, &me.id))
+                    .min_by_key(|x| self.me.id.distance_to(&x.id));
                 if ring != self.ring {
                     // One ring, two nonces: a node that founded a ring of its
                     // own was pulled back in by pointers to its address. The
@@ -844,6 +943,19 @@ impl RingState {
                 };
                 if closer && me.id != self.me.id {
                     self.adopt_successor(me, &successors);
+                    if self.walk_left > 0 {
+                        // Stabilize with the new successor at once rather
+                        // than at the next tick: a successor that was far
+                        // (a founder's first one) is walked back in one
+                        // tick, not one node per tick.
+                        self.walk_left -= 1;
+                        return self
+                            .successors
+                            .first()
+                            .map(|s0| self.stabilize(s0.clone()))
+                            .into_iter()
+                            .collect();
+                    }
                 }
                 self.notify_successor()
             }
@@ -943,6 +1055,7 @@ impl RingState {
             self.join_refused = Some(*id);
         }
         self.misses.remove(id);
+        self.notifiers.retain(|(p, _)| p.id != *id);
         let named = self.successors.len();
         self.successors.retain(|p| p.id != *id);
         let mut dropped = named != self.successors.len();
@@ -1206,6 +1319,7 @@ mod tests {
             predecessor: Some(a.clone()),
             successors: vec![a.clone()],
             ring: 0,
+            closer: None,
         });
         st.on_response(&b, Purpose::JoinAdopt, neighbours);
         assert!(st.is_joined());
