@@ -1581,6 +1581,20 @@ fn two_rings_merge_after_a_partition_heals() {
 }
 
 #[test]
+fn a_stale_hint_across_a_partition_does_not_keep_a_side_from_forming_its_ring() {
+    // A successor's `closer` hint that does not answer (here a finger across
+    // the cut, when fingers were offered) once hid its live predecessor,
+    // round after round: this split took more than 300 rounds to form its
+    // sides. Both are checked now, and fingers are not offered.
+    let split = Split {
+        groups: 3,
+        contiguous: true,
+        ..Split::default()
+    };
+    split_and_heal(101, 24, split);
+}
+
+#[test]
 fn three_rings_merge_after_a_partition_heals() {
     let mut all = Vec::new();
     for (seed, n) in [(5, 6), (6, 9), (7, 16)] {

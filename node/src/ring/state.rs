@@ -775,25 +775,32 @@ impl RingState {
     }
 
     /// The `closer` hint for `notifier`: the node nearest after it that we
-    /// know of (a recent notifier, a finger, a successor), if that lies
-    /// between it and `predecessor` (or us, with none). Without it a node
-    /// learns of a nearer successor from its successor's predecessor only,
-    /// one node per round: nodes that joined at once all take the same
-    /// successor and got sorted out one per round, and a founder whose first
-    /// successor was far walked back through every node in between. With it
-    /// each of them learns its own from here (recent notifiers), or gets at
-    /// least halfway there (fingers), in one round. The notifier adopts it
-    /// only once it has answered, as it would our predecessor.
+    /// heard from lately (a recent notifier) or list as a successor, if that
+    /// lies between it and `predecessor` (or us, with none). Without it a
+    /// node learns of a nearer successor from its successor's predecessor
+    /// only, one node per round: nodes that joined at once all take the same
+    /// successor and got sorted out one per round. With it each of them
+    /// learns its own from here in a round or two. The notifier adopts it
+    /// only once it has answered, as it would our predecessor (and checks
+    /// that one too, so a hint that does not answer costs nothing).
+    ///
+    /// None when the notifier is our predecessor: nothing lies between (and
+    /// `in_open(x, a, a)` would be the whole ring, handing out nodes far
+    /// away, a restarted one of another ring among them). Fingers are not
+    /// offered: a stale one (across a partition, say) would be offered
+    /// every round, and the joins gain nothing from them.
     fn closer_for(&self, notifier: &Peer, predecessor: Option<&Peer>) -> Option<Peer> {
         let bound = predecessor.map_or(self.me.id, |p| p.id);
+        if bound == notifier.id {
+            return None;
+        }
         let recent = self
             .notifiers
             .iter()
             .filter(|(_, t)| self.ticks.saturating_sub(*t) <= NOTIFIER_TICKS)
             .map(|(p, _)| p);
-        let known = self.fingers.iter().flatten().chain(&self.successors);
         recent
-            .chain(known)
+            .chain(&self.successors)
             .filter(|p| in_open(&p.id, &notifier.id, &bound))
             .min_by_key(|p| notifier.id.distance_to(&p.id))
             .cloned()
@@ -906,17 +913,13 @@ impl RingState {
                 if self.successors.first().map(|s| s.id) != Some(me.id) {
                     return Vec::new(); // our successor changed meanwhile
                 }
-                // The nearest candidate between us and the successor: its
-                // predecessor, its hint (see `closer_for`), or a finger of
-                // ours (a founder's first successor may be far; the lookups
-                // of its fingers find the nearer nodes).
-                let own = self.fingers.iter().flatten().cloned();
-                let predecessor = [closer, predecessor]
-                    .into_iter()
-                    .flatten()
-                    .chain(own)
-                    .filter(|x| x.id != self.me.id && in_open(&x.id, &self.me.id, &me.id))
-                    .min_by_key(|x| self.me.id.distance_to(&x.id));
+                let (my_id, succ_id) = (self.me.id, me.id);
+                let between = |x: &Peer| x.id != my_id && in_open(&x.id, &my_id, &succ_id);
+                // Its hint (see `closer_for`) lies nearer than its
+                // predecessor; both are checked, so a hint that does not
+                // answer (dead, cut off) never hides the predecessor.
+                let hint = closer
+                    .filter(|c| between(c) && predecessor.as_ref().is_none_or(|p| p.id != c.id));
                 if ring != self.ring {
                     // One ring, two nonces: a node that founded a ring of its
                     // own was pulled back in by pointers to its address. The
@@ -925,8 +928,9 @@ impl RingState {
                     self.ring = self.ring.min(ring);
                 }
                 self.adopt_successor(me.clone(), &successors);
-                match predecessor {
-                    Some(x) if x.id != self.me.id && in_open(&x.id, &self.me.id, &me.id) => {
+                let hinted = hint.map(|h| self.send(h, Request::GetNeighbors, Purpose::Candidate));
+                let mut out: Vec<Outbound> = match predecessor {
+                    Some(x) if between(&x) => {
                         // Zave: switch to x only once x has answered.
                         vec![self.send(x, Request::GetNeighbors, Purpose::Candidate)]
                     }
@@ -934,7 +938,9 @@ impl RingState {
                     // before answering, so `predecessor` may be us by now).
                     _ if purpose == Purpose::Stabilize => Vec::new(),
                     _ => self.notify_successor(),
-                }
+                };
+                out.extend(hinted);
+                out
             }
             (Purpose::Candidate, Response::Neighbors { me, successors, .. }) => {
                 let closer = match self.successors.first() {
