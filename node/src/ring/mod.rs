@@ -28,6 +28,14 @@
 //!   answers, `x` is notified as before. A successor that predates the
 //!   combined form ignores the ask and answers `Ack`; we then ask
 //!   `GetNeighbors` and notify in two requests, as before.
+//!   *Bulk joins:* the answer may also name `closer`, the nearest node after
+//!   us that the successor heard notify lately or lists as a successor, when
+//!   it lies before the successor's predecessor. It is one more candidate
+//!   `x`, checked beside the predecessor and switched to only if it answers,
+//!   so Zave's rule stands; and a node that switched stabilizes with its new
+//!   successor at once, up to 16 times a tick. Nodes that joined at once
+//!   take the same successor; without this they were sorted out one per
+//!   tick (see `RingState::closer_for`).
 //! * **Rectify** (on notify from `q`): replace the predecessor only when there is
 //!   none (it was found dead) or `q` lies between it and us.
 //! * **Check predecessor** (every tick): ping it; forget it if it does not answer.
