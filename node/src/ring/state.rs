@@ -698,7 +698,7 @@ impl RingState {
         }
         match req {
             Request::Ping => Response::Pong,
-            Request::GetNeighbors => self.neighbors(),
+            Request::GetNeighbors => self.neighbors(None),
             Request::Notify { peer, neighbors } => {
                 self.rectify(peer);
                 self.heard_notify(peer);
@@ -714,22 +714,7 @@ impl RingState {
                     _ => {}
                 }
                 if *neighbors {
-                    match self.neighbors() {
-                        Response::Neighbors {
-                            me,
-                            predecessor,
-                            successors,
-                            ring,
-                            ..
-                        } => Response::Neighbors {
-                            closer: self.closer_for(peer, predecessor.as_ref()),
-                            me,
-                            predecessor,
-                            successors,
-                            ring,
-                        },
-                        other => other,
-                    }
+                    self.neighbors(self.closer_for(peer, self.predecessor.as_ref()))
                 } else {
                     Response::Ack
                 }
@@ -750,14 +735,15 @@ impl RingState {
         }
     }
 
-    /// Our answer to `GetNeighbors`.
-    fn neighbors(&self) -> Response {
+    /// Our answer to `GetNeighbors`, and to a `Notify` that asks for it
+    /// (with its `closer` hint).
+    fn neighbors(&self, closer: Option<Peer>) -> Response {
         Response::Neighbors {
             me: self.me.clone(),
             predecessor: self.predecessor.clone(),
             successors: self.successors.clone(),
             ring: self.ring,
-            closer: None,
+            closer,
         }
     }
 
