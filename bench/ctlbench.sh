@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-16}; ROUNDS=${2:-3}; DUR=${3:-10s}; CONC=${4:-16}
 CTL=target/release/chordctl
-export CHORDCTL_NODE_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/chord-node
+export CHORDCTL_NODE_BIN=${NODE_BIN:-$PWD/target/x86_64-unknown-linux-gnu/release/chord-node}
 RING=ctlbench-ring; LONE=ctlbench-lone
 cleanup() { $CTL --runtime process --cluster $RING down >/dev/null 2>&1 || true
             $CTL --runtime process --cluster $LONE down >/dev/null 2>&1 || true; }

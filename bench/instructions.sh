@@ -4,7 +4,7 @@
 # keep-alive GETs, and the difference over N2 − N1 requests, so start-up and
 # shutdown cancel out.
 #
-#   bench/instructions.sh [BIN] [N1] [N2]
+#   [KEEP=DIR] bench/instructions.sh [BIN] [N1] [N2]
 #
 # 0-hop: a lone node (maintenance timers at 10 minutes, so only requests
 # count) answers GETs of a key it holds. 1-hop: two nodes (stabilize and
@@ -20,9 +20,10 @@ BIN=${1:-target/release/chord-node}
 N1=${2:-500}
 N2=${3:-2500}
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
-OUT=$(mktemp -d)
+# KEEP=DIR keeps the callgrind files there for callgrind_annotate.
+OUT=${KEEP:-$(mktemp -d)}; mkdir -p "$OUT"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$OUT"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$OUT"; }
 trap cleanup EXIT
 
 get() { # PORT N KEY: N keep-alive GETs, each must be 200

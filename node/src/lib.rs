@@ -36,6 +36,7 @@ pub use chord_proto::{digest, entry, id, placement, range, wire};
 pub mod absence;
 pub mod batch;
 pub mod config;
+pub mod conn_pool;
 pub mod dedup;
 pub mod driver;
 pub mod host;

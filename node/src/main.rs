@@ -10,6 +10,13 @@ use cli::{Cli, Command};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+/// mimalloc instead of glibc's malloc: a routed request allocates some
+/// seventy small blocks at the entry node, many of them async state sizes
+/// glibc's per-thread cache does not keep, and glibc spent about a sixth of
+/// the entry's instructions in malloc and free (callgrind, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let rt = match chord_node::config::runtime(cli.flags.threads) {

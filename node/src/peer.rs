@@ -1,14 +1,15 @@
 //! The one shared HTTP client nodes use to call each other.
 //!
-//! A single hyper client keeps a pool of keep-alive connections per peer, so
+//! A pool of keep-alive connections per peer ([`crate::conn_pool`]) means
 //! the hot path never opens a connection per request. Every call carries the
 //! cluster key when one is configured.
 //!
-//! hyper's own client, not reqwest (which wraps it): reqwest re-parses every
-//! request's URI into a `Url` for its redirect policy and runs its retry and
-//! redirect layers per call, about 43 k instructions a call against a whole
-//! 0-hop GET's 22 k (callgrind); internal calls never redirect and retry on
-//! their own terms (`crate::request`).
+//! hyper's own connections, not reqwest (which wraps hyper-util's pooled
+//! client): reqwest re-parses every request's URI into a `Url` for its
+//! redirect policy and runs its retry and redirect layers per call, about
+//! 43 k instructions a call against a whole 0-hop GET's 22 k (callgrind);
+//! internal calls never redirect and retry on their own terms
+//! (`crate::request`).
 
 use crate::ring::{Request, Response};
 use crate::wire::{BatchAnswer, BatchGet, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
@@ -25,6 +26,12 @@ const URL_CACHE_PEERS: usize = 4096;
 /// The internal endpoints of one peer, parsed once: parsing a URL (and its
 /// host) on every call was a visible share of a hop's CPU time.
 struct PeerUrls {
+    /// `host:port`, the pool's key.
+    authority: String,
+    /// The `Host` header of every call.
+    host: hyper::header::HeaderValue,
+    // The endpoints in origin form (path only), as an HTTP/1 request line
+    // carries them.
     batch: hyper::Uri,
     rpc: hyper::Uri,
     data: hyper::Uri,
@@ -58,11 +65,11 @@ impl PeerUrls {
             {
                 return Err(bad("not a host:port"));
             }
-            url.as_str()
-                .parse::<hyper::Uri>()
-                .map_err(|e| bad(&e.to_string()))
+            full.parse::<hyper::Uri>().map_err(|e| bad(&e.to_string()))
         };
         Ok(PeerUrls {
+            authority: host.to_string(),
+            host: hyper::header::HeaderValue::from_str(host).map_err(|e| bad(&e.to_string()))?,
             batch: url("/chord/batch")?,
             rpc: url("/chord/rpc")?,
             data: url("/chord/data")?,
@@ -130,18 +137,6 @@ fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A failed call for logs and error bodies: where it went and every cause
-/// (hyper's own message is only its kind, such as "client error (Connect)").
-fn describe(addr: &str, path: &str, e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = format!("{addr}{path}: {e}");
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
-}
-
 /// Whether a call that timed out after `elapsed` (its timeout `timeout`) was
 /// noticed so late that this process must have been stalled: a timer firing
 /// half a timeout (at least 100 ms) behind means the process did not run.
@@ -154,16 +149,12 @@ pub fn stalled(elapsed: Duration, timeout: Duration) -> bool {
 /// hedges after the first call ([`chord_proto::deadline::HAND_OFF_CALLS`]).
 pub const HEDGE_PATIENCE: u32 = chord_proto::deadline::HAND_OFF_CALLS - 1;
 
-/// The request body of an internal call.
-type Body = http_body_util::Full<bytes::Bytes>;
+use crate::conn_pool::{Body, ConnPool, ExchangeError};
 
 /// Cheap to clone: the pool is shared.
 #[derive(Clone)]
 pub struct PeerClient {
-    http: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        Body,
-    >,
+    http: Arc<ConnPool>,
     /// The call timeout (see [`stalled`]).
     timeout: Duration,
     /// `Authorization: Bearer <cluster key>`, ready-made.
@@ -174,21 +165,10 @@ pub struct PeerClient {
 impl PeerClient {
     /// A client whose calls time out after `timeout` and carry `cluster_key`.
     pub fn new(timeout: Duration, cluster_key: Option<&str>) -> PeerClient {
-        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        connector.set_nodelay(true);
         // A connect gets one call timeout even in a patient call (a route
         // or reply waits longer for the answer, not for the connection); one
-        // that times out is a silent peer, not a refusing one (`is_timeout`).
-        connector.set_connect_timeout(Some(timeout));
-        let http =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .pool_max_idle_per_host(64)
-                // Short: a connection idle across a partition may point at an
-                // address the peer no longer has (a container moved between
-                // networks gets a new one), and would cost a timeout on reuse.
-                .pool_idle_timeout(Duration::from_secs(5))
-                .pool_timer(hyper_util::rt::TokioTimer::new())
-                .build(connector);
+        // that times out is a silent peer, not a refusing one.
+        let http = Arc::new(ConnPool::new(timeout));
         PeerClient {
             http,
             timeout,
@@ -288,6 +268,7 @@ impl PeerClient {
         };
         let path = url.path();
         let mut req = hyper::Request::post(url.clone())
+            .header(hyper::header::HOST, urls.host.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json");
         if let Some(auth) = &self.auth {
             req = req.header(hyper::header::AUTHORIZATION, auth.clone());
@@ -304,24 +285,15 @@ impl PeerClient {
             }
         };
         let exchange = async {
-            let resp = self.http.request(req).await.map_err(|e| {
-                let why = describe(addr, path, &e);
-                if is_timeout(&e) {
-                    silent(why)
-                } else if e.is_connect() {
-                    // Nobody listens there, or the name does not resolve
-                    // (a removed container's).
-                    CallError::Refused(why)
-                } else {
-                    CallError::Unreachable(why)
+            self.http.exchange(&urls.authority, req).await.map_err(|e| {
+                let why = format!("{addr}{path}: {e}");
+                match e {
+                    ExchangeError::ConnectTimeout => silent(why),
+                    ExchangeError::Connect(_) => CallError::Refused(why),
+                    ExchangeError::Http(h) if is_timeout(&h) => silent(why),
+                    ExchangeError::Http(_) => CallError::Unreachable(why),
                 }
-            })?;
-            let status = resp.status();
-            let bytes = http_body_util::BodyExt::collect(resp.into_body())
-                .await
-                .map_err(|e| CallError::Unreachable(describe(addr, path, &e)))?
-                .to_bytes();
-            Ok::<_, CallError>((status, bytes))
+            })
         };
         let (status, bytes) = match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer?,
@@ -364,7 +336,8 @@ mod tests {
         }
         // A position of a node with virtual nodes, and only that.
         let urls = PeerUrls::parse("node-3:7000/v12").unwrap();
-        assert_eq!(urls.reply.to_string(), "http://node-3:7000/v12/chord/reply");
+        assert_eq!(urls.authority, "node-3:7000");
+        assert_eq!(urls.reply.to_string(), "/v12/chord/reply");
         for bad in [
             "evil:80/v0",
             "evil:80/v1/x",
@@ -470,10 +443,6 @@ mod tests {
         ));
         assert!(is_timeout(&timed_out));
         assert!(!is_timeout(&refused));
-        assert_eq!(
-            describe("a:1", "/chord/rpc", &refused),
-            "a:1/chord/rpc: connect error: no"
-        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -1,7 +1,6 @@
 //! One stored key as it travels between nodes: its value (or tombstone) and
 //! the version its owner assigned.
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -35,13 +34,14 @@ impl Serialize for Version {
 
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let b = s.as_bytes();
-        let half = |h: &[u8]| crate::hex::parse_u64(h);
-        match (b.len() == 32).then(|| (half(&b[..16]), half(&b[16..]))) {
-            Some((Some(ts), Some(node))) => Ok(Version { ts, node }),
-            _ => Err(D::Error::custom("version must be 32 hex digits")),
-        }
+        crate::hex::deserialize_with(d, "version must be 32 hex digits", |s| {
+            let b = s.as_bytes();
+            let half = |h: &[u8]| crate::hex::parse_u64(h);
+            match (b.len() == 32).then(|| (half(&b[..16]), half(&b[16..]))) {
+                Some((Some(ts), Some(node))) => Some(Version { ts, node }),
+                _ => None,
+            }
+        })
     }
 }
 

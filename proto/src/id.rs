@@ -163,8 +163,7 @@ impl Serialize for Id {
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Id::from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected 40 hex digits"))
+        crate::hex::deserialize_with(d, "expected 40 hex digits", Id::from_hex)
     }
 }
 
