@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Instructions per request, which do not depend on how busy the machine is:
-# valgrind's callgrind counts them. Two runs of the same load, N1 and then N2
-# keep-alive GETs, and the difference over N2 − N1 requests, so start-up and
-# shutdown cancel out.
+# valgrind's callgrind counts them. The nodes run under callgrind; after a
+# warm-up of W keep-alive GETs their counters are zeroed (callgrind_control
+# -z), N more GETs run, and the counts are dumped (-d): start-up, warm-up and
+# shutdown are left out, and one run is enough. (Two runs of different
+# lengths and their difference, as this script did first, varied by 10 k
+# instructions a request between runs: the runs' start-ups differ.)
 #
-#   [KEEP=DIR] bench/instructions.sh [BIN] [N1] [N2]
+#   [KEEP=DIR] bench/instructions.sh [BIN] [N] [W]
 #
 # 0-hop: a lone node (maintenance timers at 10 minutes, so only requests
 # count) answers GETs of a key it holds. 1-hop: two nodes (stabilize and
@@ -12,13 +15,13 @@
 # once the owner's view has settled: until three repair periods after its
 # range changed and a repair round since, an owner does not trust its own
 # copy and asks the other holders too (see node/src/absence.rs), which is
-# not the steady state. Both figures include the few ticks of the run.
+# not the steady state. The 1-hop figures include the few ticks of the run.
 # Everything runs on 127.0.0.1; every process started is stopped by its pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/chord-node}
-N1=${2:-500}
-N2=${3:-2500}
+N=${2:-2000}
+W=${3:-200}
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 # KEEP=DIR keeps the callgrind files there for callgrind_annotate.
 OUT=${KEEP:-$(mktemp -d)}; mkdir -p "$OUT"
@@ -51,45 +54,49 @@ node() { # OUTFILE ARGS...: a node under callgrind, in the background
   PIDS+=($!)
 }
 stop() { local p=${PIDS[-1]}; kill -INT "$p"; wait "$p" || true; unset 'PIDS[-1]'; }
+zero() { for p in "$@"; do callgrind_control -z "$p" >/dev/null; done; }
+dump() { for p in "$@"; do callgrind_control -d "$p" >/dev/null; done; }
 
-zero_hop() { # N PORT -> total
-  node "$OUT/zero.$1" --listen "127.0.0.1:$2" --stabilize-ms 600000 --repair-ms 600000
-  wait_for "127.0.0.1:$2/healthz" ok
-  curl -sf -XPUT "127.0.0.1:$2/kv/k" -d '{"a":1}' >/dev/null
-  get "$2" "$1" k
+zero_hop() { # PORT -> instructions per GET
+  node "$OUT/zero" --listen "127.0.0.1:$1" --stabilize-ms 600000 --repair-ms 600000
+  local pid=${PIDS[-1]}
+  wait_for "127.0.0.1:$1/healthz" ok
+  curl -sf -XPUT "127.0.0.1:$1/kv/k" -d '{"a":1}' >/dev/null
+  get "$1" "$W" k
+  zero "$pid"; get "$1" "$N" k; dump "$pid"
   stop
-  total "$OUT/zero.$1"
+  echo $(( $(total "$OUT/zero.1") / N ))
 }
 
-one_hop() { # N PORT_A PORT_B -> "entry owner" totals
-  local f=(--stabilize-ms 1000 --repair-ms 1000)
-  node "$OUT/a.$1" --listen "127.0.0.1:$2" "${f[@]}"
-  wait_for "127.0.0.1:$2/healthz" ok
-  node "$OUT/b.$1" --listen "127.0.0.1:$3" --join "127.0.0.1:$2" "${f[@]}"
-  wait_for "127.0.0.1:$3/readyz" true
-  wait_for "127.0.0.1:$2/status" "127.0.0.1:$3"
+one_hop() { # PORT_A PORT_B -> "entry owner" instructions per GET
+  local f=(--stabilize-ms 1000 --repair-ms 1000) B=$2
+  node "$OUT/a" --listen "127.0.0.1:$1" "${f[@]}"
+  wait_for "127.0.0.1:$1/healthz" ok
+  node "$OUT/b" --listen "127.0.0.1:$2" --join "127.0.0.1:$1" "${f[@]}"
+  wait_for "127.0.0.1:$B/readyz" true
+  wait_for "127.0.0.1:$1/status" "127.0.0.1:$B"
   local key=""
   for k in $(seq 1 500); do
-    owner=$(curl -s -XPUT -o /dev/null -D - "127.0.0.1:$2/kv/k$k" -d 1 | tr -d '\r' | awk 'tolower($1)=="x-chord-owner:" {print $2}')
-    if [ "$owner" = "127.0.0.1:$3" ]; then key=k$k; break; fi
+    owner=$(curl -s -XPUT -o /dev/null -D - "127.0.0.1:$1/kv/k$k" -d 1 | tr -d '\r' | awk 'tolower($1)=="x-chord-owner:" {print $2}')
+    if [ "$owner" = "127.0.0.1:$B" ]; then key=k$k; break; fi
   done
   [ -n "$key" ] || { echo "no key owned by the second node" >&2; exit 1; }
   # Settled: five repair rounds at the owner after the ring formed, more
   # than the three periods of the window plus one round that syncs.
-  local r0; r0=$(rounds "$3")
-  for _ in $(seq 1 300); do [ "$(rounds "$3")" -ge $((r0 + 5)) ] && break; sleep 0.2; done
-  [ "$(rounds "$3")" -ge $((r0 + 5)) ] || { echo "the owner ran no repair rounds" >&2; exit 1; }
-  get "$2" "$1" "$key"
+  local r0; r0=$(rounds "$B")
+  for _ in $(seq 1 300); do [ "$(rounds "$B")" -ge $((r0 + 5)) ] && break; sleep 0.2; done
+  [ "$(rounds "$B")" -ge $((r0 + 5)) ] || { echo "the owner ran no repair rounds" >&2; exit 1; }
+  get "$1" "$W" "$key"
+  local a=${PIDS[0]} b=${PIDS[1]}
+  zero "$a" "$b"; get "$1" "$N" "$key"; dump "$a" "$b"
   kill -INT "${PIDS[@]}"; wait "${PIDS[@]}" || true; PIDS=()
-  echo "$(total "$OUT/a.$1") $(total "$OUT/b.$1")"
+  echo "$(( $(total "$OUT/a.1") / N )) $(( $(total "$OUT/b.1") / N ))"
 }
 
 rounds() { curl -sf "127.0.0.1:$1/metrics" | awk '/^chord_repair_rounds_total/ {print $2; exit}'; }
-per() { echo $(( ($2 - $1) / (N2 - N1) )); }
-z1=$(zero_hop "$N1" 25801); z2=$(zero_hop "$N2" 25802)
-read -r a1 b1 <<<"$(one_hop "$N1" 25803 25804)"
-read -r a2 b2 <<<"$(one_hop "$N2" 25805 25806)"
-echo "instructions per GET ($BIN, $((N2 - N1)) requests):"
-echo "  0-hop, lone node:          $(per "$z1" "$z2")"
-echo "  1-hop, at the entry:       $(per "$a1" "$a2")  (includes its ticks)"
-echo "  1-hop, at the owner:       $(per "$b1" "$b2")  (includes its ticks)"
+z=$(zero_hop 25801)
+read -r a b <<<"$(one_hop 25803 25804)"
+echo "instructions per GET ($BIN, $N requests after $W):"
+echo "  0-hop, lone node:          $z"
+echo "  1-hop, at the entry:       $a  (includes its ticks)"
+echo "  1-hop, at the owner:       $b  (includes its ticks)"

@@ -16,10 +16,15 @@
 //! - A connection goes back to the pool only once its answer was read in
 //!   full; one dropped mid-call (a timeout, a caller gone) is closed.
 //! - A request that a reused connection did not send (the peer had closed
-//!   it meanwhile) goes once more on a new connection; one that was sent is
-//!   never repeated here.
+//!   it meanwhile) goes on the next idle connection, or a new one; one that
+//!   was sent is never repeated here (a POST may have taken effect).
 //! - At most [`IDLE_PER_PEER`] idle connections per peer; stale ones of every
-//!   peer are swept at most once per [`IDLE_TIMEOUT`].
+//!   peer are swept at most once per [`IDLE_TIMEOUT`], on a checkout or a
+//!   return (maintenance calls every tick make sure there are some).
+//! - Only a refused connection or a name that does not resolve (a removed
+//!   container's) is [`ExchangeError::Refused`], which drops the peer at
+//!   once; any other failure to connect (our own side out of ports or file
+//!   handles, an unreachable network) is [`ExchangeError::ConnectFailed`].
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -40,9 +45,12 @@ pub type Body = http_body_util::Full<Bytes>;
 /// Why an exchange failed.
 #[derive(Debug)]
 pub enum ExchangeError {
-    /// No connection could be made: refused, or the name does not resolve
-    /// (a removed container's). Nobody listens there.
-    Connect(std::io::Error),
+    /// Nobody listens there: the connection was refused, or the name does
+    /// not resolve (a removed container's).
+    Refused(std::io::Error),
+    /// No connection could be made for another reason, which says nothing
+    /// certain about the peer.
+    ConnectFailed(std::io::Error),
     /// The connection attempt took longer than the connect timeout: a silent
     /// peer, not a refusing one.
     ConnectTimeout,
@@ -53,7 +61,8 @@ pub enum ExchangeError {
 impl std::fmt::Display for ExchangeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExchangeError::Connect(e) => write!(f, "cannot connect: {e}"),
+            ExchangeError::Refused(e) => write!(f, "refused: {e}"),
+            ExchangeError::ConnectFailed(e) => write!(f, "cannot connect: {e}"),
             ExchangeError::ConnectTimeout => write!(f, "connect timed out"),
             ExchangeError::Http(e) => {
                 write!(f, "{e}")?;
@@ -77,6 +86,21 @@ struct Idle {
 struct Idles {
     by_peer: HashMap<String, Vec<Idle>>,
     swept: Option<Instant>,
+}
+
+impl Idles {
+    /// Closes the stale and closed connections of every peer, at most once
+    /// per [`IDLE_TIMEOUT`].
+    fn sweep_if_due(&mut self, now: Instant) {
+        if self.swept.is_some_and(|at| fresh(at, now)) {
+            return;
+        }
+        self.swept = Some(now);
+        self.by_peer.retain(|_, list| {
+            list.retain(|c| fresh(c.since, now) && !c.tx.is_closed());
+            !list.is_empty()
+        });
+    }
 }
 
 /// The pool. Cheap to share behind an `Arc`.
@@ -143,6 +167,7 @@ impl ConnPool {
     /// and closed ones met on the way are closed.
     fn checkout(&self, peer: &str, now: Instant) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.sweep_if_due(now);
         let list = idle.by_peer.get_mut(peer)?;
         while let Some(c) = list.pop() {
             if fresh(c.since, now) && !c.tx.is_closed() {
@@ -157,13 +182,7 @@ impl ConnPool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.swept.is_none_or(|at| !fresh(at, now)) {
-            idle.swept = Some(now);
-            idle.by_peer.retain(|_, list| {
-                list.retain(|c| fresh(c.since, now) && !c.tx.is_closed());
-                !list.is_empty()
-            });
-        }
+        idle.sweep_if_due(now);
         let list = match idle.by_peer.get_mut(peer) {
             Some(list) => list,
             None => idle.by_peer.entry(peer.to_string()).or_default(),
@@ -173,17 +192,35 @@ impl ConnPool {
         }
     }
 
-    /// A new connection to `peer`, its HTTP/1 task running on its own.
+    /// A new connection to `peer`, its HTTP/1 task running on its own. The
+    /// name is resolved first, outside the connect timeout (which is for a
+    /// silent peer, not a slow resolver); each address gets the timeout.
     async fn connect(&self, peer: &str) -> Result<SendRequest<Body>, ExchangeError> {
-        let stream =
-            tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(peer))
+        let addrs = tokio::net::lookup_host(peer)
+            .await
+            .map_err(ExchangeError::Refused)?;
+        let mut last = None;
+        let mut stream = None;
+        for addr in addrs {
+            match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
                 .await
-                .map_err(|_| ExchangeError::ConnectTimeout)?
-                .map_err(|e| match e.kind() {
-                    // The kernel's own connect timeout: silent, not refusing.
-                    std::io::ErrorKind::TimedOut => ExchangeError::ConnectTimeout,
-                    _ => ExchangeError::Connect(e),
-                })?;
+            {
+                Ok(Ok(s)) => {
+                    stream = Some(s);
+                    break;
+                }
+                Ok(Err(e)) => last = Some(connect_error(e)),
+                Err(_) => last = Some(ExchangeError::ConnectTimeout),
+            }
+        }
+        let Some(stream) = stream else {
+            return Err(last.unwrap_or_else(|| {
+                ExchangeError::Refused(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the name resolves to no address",
+                ))
+            }));
+        };
         // Small messages both ways: Nagle would hold each one for an ACK.
         let _ = stream.set_nodelay(true);
         let io = hyper_util::rt::TokioIo::new(stream);
@@ -207,6 +244,16 @@ impl ConnPool {
     }
 }
 
+/// What a failed connect says about the peer.
+fn connect_error(e: std::io::Error) -> ExchangeError {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => ExchangeError::Refused(e),
+        // The kernel's own connect timeout: silent, not refusing.
+        std::io::ErrorKind::TimedOut => ExchangeError::ConnectTimeout,
+        _ => ExchangeError::ConnectFailed(e),
+    }
+}
+
 /// Whether a connection idle since `since` may still be used at `now`.
 fn fresh(since: Instant, now: Instant) -> bool {
     now.saturating_duration_since(since) < IDLE_TIMEOUT
@@ -217,43 +264,55 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::sync::Barrier;
 
-    /// A peer answering `ok` to every request; counts the connections it
-    /// accepted. With `close_after_each`, it closes a connection after its
-    /// first answer without saying so (as a peer restarting would).
-    async fn peer(close_after_each: bool) -> (String, Arc<AtomicUsize>) {
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+    /// Serves bodiless requests on `s`: for each, waits at `gate` (if any),
+    /// then answers `ok`; with `close_after_first`, closes after one answer
+    /// without saying so (as a peer restarting would).
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+        mut s: S,
+        gate: Option<Arc<Barrier>>,
+        close_after_first: bool,
+    ) {
+        let mut buf = vec![0u8; 4096];
+        let mut seen = Vec::new();
+        loop {
+            let Ok(n) = s.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                seen.drain(..end + 4);
+                if let Some(g) = &gate {
+                    g.wait().await;
+                }
+                if s.write_all(OK).await.is_err() || close_after_first {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A peer on 127.0.0.1 serving every connection with [`serve`]; counts
+    /// the connections it accepted.
+    async fn peer(
+        gate: Option<Arc<Barrier>>,
+        close_after_first: bool,
+    ) -> (String, Arc<AtomicUsize>) {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap().to_string();
         let accepted = Arc::new(AtomicUsize::new(0));
         let count = accepted.clone();
         tokio::spawn(async move {
-            while let Ok((mut s, _)) = l.accept().await {
+            while let Ok((s, _)) = l.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let mut seen = Vec::new();
-                    loop {
-                        let Ok(n) = s.read(&mut buf).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        seen.extend_from_slice(&buf[..n]);
-                        // Bodiless GETs: one request per blank line.
-                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                            seen.drain(..end + 4);
-                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                            if s.write_all(answer).await.is_err() {
-                                return;
-                            }
-                            if close_after_each {
-                                return;
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve(s, gate.clone(), close_after_first));
             }
         });
         (addr, accepted)
@@ -268,7 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn sequential_calls_share_one_connection() {
-        let (addr, accepted) = peer(false).await;
+        let (addr, accepted) = peer(None, false).await;
         let pool = ConnPool::new(Duration::from_secs(2));
         for _ in 0..5 {
             let (status, body) = pool.exchange(&addr, get(&addr)).await.unwrap();
@@ -280,7 +339,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_the_peer_closed_is_replaced_without_failing_the_call() {
-        let (addr, accepted) = peer(true).await;
+        let (addr, accepted) = peer(None, true).await;
         let pool = ConnPool::new(Duration::from_secs(2));
         for i in 1..=4 {
             let (status, _) = pool.exchange(&addr, get(&addr)).await.unwrap();
@@ -289,37 +348,125 @@ mod tests {
         assert_eq!(accepted.load(Ordering::SeqCst), 4);
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_pooled_connection_closed_while_idle_is_passed_over_for_a_new_one() {
+        // A pooled connection whose peer closed it after answering, the
+        // close noticed only when the next call takes the connection.
+        // (Whether hyper notices it before or after taking the request is
+        // its own scheduling: a request it hands back unsent goes on the
+        // next connection too, see `exchange`; a request it sent fails.)
+        let (addr, accepted) = peer(None, false).await;
+        let pool = ConnPool::new(Duration::from_secs(2));
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (mut tx, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(ours))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let (release, closed) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut theirs = theirs;
+            let mut buf = vec![0u8; 4096];
+            let _ = theirs.read(&mut buf).await;
+            theirs.write_all(OK).await.unwrap();
+            let _ = closed.await;
+            drop(theirs);
+        });
+        let resp = tx.send_request(get(&addr)).await.unwrap();
+        let (_, body) = pool.read(&addr, tx, resp).await.unwrap();
+        assert_eq!(body.as_ref(), b"ok");
+        assert_eq!(pool.idle_count(), 1, "the duplex connection is pooled");
+        // The peer goes away now: its task runs once (this runtime has one
+        // thread), and the connection's task, woken by the close, has not
+        // run yet when the next call takes the connection.
+        release.send(()).unwrap();
+        tokio::task::yield_now().await;
+        let (status, _) = pool.exchange(&addr, get(&addr)).await.unwrap();
+        assert_eq!(status.as_u16(), 200);
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "sent again on a new connection"
+        );
+    }
+
     #[tokio::test]
-    async fn concurrent_calls_open_connections_and_keep_them() {
-        let (addr, accepted) = peer(false).await;
-        let pool = Arc::new(ConnPool::new(Duration::from_secs(2)));
-        let calls: Vec<_> = (0..3)
+    async fn concurrent_calls_each_open_a_connection_and_at_most_the_cap_is_kept() {
+        // The peer answers only once all the calls have arrived, so none
+        // can wait for another's connection.
+        let calls = IDLE_PER_PEER + 6;
+        let (addr, accepted) = peer(Some(Arc::new(Barrier::new(calls))), false).await;
+        let pool = Arc::new(ConnPool::new(Duration::from_secs(5)));
+        let calls: Vec<_> = (0..calls)
             .map(|_| {
                 let (pool, addr) = (pool.clone(), addr.clone());
                 tokio::spawn(async move { pool.exchange(&addr, get(&addr)).await.map(|r| r.0) })
             })
             .collect();
+        let n = calls.len();
         for c in calls {
             assert_eq!(c.await.unwrap().unwrap().as_u16(), 200);
         }
-        let opened = accepted.load(Ordering::SeqCst);
-        assert!((1..=3).contains(&opened), "{opened}");
-        assert_eq!(pool.idle_count(), opened);
+        assert_eq!(accepted.load(Ordering::SeqCst), n);
+        assert_eq!(pool.idle_count(), IDLE_PER_PEER);
     }
 
     #[tokio::test]
-    async fn nobody_listening_is_a_connect_error() {
+    async fn a_call_dropped_midway_leaves_its_connection_out_of_the_pool() {
+        // A peer that reads and never answers.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let (saw_eof, eof) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+            let _ = saw_eof.send(());
+        });
+        let pool = ConnPool::new(Duration::from_secs(2));
+        let call =
+            tokio::time::timeout(Duration::from_millis(100), pool.exchange(&addr, get(&addr)));
+        assert!(call.await.is_err(), "no answer, so the timeout ends it");
+        assert_eq!(pool.idle_count(), 0);
+        tokio::time::timeout(Duration::from_secs(5), eof)
+            .await
+            .expect("the connection is closed")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn nobody_listening_is_refused_and_a_full_backlog_is_a_connect_timeout() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap().to_string();
         drop(l);
-        let pool = ConnPool::new(Duration::from_secs(2));
+        let pool = ConnPool::new(Duration::from_millis(300));
         let r = pool.exchange(&addr, get(&addr)).await;
-        assert!(matches!(r, Err(ExchangeError::Connect(_))), "{r:?}");
+        assert!(matches!(r, Err(ExchangeError::Refused(_))), "{r:?}");
+        // A listener that accepts nothing, its backlog filled: the kernel
+        // drops further handshakes, as a host that is gone would.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let mut filling = Vec::new();
+        for _ in 0..4 {
+            match tokio::time::timeout(
+                Duration::from_millis(200),
+                tokio::net::TcpStream::connect(&addr),
+            )
+            .await
+            {
+                Ok(Ok(s)) => filling.push(s),
+                _ => break,
+            }
+        }
+        let r = pool.exchange(&addr, get(&addr)).await;
+        assert!(matches!(r, Err(ExchangeError::ConnectTimeout)), "{r:?}");
     }
 
     #[tokio::test]
     async fn stale_idle_connections_are_not_reused_and_are_swept() {
-        let (addr, accepted) = peer(false).await;
+        let (addr, accepted) = peer(None, false).await;
         let pool = ConnPool::new(Duration::from_secs(2));
         pool.exchange(&addr, get(&addr)).await.unwrap();
         let later = Instant::now() + IDLE_TIMEOUT;
@@ -330,10 +477,10 @@ mod tests {
         assert_eq!(pool.idle_count(), 0, "and closed on the way");
         pool.exchange(&addr, get(&addr)).await.unwrap();
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
-        // Another peer's return sweeps it once the sweep is due.
-        let (other, _) = peer(false).await;
-        let tx = pool.connect(&other).await.unwrap();
-        pool.put_back(&other, tx, Instant::now() + 2 * IDLE_TIMEOUT);
-        assert_eq!(pool.idle_count(), 1, "only the new one is left");
+        // A checkout for another peer sweeps it once the sweep is due.
+        assert!(pool
+            .checkout("elsewhere:1", Instant::now() + 2 * IDLE_TIMEOUT)
+            .is_none());
+        assert_eq!(pool.idle_count(), 0, "swept");
     }
 }

@@ -98,6 +98,15 @@ impl LocationCache {
         Some(c.owner.clone())
     }
 
+    /// The range cached for the owner whose id is `owner` (a range ends at
+    /// its owner's id), without counting as a use.
+    pub fn range_of(&self, owner: &Id) -> Option<Range> {
+        self.by_end.get(owner).map(|c| Range {
+            from: c.from,
+            to: *owner,
+        })
+    }
+
     /// `owner` answered as the owner of `range` (`range.to` is its id):
     /// remember it, dropping every cached range it overlaps.
     pub fn learn(&mut self, range: Range, owner: Peer) {
@@ -107,6 +116,15 @@ impl LocationCache {
             return;
         }
         self.clock += 1;
+        // The common case, a reply from an owner already cached with this
+        // range: only its use is new. (Cached ranges never overlap, so there
+        // is nothing else to remove.)
+        if let Some(c) = self.by_end.get_mut(&range.to) {
+            if c.from == range.from && c.owner.addr == owner.addr {
+                c.used = self.clock;
+                return;
+            }
+        }
         self.remove_overlapping(range);
         if self.by_end.len() >= self.capacity {
             self.evict_one();
@@ -302,6 +320,29 @@ mod tests {
         assert_eq!(owner_of(&mut c, 15), Some(20));
         assert_eq!(owner_of(&mut c, 35), None);
         assert_eq!(owner_of(&mut c, 55), Some(60));
+    }
+
+    #[test]
+    fn learning_a_cached_range_again_counts_as_a_use_and_a_new_address_replaces() {
+        let mut c = LocationCache::new(2);
+        c.learn(range(10, 20), owner(20));
+        c.learn(range(30, 40), owner(40));
+        // The same range again: 20 is now the most recently used.
+        c.learn(range(10, 20), owner(20));
+        c.learn(range(50, 60), owner(60));
+        assert_eq!(owner_of(&mut c, 15), Some(20));
+        assert_eq!(owner_of(&mut c, 35), None, "40 was the least recently used");
+        // The same id at another address (a restart elsewhere) is taken.
+        let moved = Peer {
+            addr: "elsewhere:1".into(),
+            ..owner(20)
+        };
+        c.learn(range(10, 20), moved);
+        assert_eq!(
+            c.lookup(&id(15)).map(|p| p.addr),
+            Some("elsewhere:1".into())
+        );
+        assert_eq!(c.len(), 2);
     }
 
     #[test]

@@ -122,8 +122,8 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// Whether a failed call's cause was a timeout (the connector's connect
-/// timeout, or the kernel's): a silent peer, never a refusing one.
+/// Whether a failed call's cause was a timeout (the kernel's, on a
+/// connection that was open): a silent peer, never a refusing one.
 fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(e);
     while let Some(c) = cause {
@@ -267,6 +267,8 @@ impl PeerClient {
             Endpoint::Reply => &urls.reply,
         };
         let path = url.path();
+        // For messages: the host, and the path with its position prefix.
+        let addr = &urls.authority;
         let mut req = hyper::Request::post(url.clone())
             .header(hyper::header::HOST, urls.host.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json");
@@ -289,7 +291,8 @@ impl PeerClient {
                 let why = format!("{addr}{path}: {e}");
                 match e {
                     ExchangeError::ConnectTimeout => silent(why),
-                    ExchangeError::Connect(_) => CallError::Refused(why),
+                    ExchangeError::Refused(_) => CallError::Refused(why),
+                    ExchangeError::ConnectFailed(_) => CallError::Unreachable(why),
                     ExchangeError::Http(h) if is_timeout(&h) => silent(why),
                     ExchangeError::Http(_) => CallError::Unreachable(why),
                 }

@@ -7,13 +7,33 @@
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Marks a byte that is no hex digit in [`VALUES`].
+const NOT_HEX: u8 = 0xff;
+
+/// Every byte's value as a hex digit (either case), or [`NOT_HEX`]: one load
+/// per digit where a `match` took a chain of range tests, and a reply parses
+/// about 150 digits (its version and its owner's range).
+const VALUES: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The value of one hex digit (either case), or `None`.
 pub fn digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+    match VALUES[c as usize] {
+        NOT_HEX => None,
+        v => Some(v),
     }
 }
 
@@ -34,10 +54,15 @@ pub fn decode_into(text: &[u8], out: &mut [u8]) -> Option<()> {
     if text.len() != 2 * out.len() {
         return None;
     }
+    // Every digit first, one test at the end: a bad digit has a high bit
+    // set (NOT_HEX), which survives the OR.
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = digit(pair[0])? << 4 | digit(pair[1])?;
+        let (hi, lo) = (VALUES[pair[0] as usize], VALUES[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = hi << 4 | lo;
     }
-    Some(())
+    (bad & 0xf0 == 0).then_some(())
 }
 
 /// `n` as exactly 16 lowercase digits.
@@ -113,5 +138,18 @@ mod tests {
         assert_eq!(decode_into(b"zz00", &mut out), None);
         assert_eq!(decode_into(b"ff00", &mut out), Some(()));
         assert_eq!(out, [0xff, 0]);
+    }
+
+    #[test]
+    fn every_byte_is_a_digit_exactly_when_the_standard_library_says_so() {
+        for b in 0..=255u8 {
+            let want = (b as char).to_digit(16).filter(|_| b.is_ascii());
+            assert_eq!(digit(b).map(u32::from), want, "byte {b}");
+            // And a pair with it decodes only then, in either position.
+            let mut out = [0u8; 1];
+            let ok = want.is_some().then_some(());
+            assert_eq!(decode_into(&[b, b'0'], &mut out), ok, "byte {b} first");
+            assert_eq!(decode_into(&[b'0', b], &mut out), ok, "byte {b} second");
+        }
     }
 }

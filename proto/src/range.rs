@@ -17,4 +17,12 @@ impl Range {
     pub fn contains(&self, id: &Id) -> bool {
         in_half_open(id, &self.from, &self.to)
     }
+
+    /// A short fingerprint of the range, from the leading 64 bits of both
+    /// ends: what an entry node sends instead of a range it already holds
+    /// ([`crate::wire::RouteMsg::range_tag`]). Two different ranges share a
+    /// tag only if both ends agree in their first 64 bits.
+    pub fn tag(&self) -> u64 {
+        self.from.prefix_u64() ^ self.to.prefix_u64().rotate_left(32)
+    }
 }

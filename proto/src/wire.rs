@@ -76,6 +76,14 @@ pub struct RouteMsg {
     /// value. Absent: no expiry (and from older nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,
+    /// The [`Range::tag`] of the owner's range as the entry node's location
+    /// cache holds it, when the entry sends the request to a cached owner:
+    /// an owner whose own range has this tag leaves [`ReplyMsg::range`] out,
+    /// since the entry would learn nothing from it (the range is about 40 %
+    /// of a reply's bytes and of its parse). Absent: the range is sent, as
+    /// to older nodes, which also ignore the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_tag: Option<u64>,
 }
 
 /// The outcome of an operation at the owner.
@@ -135,7 +143,8 @@ pub struct ReplyMsg {
     pub trace: Option<Vec<TraceHop>>,
     /// When the replying node performed the operation as the owner: the range
     /// it holds, `(its predecessor, itself]`, for the entry node's location
-    /// cache. Absent when it gave up, knows no predecessor, or predates it.
+    /// cache. Absent when it gave up, knows no predecessor, predates it, or
+    /// the entry already holds it ([`RouteMsg::range_tag`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
 }

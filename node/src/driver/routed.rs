@@ -64,7 +64,7 @@ impl Node {
             ..ClientReply::here(done.outcome)
         };
         let id = Id::hash(key.as_bytes());
-        let (ready, owns, consulted, guess) = {
+        let (ready, owns, consulted, guess, known) = {
             let ring = lock(&self.inner.ring);
             let view = ring.view();
             let owns = view.owns(&id);
@@ -73,7 +73,8 @@ impl Node {
             // suspected (its last call went unanswered), nor when this
             // node's own view knows better: a node it knows lies between the
             // key and the guess, so the range is stale, and is dropped.
-            let consulted = !owns && view.successor_owner(&id).is_none();
+            let in_view = view.successor_owner(&id).map(|p| p.id);
+            let consulted = !owns && in_view.is_none();
             let guess = if consulted {
                 let mut cache = lock(&self.inner.location);
                 match cache.lookup(&id) {
@@ -87,7 +88,17 @@ impl Node {
                 None
             }
             .filter(|p| p.id != self.inner.me.id && !ring.is_suspect(&p.id));
-            (ring.is_joined(), owns, consulted, guess)
+            // The likely owner's range as cached (replies teach it, also
+            // for owners in the successor list): an owner that still has it
+            // need not send it back.
+            let known = guess
+                .as_ref()
+                .map(|p| p.id)
+                .or(in_view)
+                .filter(|_| !owns)
+                .and_then(|o| lock(&self.inner.location).range_of(&o))
+                .map(|r| r.tag());
+            (ring.is_joined(), owns, consulted, guess, known)
         };
         if ready && consulted {
             let result = if guess.is_some() { "hit" } else { "miss" };
@@ -129,6 +140,7 @@ impl Node {
                 reply_inline: true,
                 cond: terms.cond.clone(),
                 ttl_ms: terms.ttl_ms,
+                range_tag: known,
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             let mut sent =
@@ -400,10 +412,13 @@ impl Node {
         let range = if gave_up {
             None
         } else {
-            lock(&self.inner.ring).predecessor().map(|p| Range {
-                from: p.id,
-                to: me.id,
-            })
+            lock(&self.inner.ring)
+                .predecessor()
+                .map(|p| Range {
+                    from: p.id,
+                    to: me.id,
+                })
+                .filter(|r| msg.range_tag != Some(r.tag()))
         };
         ReplyMsg {
             req: msg.req.clone(),
@@ -609,6 +624,7 @@ mod tests {
             reply_inline: false,
             cond: None,
             ttl_ms: None,
+            range_tag: None,
         }
     }
 
@@ -716,6 +732,38 @@ mod tests {
                 "{why}: {}",
                 kind(&answer)
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owner_leaves_out_the_range_the_entry_already_holds_and_only_that() {
+        // Node 0x10 owns (0x05, 0x10].
+        let n = node_at(0x10, &peer(0x05, "127.0.0.1:2"), vec![], vec![]);
+        let held = |tag: Option<u64>| RouteMsg {
+            reply_inline: true,
+            deadline_ms: Some(now_ms() + 60_000),
+            range_tag: tag,
+            ..msg(&key_at(0x08))
+        };
+        let range = |from: u8, to: u8| Range {
+            from: peer(from, "").id,
+            to: peer(to, "").id,
+        };
+        let cases = [
+            ("the same range", Some(range(0x05, 0x10).tag()), None),
+            (
+                "an older range (before a join)",
+                Some(range(0x01, 0x10).tag()),
+                Some(range(0x05, 0x10)),
+            ),
+            ("nothing held", None, Some(range(0x05, 0x10))),
+        ];
+        for (why, tag, want) in cases {
+            let slot = n.route_slot().expect("a free slot");
+            match n.route_inline(held(tag), slot).await {
+                RouteAnswer::Reply(reply) => assert_eq!(reply.range, want, "{why}"),
+                other => panic!("{why}: expected the reply: {}", kind(&other)),
+            }
         }
     }
 
