@@ -98,12 +98,16 @@ impl LocationCache {
         Some(c.owner.clone())
     }
 
-    /// The range cached for the owner whose id is `owner` (a range ends at
-    /// its owner's id), without counting as a use.
-    pub fn range_of(&self, owner: &Id) -> Option<Range> {
-        self.by_end.get(owner).map(|c| Range {
-            from: c.from,
-            to: *owner,
+    /// The [`Range::tag`] of the range and address cached for the owner
+    /// whose id is `owner` (a range ends at its owner's id), without counting
+    /// as a use.
+    pub fn tag_of(&self, owner: &Id) -> Option<u64> {
+        self.by_end.get(owner).map(|c| {
+            let range = Range {
+                from: c.from,
+                to: *owner,
+            };
+            range.tag(&c.owner.addr)
         })
     }
 
@@ -343,6 +347,26 @@ mod tests {
             Some("elsewhere:1".into())
         );
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn the_tag_names_the_cached_range_and_address_and_nothing_else() {
+        let mut c = LocationCache::new(4);
+        assert_eq!(c.tag_of(&id(20)), None);
+        c.learn(range(10, 20), owner(20));
+        let tag = c.tag_of(&id(20));
+        assert_eq!(tag, Some(range(10, 20).tag("n20:1")));
+        assert_ne!(tag, Some(range(11, 20).tag("n20:1")), "another start");
+        // The same range learned at another address tags differently, so
+        // the owner sends it again rather than leaving the old address be.
+        let moved = Peer {
+            addr: "elsewhere:1".into(),
+            ..owner(20)
+        };
+        c.learn(range(10, 20), moved);
+        assert_ne!(c.tag_of(&id(20)), tag);
+        c.forget(&id(20));
+        assert_eq!(c.tag_of(&id(20)), None);
     }
 
     #[test]

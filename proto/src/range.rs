@@ -18,11 +18,18 @@ impl Range {
         in_half_open(id, &self.from, &self.to)
     }
 
-    /// A short fingerprint of the range, from the leading 64 bits of both
-    /// ends: what an entry node sends instead of a range it already holds
-    /// ([`crate::wire::RouteMsg::range_tag`]). Two different ranges share a
-    /// tag only if both ends agree in their first 64 bits.
-    pub fn tag(&self) -> u64 {
-        self.from.prefix_u64() ^ self.to.prefix_u64().rotate_left(32)
+    /// A 64-bit fingerprint of the range as held by the owner at `owner`
+    /// (its address): what an entry node sends instead of a range it already
+    /// holds ([`crate::wire::RouteMsg::range_tag`]). FNV-1a over both ends
+    /// and the address, so a range that moved to another address (a restart
+    /// elsewhere with the same id) tags differently and is sent again; two
+    /// different ranges share a tag with a chance of about 2^-64.
+    pub fn tag(&self, owner: &str) -> u64 {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.from.0.iter().chain(&self.to.0).chain(owner.as_bytes()) {
+            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+        h
     }
 }

@@ -76,9 +76,10 @@ pub struct RouteMsg {
     /// value. Absent: no expiry (and from older nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,
-    /// The [`Range::tag`] of the owner's range as the entry node's location
-    /// cache holds it, when the entry sends the request to a cached owner:
-    /// an owner whose own range has this tag leaves [`ReplyMsg::range`] out,
+    /// The [`Range::tag`] of the likely owner's range and address as the
+    /// entry node's location cache holds them (the likely owner: the cache's
+    /// guess, or the owner the entry's successor list names): an owner whose
+    /// own range and address have this tag leaves [`ReplyMsg::range`] out,
     /// since the entry would learn nothing from it (the range is about 40 %
     /// of a reply's bytes and of its parse). Absent: the range is sent, as
     /// to older nodes, which also ignore the field.

@@ -64,7 +64,7 @@ impl Node {
             ..ClientReply::here(done.outcome)
         };
         let id = Id::hash(key.as_bytes());
-        let (ready, owns, consulted, guess, known) = {
+        let (ready, owns, consulted, guess, likely) = {
             let ring = lock(&self.inner.ring);
             let view = ring.view();
             let owns = view.owns(&id);
@@ -88,17 +88,10 @@ impl Node {
                 None
             }
             .filter(|p| p.id != self.inner.me.id && !ring.is_suspect(&p.id));
-            // The likely owner's range as cached (replies teach it, also
-            // for owners in the successor list): an owner that still has it
-            // need not send it back.
-            let known = guess
-                .as_ref()
-                .map(|p| p.id)
-                .or(in_view)
-                .filter(|_| !owns)
-                .and_then(|o| lock(&self.inner.location).range_of(&o))
-                .map(|r| r.tag());
-            (ring.is_joined(), owns, consulted, guess, known)
+            // The likely owner, whose cached range (replies teach it, also
+            // for owners in the successor list) each attempt tags.
+            let likely = guess.as_ref().map(|p| p.id).or(in_view).filter(|_| !owns);
+            (ring.is_joined(), owns, consulted, guess, likely)
         };
         if ready && consulted {
             let result = if guess.is_some() { "hit" } else { "miss" };
@@ -140,7 +133,10 @@ impl Node {
                 reply_inline: true,
                 cond: terms.cond.clone(),
                 ttl_ms: terms.ttl_ms,
-                range_tag: known,
+                // Read again for each attempt: the range may have been
+                // dropped meanwhile (a failed call forgets it), and an owner
+                // must not leave out a range the entry no longer holds.
+                range_tag: likely.and_then(|o| lock(&self.inner.location).tag_of(&o)),
             };
             let (node, via, retrying) = (self.clone(), attempt.via.take(), attempt.retry);
             let mut sent =
@@ -418,7 +414,7 @@ impl Node {
                     from: p.id,
                     to: me.id,
                 })
-                .filter(|r| msg.range_tag != Some(r.tag()))
+                .filter(|r| msg.range_tag != Some(r.tag(&me.addr)))
         };
         ReplyMsg {
             req: msg.req.clone(),
@@ -739,6 +735,7 @@ mod tests {
     async fn the_owner_leaves_out_the_range_the_entry_already_holds_and_only_that() {
         // Node 0x10 owns (0x05, 0x10].
         let n = node_at(0x10, &peer(0x05, "127.0.0.1:2"), vec![], vec![]);
+        let me = "127.0.0.1:1";
         let held = |tag: Option<u64>| RouteMsg {
             reply_inline: true,
             deadline_ms: Some(now_ms() + 60_000),
@@ -750,10 +747,15 @@ mod tests {
             to: peer(to, "").id,
         };
         let cases = [
-            ("the same range", Some(range(0x05, 0x10).tag()), None),
+            ("the same range", Some(range(0x05, 0x10).tag(me)), None),
+            (
+                "the same range at another address (a restart elsewhere)",
+                Some(range(0x05, 0x10).tag("127.0.0.1:9")),
+                Some(range(0x05, 0x10)),
+            ),
             (
                 "an older range (before a join)",
-                Some(range(0x01, 0x10).tag()),
+                Some(range(0x01, 0x10).tag(me)),
                 Some(range(0x05, 0x10)),
             ),
             ("nothing held", None, Some(range(0x05, 0x10))),
