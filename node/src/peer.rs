@@ -11,6 +11,7 @@
 //! internal calls never redirect and retry on their own terms
 //! (`crate::request`).
 
+use crate::conn_pool::{Body, ConnPool, ExchangeError};
 use crate::ring::{Request, Response};
 use crate::wire::{BatchAnswer, BatchGet, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 use serde::de::DeserializeOwned;
@@ -148,8 +149,6 @@ pub fn stalled(elapsed: Duration, timeout: Duration) -> bool {
 /// How many call timeouts a routed hand-off or a reply may take in all: the
 /// hedges after the first call ([`chord_proto::deadline::HAND_OFF_CALLS`]).
 pub const HEDGE_PATIENCE: u32 = chord_proto::deadline::HAND_OFF_CALLS - 1;
-
-use crate::conn_pool::{Body, ConnPool, ExchangeError};
 
 /// Cheap to clone: the pool is shared.
 #[derive(Clone)]
