@@ -123,9 +123,8 @@ impl ConnPool {
     pub async fn exchange(
         &self,
         peer: &str,
-        req: hyper::Request<Body>,
+        mut req: hyper::Request<Body>,
     ) -> Result<(hyper::StatusCode, Bytes), ExchangeError> {
-        let mut req = req;
         // Reused connections first; each may turn out closed, and gives the
         // request back if it did not send it.
         while let Some(mut tx) = self.checkout(peer, Instant::now()) {
@@ -192,48 +191,26 @@ impl ConnPool {
         }
     }
 
-    /// A new connection to `peer`, its HTTP/1 task running on its own. The
-    /// name is resolved first, outside the connect timeout (which is for a
+    /// A new connection to `peer` (see [`start`]). The name is resolved first, outside the connect timeout (which is for a
     /// silent peer, not a slow resolver); each address gets the timeout.
     async fn connect(&self, peer: &str) -> Result<SendRequest<Body>, ExchangeError> {
         let addrs = tokio::net::lookup_host(peer)
             .await
             .map_err(ExchangeError::Refused)?;
-        let mut last = None;
-        let mut stream = None;
+        let mut last = ExchangeError::Refused(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the name resolves to no address",
+        ));
         for addr in addrs {
-            match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
-                .await
-            {
-                Ok(Ok(s)) => {
-                    stream = Some(s);
-                    break;
-                }
-                Ok(Err(e)) => last = Some(connect_error(e)),
-                Err(_) => last = Some(ExchangeError::ConnectTimeout),
+            let attempt =
+                tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr));
+            match attempt.await {
+                Ok(Ok(stream)) => return start(stream).await,
+                Ok(Err(e)) => last = connect_error(e),
+                Err(_) => last = ExchangeError::ConnectTimeout,
             }
         }
-        let Some(stream) = stream else {
-            return Err(last.unwrap_or_else(|| {
-                ExchangeError::Refused(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "the name resolves to no address",
-                ))
-            }));
-        };
-        // Small messages both ways: Nagle would hold each one for an ACK.
-        let _ = stream.set_nodelay(true);
-        let io = hyper_util::rt::TokioIo::new(stream);
-        let (tx, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(ExchangeError::Http)?;
-        tokio::spawn(async move {
-            // Ends when the peer closes, or when the last sender is dropped
-            // and the connection is idle; its errors reach the caller
-            // through `SendRequest`.
-            let _ = conn.await;
-        });
-        Ok(tx)
+        Err(last)
     }
 
     /// Idle connections kept, over all peers (for tests).
@@ -242,6 +219,23 @@ impl ConnPool {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.by_peer.values().map(Vec::len).sum()
     }
+}
+
+/// HTTP/1 on a new connection, its task running on its own.
+async fn start(stream: tokio::net::TcpStream) -> Result<SendRequest<Body>, ExchangeError> {
+    // Small messages both ways: Nagle would hold each one for an ACK.
+    let _ = stream.set_nodelay(true);
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (tx, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(ExchangeError::Http)?;
+    tokio::spawn(async move {
+        // Ends when the peer closes, or when the last sender is dropped
+        // and the connection is idle; its errors reach the caller
+        // through `SendRequest`.
+        let _ = conn.await;
+    });
+    Ok(tx)
 }
 
 /// What a failed connect says about the peer.

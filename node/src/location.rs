@@ -220,6 +220,14 @@ mod tests {
         }
     }
 
+    /// Node `b` restarted at another address (same id).
+    fn elsewhere(b: u8) -> Peer {
+        Peer {
+            addr: "elsewhere:1".into(),
+            ..owner(b)
+        }
+    }
+
     fn range(from: u8, to: u8) -> Range {
         Range {
             from: id(from),
@@ -337,10 +345,7 @@ mod tests {
         assert_eq!(owner_of(&mut c, 15), Some(20));
         assert_eq!(owner_of(&mut c, 35), None, "40 was the least recently used");
         // The same id at another address (a restart elsewhere) is taken.
-        let moved = Peer {
-            addr: "elsewhere:1".into(),
-            ..owner(20)
-        };
+        let moved = elsewhere(20);
         c.learn(range(10, 20), moved);
         assert_eq!(
             c.lookup(&id(15)).map(|p| p.addr),
@@ -359,10 +364,7 @@ mod tests {
         assert_ne!(tag, Some(range(11, 20).tag("n20:1")), "another start");
         // The same range learned at another address tags differently, so
         // the owner sends it again rather than leaving the old address be.
-        let moved = Peer {
-            addr: "elsewhere:1".into(),
-            ..owner(20)
-        };
+        let moved = elsewhere(20);
         c.learn(range(10, 20), moved);
         assert_ne!(c.tag_of(&id(20)), tag);
         c.forget(&id(20));

@@ -414,7 +414,7 @@ impl Node {
                     from: p.id,
                     to: me.id,
                 })
-                .filter(|r| msg.range_tag != Some(r.tag(&me.addr)))
+                .filter(|r| msg.range_tag.is_none_or(|t| t != r.tag(&me.addr)))
         };
         ReplyMsg {
             req: msg.req.clone(),
