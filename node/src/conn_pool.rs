@@ -1,8 +1,10 @@
 //! Keep-alive HTTP/1 connections to peers, by `host:port`: the transport of
-//! every internal call ([`crate::peer::PeerClient`]).
+//! every internal call ([`crate::peer::PeerClient`]). A call writes its
+//! request and reads the answer on the socket itself, in the caller's own
+//! task ([`crate::http1`] says why not through hyper's client connection).
 //!
-//! Why not hyper-util's pooled client, which this replaced: per call its
-//! checkout, pooled guard and return to the pool cost about 5.5 k
+//! Why not hyper-util's pooled client, which this replaced first: per call
+//! its checkout, pooled guard and return to the pool cost about 5.5 k
 //! instructions (callgrind, a 1-hop GET's entry node), as much as the whole
 //! request parse of a 0-hop GET. Internal calls need much less of a pool:
 //! one scheme, no proxies, no HTTP/2, no waiting for a busy connection
@@ -15,9 +17,12 @@
 //!   moved between networks gets a new one), and would cost a timeout.
 //! - A connection goes back to the pool only once its answer was read in
 //!   full; one dropped mid-call (a timeout, a caller gone) is closed.
-//! - A request that a reused connection did not send (the peer had closed
-//!   it meanwhile) goes on the next idle connection, or a new one; one that
+//! - A reused connection is first asked whether the peer closed it
+//!   meanwhile (a peek, which the kernel answers at once); a closed one is
+//!   passed over for the next idle connection, or a new one. A request that
 //!   was sent is never repeated here (a POST may have taken effect).
+//! - A connection goes back only when its answer left it usable: framed by
+//!   `Content-Length`, no `Connection: close`, nothing after it.
 //! - At most [`IDLE_PER_PEER`] idle connections per peer; stale ones of every
 //!   peer are swept at most once per [`IDLE_TIMEOUT`], on a checkout or a
 //!   return (maintenance calls every tick make sure there are some).
@@ -26,12 +31,13 @@
 //!   once; any other failure to connect (our own side out of ports or file
 //!   handles, an unreachable network) is [`ExchangeError::ConnectFailed`].
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper::client::conn::http1::SendRequest;
+use crate::http1::{self, Framing, Head};
+use bytes::{Buf, Bytes, BytesMut};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// How long an idle connection is kept.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,8 +45,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per peer; more are closed when they come back.
 pub const IDLE_PER_PEER: usize = 64;
 
-/// The request body of an internal call.
-pub type Body = http_body_util::Full<Bytes>;
+/// The most a read grows the buffer by at once: a `Content-Length` is the
+/// peer's claim, not memory to set aside before the bytes arrive.
+const READ_CHUNK_MAX: usize = 1 << 20;
 
 /// Why an exchange failed.
 #[derive(Debug)]
@@ -54,8 +61,10 @@ pub enum ExchangeError {
     /// The connection attempt took longer than the connect timeout: a silent
     /// peer, not a refusing one.
     ConnectTimeout,
-    /// The connection broke, or the answer was not HTTP.
-    Http(hyper::Error),
+    /// The connection broke (or closed) before the whole answer was read.
+    Broken(std::io::Error),
+    /// The answer was not HTTP/1 that [`http1`] reads.
+    BadAnswer(String),
 }
 
 impl std::fmt::Display for ExchangeError {
@@ -64,21 +73,103 @@ impl std::fmt::Display for ExchangeError {
             ExchangeError::Refused(e) => write!(f, "refused: {e}"),
             ExchangeError::ConnectFailed(e) => write!(f, "cannot connect: {e}"),
             ExchangeError::ConnectTimeout => write!(f, "connect timed out"),
-            ExchangeError::Http(e) => {
-                write!(f, "{e}")?;
-                let mut cause = std::error::Error::source(e);
-                while let Some(c) = cause {
-                    write!(f, ": {c}")?;
-                    cause = c.source();
-                }
-                Ok(())
-            }
+            ExchangeError::Broken(e) => write!(f, "connection broke: {e}"),
+            ExchangeError::BadAnswer(e) => write!(f, "bad answer: {e}"),
         }
     }
 }
 
+/// One open connection and what was read from it beyond the last answer
+/// (nothing, on a connection that is reused).
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    fn new(stream: TcpStream) -> Conn {
+        // Small messages both ways: Nagle would hold each one for an ACK.
+        let _ = stream.set_nodelay(true);
+        Conn {
+            stream,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Whether the peer has not closed the connection (nor sent anything
+    /// unasked) since its last answer. A peek the kernel answers at once:
+    /// tokio's cached readiness would not know of a close that arrived
+    /// while nothing polled the socket.
+    fn still_open(&self) -> bool {
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(&self.stream).peek(&mut probe) {
+            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+            // End of stream (0), or bytes no request asked for.
+            Ok(_) => false,
+        }
+    }
+
+    /// Writes `request`, reads the answer: its status, its body, and whether
+    /// the connection may carry another request.
+    async fn exchange(&mut self, request: &[u8]) -> Result<(u16, Bytes, bool), ExchangeError> {
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(ExchangeError::Broken)?;
+        self.buf.clear();
+        loop {
+            match http1::parse_head(&self.buf).map_err(ExchangeError::BadAnswer)? {
+                None => self.fill(http1::MAX_HEAD).await?,
+                Some(Head::Interim(len)) => self.buf.advance(len),
+                Some(Head::Final {
+                    status,
+                    len,
+                    body,
+                    reusable,
+                }) => {
+                    self.buf.advance(len);
+                    let body = match body {
+                        Framing::Length(n) => {
+                            while self.buf.len() < n {
+                                self.fill(n - self.buf.len()).await?;
+                            }
+                            self.buf.split_to(n).freeze()
+                        }
+                        Framing::Close => {
+                            while self.read_some(READ_CHUNK_MAX).await? > 0 {}
+                            self.buf.split().freeze()
+                        }
+                    };
+                    // Bytes after the answer were never asked for.
+                    return Ok((status, body, reusable && self.buf.is_empty()));
+                }
+            }
+        }
+    }
+
+    /// Reads more of an answer that is not complete yet: the end of the
+    /// stream is an error here.
+    async fn fill(&mut self, want: usize) -> Result<(), ExchangeError> {
+        if self.read_some(want).await? == 0 {
+            let eof = std::io::ErrorKind::UnexpectedEof;
+            return Err(ExchangeError::Broken(eof.into()));
+        }
+        Ok(())
+    }
+
+    /// One read of up to about `want` bytes (at least 4 KiB, at most
+    /// [`READ_CHUNK_MAX`]); 0 at the end of the stream.
+    async fn read_some(&mut self, want: usize) -> Result<usize, ExchangeError> {
+        self.buf.reserve(want.clamp(4096, READ_CHUNK_MAX));
+        self.stream
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(ExchangeError::Broken)
+    }
+}
+
 struct Idle {
-    tx: SendRequest<Body>,
+    conn: Conn,
     since: Instant,
 }
 
@@ -89,15 +180,15 @@ struct Idles {
 }
 
 impl Idles {
-    /// Closes the stale and closed connections of every peer, at most once
-    /// per [`IDLE_TIMEOUT`].
+    /// Closes the stale connections of every peer, at most once per
+    /// [`IDLE_TIMEOUT`].
     fn sweep_if_due(&mut self, now: Instant) {
         if self.swept.is_some_and(|at| fresh(at, now)) {
             return;
         }
         self.swept = Some(now);
         self.by_peer.retain(|_, list| {
-            list.retain(|c| fresh(c.since, now) && !c.tx.is_closed());
+            list.retain(|c| fresh(c.since, now));
             !list.is_empty()
         });
     }
@@ -118,68 +209,41 @@ impl ConnPool {
         }
     }
 
-    /// Sends `req` (its URI in origin form, its `Host` header set) to `peer`
-    /// (`host:port`) and reads the whole answer.
+    /// Sends `request` (a whole HTTP/1 request, [`http1::post`]) to `peer`
+    /// (`host:port`) and reads the whole answer: its status and body.
     pub async fn exchange(
         &self,
         peer: &str,
-        mut req: hyper::Request<Body>,
-    ) -> Result<(hyper::StatusCode, Bytes), ExchangeError> {
-        // Reused connections first; each may turn out closed, and gives the
-        // request back if it did not send it.
-        while let Some(mut tx) = self.checkout(peer, Instant::now()) {
-            if tx.ready().await.is_err() {
-                continue; // closed while idle
-            }
-            match tx.try_send_request(req).await {
-                Ok(resp) => return self.read(peer, tx, resp).await,
-                Err(mut e) => match e.take_message() {
-                    Some(back) => req = back,
-                    None => return Err(ExchangeError::Http(e.into_error())),
-                },
-            }
+        request: &[u8],
+    ) -> Result<(u16, Bytes), ExchangeError> {
+        let mut conn = match self.checkout(peer, Instant::now()) {
+            Some(conn) => conn,
+            None => self.connect(peer).await?,
+        };
+        // Dropped with this future if the call is (a timeout, a caller
+        // gone): a connection with half an exchange on it is never reused.
+        let (status, body, reusable) = conn.exchange(request).await?;
+        if reusable {
+            self.put_back(peer, conn, Instant::now());
         }
-        let mut tx = self.connect(peer).await?;
-        let resp = tx.send_request(req).await.map_err(ExchangeError::Http)?;
-        self.read(peer, tx, resp).await
-    }
-
-    /// Reads the answer's body, then gives the connection back.
-    async fn read(
-        &self,
-        peer: &str,
-        tx: SendRequest<Body>,
-        resp: hyper::Response<hyper::body::Incoming>,
-    ) -> Result<(hyper::StatusCode, Bytes), ExchangeError> {
-        let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(ExchangeError::Http)?
-            .to_bytes();
-        self.put_back(peer, tx, Instant::now());
         Ok((status, body))
     }
 
-    /// The newest idle connection to `peer` that is fresh at `now`; stale
-    /// and closed ones met on the way are closed.
-    fn checkout(&self, peer: &str, now: Instant) -> Option<SendRequest<Body>> {
+    /// The newest idle connection to `peer` that is fresh at `now` and still
+    /// open; stale and closed ones met on the way are closed.
+    fn checkout(&self, peer: &str, now: Instant) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.sweep_if_due(now);
         let list = idle.by_peer.get_mut(peer)?;
         while let Some(c) = list.pop() {
-            if fresh(c.since, now) && !c.tx.is_closed() {
-                return Some(c.tx);
+            if fresh(c.since, now) && c.conn.still_open() {
+                return Some(c.conn);
             }
         }
         None
     }
 
-    fn put_back(&self, peer: &str, tx: SendRequest<Body>, now: Instant) {
-        if tx.is_closed() {
-            return;
-        }
+    fn put_back(&self, peer: &str, conn: Conn, now: Instant) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.sweep_if_due(now);
         let list = match idle.by_peer.get_mut(peer) {
@@ -187,13 +251,14 @@ impl ConnPool {
             None => idle.by_peer.entry(peer.to_string()).or_default(),
         };
         if list.len() < IDLE_PER_PEER {
-            list.push(Idle { tx, since: now });
+            list.push(Idle { conn, since: now });
         }
     }
 
-    /// A new connection to `peer` (see [`start`]). The name is resolved first, outside the connect timeout (which is for a
-    /// silent peer, not a slow resolver); each address gets the timeout.
-    async fn connect(&self, peer: &str) -> Result<SendRequest<Body>, ExchangeError> {
+    /// A new connection to `peer`. The name is resolved first, outside the
+    /// connect timeout (which is for a silent peer, not a slow resolver);
+    /// each address gets the timeout.
+    async fn connect(&self, peer: &str) -> Result<Conn, ExchangeError> {
         let addrs = tokio::net::lookup_host(peer)
             .await
             .map_err(ExchangeError::Refused)?;
@@ -202,10 +267,9 @@ impl ConnPool {
             "the name resolves to no address",
         ));
         for addr in addrs {
-            let attempt =
-                tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr));
+            let attempt = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr));
             match attempt.await {
-                Ok(Ok(stream)) => return start(stream).await,
+                Ok(Ok(stream)) => return Ok(Conn::new(stream)),
                 Ok(Err(e)) => last = connect_error(e),
                 Err(_) => last = ExchangeError::ConnectTimeout,
             }
@@ -219,23 +283,6 @@ impl ConnPool {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.by_peer.values().map(Vec::len).sum()
     }
-}
-
-/// HTTP/1 on a new connection, its task running on its own.
-async fn start(stream: tokio::net::TcpStream) -> Result<SendRequest<Body>, ExchangeError> {
-    // Small messages both ways: Nagle would hold each one for an ACK.
-    let _ = stream.set_nodelay(true);
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (tx, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(ExchangeError::Http)?;
-    tokio::spawn(async move {
-        // Ends when the peer closes, or when the last sender is dropped
-        // and the connection is idle; its errors reach the caller
-        // through `SendRequest`.
-        let _ = conn.await;
-    });
-    Ok(tx)
 }
 
 /// What a failed connect says about the peer.
@@ -312,11 +359,8 @@ mod tests {
         (addr, accepted)
     }
 
-    fn get(addr: &str) -> hyper::Request<Body> {
-        hyper::Request::get("/x")
-            .header(hyper::header::HOST, addr)
-            .body(Body::default())
-            .unwrap()
+    fn get(addr: &str) -> Vec<u8> {
+        format!("GET /x HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
     }
 
     #[tokio::test]
@@ -324,8 +368,8 @@ mod tests {
         let (addr, accepted) = peer(None, false).await;
         let pool = ConnPool::new(Duration::from_secs(2));
         for _ in 0..5 {
-            let (status, body) = pool.exchange(&addr, get(&addr)).await.unwrap();
-            assert_eq!((status.as_u16(), body.as_ref()), (200, b"ok".as_ref()));
+            let (status, body) = pool.exchange(&addr, &get(&addr)).await.unwrap();
+            assert_eq!((status, body.as_ref()), (200, b"ok".as_ref()));
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
         assert_eq!(pool.idle_count(), 1);
@@ -336,52 +380,110 @@ mod tests {
         let (addr, accepted) = peer(None, true).await;
         let pool = ConnPool::new(Duration::from_secs(2));
         for i in 1..=4 {
-            let (status, _) = pool.exchange(&addr, get(&addr)).await.unwrap();
-            assert_eq!(status.as_u16(), 200, "call {i}");
+            let (status, _) = pool.exchange(&addr, &get(&addr)).await.unwrap();
+            assert_eq!(status, 200, "call {i}");
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 4);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_pooled_connection_closed_while_idle_is_passed_over_for_a_new_one() {
-        // A pooled connection whose peer closed it after answering, the
-        // close noticed only when the next call takes the connection.
-        // (Whether hyper notices it before or after taking the request is
-        // its own scheduling: a request it hands back unsent goes on the
-        // next connection too, see `exchange`; a request it sent fails.)
-        let (addr, accepted) = peer(None, false).await;
-        let pool = ConnPool::new(Duration::from_secs(2));
-        let (ours, theirs) = tokio::io::duplex(4096);
-        let (mut tx, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(ours))
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        let (release, closed) = tokio::sync::oneshot::channel::<()>();
+        // The first connection answers once, then waits; told to, it
+        // closes (as a restarted peer's would) and says so. Later
+        // connections serve as usual.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (closed, was_closed) = tokio::sync::oneshot::channel::<()>();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
         tokio::spawn(async move {
-            let mut theirs = theirs;
+            let (mut first, _) = l.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
             let mut buf = vec![0u8; 4096];
-            let _ = theirs.read(&mut buf).await;
-            theirs.write_all(OK).await.unwrap();
-            let _ = closed.await;
-            drop(theirs);
+            let _ = first.read(&mut buf).await;
+            first.write_all(OK).await.unwrap();
+            let _ = released.await;
+            drop(first);
+            closed.send(()).unwrap();
+            while let Ok((s, _)) = l.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(s, None, false));
+            }
         });
-        let resp = tx.send_request(get(&addr)).await.unwrap();
-        let (_, body) = pool.read(&addr, tx, resp).await.unwrap();
+        let pool = ConnPool::new(Duration::from_secs(2));
+        let (_, body) = pool.exchange(&addr, &get(&addr)).await.unwrap();
         assert_eq!(body.as_ref(), b"ok");
-        assert_eq!(pool.idle_count(), 1, "the duplex connection is pooled");
-        // The peer goes away now: its task runs once (this runtime has one
-        // thread), and the connection's task, woken by the close, has not
-        // run yet when the next call takes the connection.
+        assert_eq!(pool.idle_count(), 1, "the connection is pooled");
         release.send(()).unwrap();
-        tokio::task::yield_now().await;
-        let (status, _) = pool.exchange(&addr, get(&addr)).await.unwrap();
-        assert_eq!(status.as_u16(), 200);
+        was_closed.await.unwrap();
+        // Nothing polled the pooled socket since: only asking the kernel
+        // tells that it is closed.
+        let (status, _) = pool.exchange(&addr, &get(&addr)).await.unwrap();
+        assert_eq!(status, 200);
         assert_eq!(
             accepted.load(Ordering::SeqCst),
-            1,
-            "sent again on a new connection"
+            2,
+            "sent on a new connection"
         );
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_closes_or_runs_on_leaves_its_connection_out_of_the_pool() {
+        // Each connection gets one of these answers to every request.
+        let answers: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\n\r\nok",
+        ];
+        for (i, answer) in answers.into_iter().enumerate() {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap().to_string();
+            tokio::spawn(async move {
+                let (mut s, _) = l.accept().await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                s.write_all(answer).await.unwrap();
+                // Framed by the close: the close ends it.
+                if i == 3 {
+                    return;
+                }
+                while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+            });
+            let pool = ConnPool::new(Duration::from_secs(2));
+            let (status, body) = pool.exchange(&addr, &get(&addr)).await.unwrap();
+            assert_eq!((status, body.as_ref()), (200, b"ok".as_ref()), "answer {i}");
+            let kept = usize::from(i == 2);
+            assert_eq!(pool.idle_count(), kept, "answer {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_or_not_http_is_an_error() {
+        let answers: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",
+            b"HTTP/1.1 200 OK\r\ncontent-le",
+            b"SSH-2.0-OpenSSH_9.2\r\n",
+        ];
+        for (i, answer) in answers.into_iter().enumerate() {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap().to_string();
+            tokio::spawn(async move {
+                let (mut s, _) = l.accept().await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                s.write_all(answer).await.unwrap();
+            });
+            let pool = ConnPool::new(Duration::from_secs(2));
+            let r = pool.exchange(&addr, &get(&addr)).await;
+            let ok = match i {
+                2 => matches!(r, Err(ExchangeError::BadAnswer(_))),
+                _ => matches!(r, Err(ExchangeError::Broken(_))),
+            };
+            assert!(ok, "answer {i}: {r:?}");
+            assert_eq!(pool.idle_count(), 0);
+        }
     }
 
     #[tokio::test]
@@ -394,12 +496,12 @@ mod tests {
         let calls: Vec<_> = (0..calls)
             .map(|_| {
                 let (pool, addr) = (pool.clone(), addr.clone());
-                tokio::spawn(async move { pool.exchange(&addr, get(&addr)).await.map(|r| r.0) })
+                tokio::spawn(async move { pool.exchange(&addr, &get(&addr)).await.map(|r| r.0) })
             })
             .collect();
         let n = calls.len();
         for c in calls {
-            assert_eq!(c.await.unwrap().unwrap().as_u16(), 200);
+            assert_eq!(c.await.unwrap().unwrap(), 200);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), n);
         assert_eq!(pool.idle_count(), IDLE_PER_PEER);
@@ -418,8 +520,8 @@ mod tests {
             let _ = saw_eof.send(());
         });
         let pool = ConnPool::new(Duration::from_secs(2));
-        let call =
-            tokio::time::timeout(Duration::from_millis(100), pool.exchange(&addr, get(&addr)));
+        let req = get(&addr);
+        let call = tokio::time::timeout(Duration::from_millis(100), pool.exchange(&addr, &req));
         assert!(call.await.is_err(), "no answer, so the timeout ends it");
         assert_eq!(pool.idle_count(), 0);
         tokio::time::timeout(Duration::from_secs(5), eof)
@@ -434,7 +536,7 @@ mod tests {
         let addr = l.local_addr().unwrap().to_string();
         drop(l);
         let pool = ConnPool::new(Duration::from_millis(300));
-        let r = pool.exchange(&addr, get(&addr)).await;
+        let r = pool.exchange(&addr, &get(&addr)).await;
         assert!(matches!(r, Err(ExchangeError::Refused(_))), "{r:?}");
         // A listener that accepts nothing, its backlog filled: the kernel
         // drops further handshakes, as a host that is gone would.
@@ -454,7 +556,7 @@ mod tests {
                 _ => break,
             }
         }
-        let r = pool.exchange(&addr, get(&addr)).await;
+        let r = pool.exchange(&addr, &get(&addr)).await;
         assert!(matches!(r, Err(ExchangeError::ConnectTimeout)), "{r:?}");
     }
 
@@ -462,14 +564,14 @@ mod tests {
     async fn stale_idle_connections_are_not_reused_and_are_swept() {
         let (addr, accepted) = peer(None, false).await;
         let pool = ConnPool::new(Duration::from_secs(2));
-        pool.exchange(&addr, get(&addr)).await.unwrap();
+        pool.exchange(&addr, &get(&addr)).await.unwrap();
         let later = Instant::now() + IDLE_TIMEOUT;
         assert!(
             pool.checkout(&addr, later).is_none(),
             "stale at the timeout"
         );
         assert_eq!(pool.idle_count(), 0, "and closed on the way");
-        pool.exchange(&addr, get(&addr)).await.unwrap();
+        pool.exchange(&addr, &get(&addr)).await.unwrap();
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
         // A checkout for another peer sweeps it once the sweep is due.
         assert!(pool

@@ -18,7 +18,9 @@
 //! * [`config`] — `Options` (every interval, size and limit, with real defaults)
 //!   and the runtime `--threads` asks for; the binary's `cli.rs` maps flags and
 //!   `CHORD_*` variables onto them.
-//! * [`peer`] — the one shared HTTP client nodes use to call each other.
+//! * [`peer`] — the one shared HTTP client nodes use to call each other, over
+//!   [`conn_pool`]'s keep-alive connections and [`http1`]'s request and
+//!   answer bytes (pure).
 //! * [`pending`] — request ids waiting for the owner's direct reply.
 //! * [`dedup`] — outcomes of recent routed writes, so retries are answered once.
 //! * [`driver`] — the async driver: owns the state, runs ticks and repair rounds,
@@ -27,7 +29,8 @@
 //!   listener: where a client request enters, the node's summed status.
 //! * [`server`] — the warp front: public `/kv`, `/status`, health; internal `/chord/*`.
 //!
-//! Only `peer`, `node` and `server` touch sockets or clocks.
+//! Only the I/O layer (`peer`, `conn_pool`, `driver`, `host`, `server`)
+//! touches sockets or clocks.
 
 #![warn(missing_docs)]
 
@@ -40,6 +43,7 @@ pub mod conn_pool;
 pub mod dedup;
 pub mod driver;
 pub mod host;
+pub mod http1;
 pub mod location;
 pub mod metrics;
 pub mod peer;

@@ -4,14 +4,14 @@
 //! the hot path never opens a connection per request. Every call carries the
 //! cluster key when one is configured.
 //!
-//! hyper's own connections, not reqwest (which wraps hyper-util's pooled
-//! client): reqwest re-parses every request's URI into a `Url` for its
-//! redirect policy and runs its retry and redirect layers per call, about
-//! 43 k instructions a call against a whole 0-hop GET's 22 k (callgrind);
-//! internal calls never redirect and retry on their own terms
-//! (`crate::request`).
+//! Our own HTTP/1 connections ([`crate::conn_pool`], [`crate::http1`]), not
+//! reqwest (which wraps hyper-util's pooled client): reqwest re-parses every
+//! request's URI into a `Url` for its redirect policy and runs its retry and
+//! redirect layers per call, about 43 k instructions a call against a whole
+//! 0-hop GET's 22 k (callgrind); internal calls never redirect and retry on
+//! their own terms (`crate::request`).
 
-use crate::conn_pool::{Body, ConnPool, ExchangeError};
+use crate::conn_pool::{ConnPool, ExchangeError};
 use crate::ring::{Request, Response};
 use crate::wire::{BatchAnswer, BatchGet, ReplicaRequest, ReplicaResponse, ReplyMsg, RouteMsg};
 use serde::de::DeserializeOwned;
@@ -27,17 +27,15 @@ const URL_CACHE_PEERS: usize = 4096;
 /// The internal endpoints of one peer, parsed once: parsing a URL (and its
 /// host) on every call was a visible share of a hop's CPU time.
 struct PeerUrls {
-    /// `host:port`, the pool's key.
+    /// `host:port`, the pool's key and the `Host` header of every call.
     authority: String,
-    /// The `Host` header of every call.
-    host: hyper::header::HeaderValue,
     // The endpoints in origin form (path only), as an HTTP/1 request line
     // carries them.
-    batch: hyper::Uri,
-    rpc: hyper::Uri,
-    data: hyper::Uri,
-    route: hyper::Uri,
-    reply: hyper::Uri,
+    batch: String,
+    rpc: String,
+    data: String,
+    route: String,
+    reply: String,
 }
 
 impl PeerUrls {
@@ -66,11 +64,14 @@ impl PeerUrls {
             {
                 return Err(bad("not a host:port"));
             }
-            full.parse::<hyper::Uri>().map_err(|e| bad(&e.to_string()))
+            full.parse::<warp::http::Uri>()
+                .map_err(|e| bad(&e.to_string()))?;
+            Ok(full)
         };
+        // A header value, so no line break can end up in a request.
+        warp::http::HeaderValue::from_str(host).map_err(|e| bad(&e.to_string()))?;
         Ok(PeerUrls {
             authority: host.to_string(),
-            host: hyper::header::HeaderValue::from_str(host).map_err(|e| bad(&e.to_string()))?,
             batch: url("/chord/batch")?,
             rpc: url("/chord/rpc")?,
             data: url("/chord/data")?,
@@ -156,8 +157,8 @@ pub struct PeerClient {
     http: Arc<ConnPool>,
     /// The call timeout (see [`stalled`]).
     timeout: Duration,
-    /// `Authorization: Bearer <cluster key>`, ready-made.
-    auth: Option<hyper::header::HeaderValue>,
+    /// `Authorization: Bearer <cluster key>`'s value, ready-made.
+    auth: Option<Vec<u8>>,
     urls: Arc<Mutex<HashMap<String, Arc<PeerUrls>>>>,
 }
 
@@ -172,13 +173,12 @@ impl PeerClient {
             http,
             timeout,
             // `Options::validate` admits only visible ASCII keys, which
-            // always make a header value.
+            // always make a header value (checked again: no line break may
+            // end up in a request).
             auth: cluster_key
-                .and_then(|k| hyper::header::HeaderValue::from_str(&format!("Bearer {k}")).ok())
-                .map(|mut v| {
-                    v.set_sensitive(true);
-                    v
-                }),
+                .map(|k| format!("Bearer {k}"))
+                .filter(|v| warp::http::HeaderValue::from_str(v).is_ok())
+                .map(String::into_bytes),
             urls: Arc::default(),
         }
     }
@@ -265,18 +265,10 @@ impl PeerClient {
             Endpoint::Route => &urls.route,
             Endpoint::Reply => &urls.reply,
         };
-        let path = url.path();
+        let path = url.as_str();
         // For messages: the host, and the path with its position prefix.
         let addr = &urls.authority;
-        let mut req = hyper::Request::post(url.clone())
-            .header(hyper::header::HOST, urls.host.clone())
-            .header(hyper::header::CONTENT_TYPE, "application/json");
-        if let Some(auth) = &self.auth {
-            req = req.header(hyper::header::AUTHORIZATION, auth.clone());
-        }
-        let req = req
-            .body(Body::new(bytes::Bytes::from(body)))
-            .map_err(|e| CallError::Rejected(e.to_string()))?;
+        let req = crate::http1::post(path, addr, self.auth.as_deref(), &body);
         let started = std::time::Instant::now();
         let silent = |why: String| {
             if stalled(started.elapsed(), timeout) {
@@ -286,24 +278,29 @@ impl PeerClient {
             }
         };
         let exchange = async {
-            self.http.exchange(&urls.authority, req).await.map_err(|e| {
-                let why = format!("{addr}{path}: {e}");
-                match e {
-                    ExchangeError::ConnectTimeout => silent(why),
-                    ExchangeError::Refused(_) => CallError::Refused(why),
-                    ExchangeError::ConnectFailed(_) => CallError::Unreachable(why),
-                    ExchangeError::Http(h) if is_timeout(&h) => silent(why),
-                    ExchangeError::Http(_) => CallError::Unreachable(why),
-                }
-            })
+            self.http
+                .exchange(&urls.authority, &req)
+                .await
+                .map_err(|e| {
+                    let why = format!("{addr}{path}: {e}");
+                    match e {
+                        ExchangeError::ConnectTimeout => silent(why),
+                        ExchangeError::Refused(_) => CallError::Refused(why),
+                        ExchangeError::ConnectFailed(_) => CallError::Unreachable(why),
+                        ExchangeError::Broken(io) if is_timeout(&io) => silent(why),
+                        ExchangeError::Broken(_) | ExchangeError::BadAnswer(_) => {
+                            CallError::Unreachable(why)
+                        }
+                    }
+                })
         };
         let (status, bytes) = match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer?,
             Err(_) => return Err(silent(format!("{addr}{path}: timed out"))),
         };
-        if status.is_success() {
+        if (200..300).contains(&status) {
             Ok(bytes)
-        } else if status.as_u16() == 503 {
+        } else if status == 503 {
             // A node that is not ready (joining or leaving) counts as absent.
             Err(CallError::NotReady(format!("{addr}{path}: 503")))
         } else {
@@ -334,12 +331,12 @@ mod tests {
     fn a_peer_address_is_host_and_port_and_a_position_and_nothing_else() {
         for good in ["127.0.0.1:7000", "node-3:7000", "[::1]:7000", "example:80"] {
             let urls = PeerUrls::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
-            assert_eq!(urls.reply.path(), "/chord/reply", "{good}");
+            assert_eq!(urls.reply, "/chord/reply", "{good}");
         }
         // A position of a node with virtual nodes, and only that.
         let urls = PeerUrls::parse("node-3:7000/v12").unwrap();
         assert_eq!(urls.authority, "node-3:7000");
-        assert_eq!(urls.reply.to_string(), "/v12/chord/reply");
+        assert_eq!(urls.reply, "/v12/chord/reply");
         for bad in [
             "evil:80/v0",
             "evil:80/v1/x",
