@@ -428,6 +428,22 @@ mod tests {
         );
     }
 
+    /// A peer that accepts one connection and answers its first request
+    /// with `answer`; then it closes, or with `linger` reads until the
+    /// caller closes.
+    async fn answering_once(answer: &'static [u8], linger: bool) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            s.write_all(answer).await.unwrap();
+            while linger && s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        });
+        addr
+    }
+
     #[tokio::test]
     async fn an_answer_that_closes_or_runs_on_leaves_its_connection_out_of_the_pool() {
         // Each connection gets one of these answers to every request.
@@ -438,19 +454,8 @@ mod tests {
             b"HTTP/1.1 200 OK\r\n\r\nok",
         ];
         for (i, answer) in answers.into_iter().enumerate() {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = l.local_addr().unwrap().to_string();
-            tokio::spawn(async move {
-                let (mut s, _) = l.accept().await.unwrap();
-                let mut buf = vec![0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                s.write_all(answer).await.unwrap();
-                // Framed by the close: the close ends it.
-                if i == 3 {
-                    return;
-                }
-                while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
-            });
+            // The last is framed by the close: the close ends it.
+            let addr = answering_once(answer, i != 3).await;
             let pool = ConnPool::new(Duration::from_secs(2));
             let (status, body) = pool.exchange(&addr, &get(&addr)).await.unwrap();
             assert_eq!((status, body.as_ref()), (200, b"ok".as_ref()), "answer {i}");
@@ -467,14 +472,7 @@ mod tests {
             b"SSH-2.0-OpenSSH_9.2\r\n",
         ];
         for (i, answer) in answers.into_iter().enumerate() {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = l.local_addr().unwrap().to_string();
-            tokio::spawn(async move {
-                let (mut s, _) = l.accept().await.unwrap();
-                let mut buf = vec![0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                s.write_all(answer).await.unwrap();
-            });
+            let addr = answering_once(answer, false).await;
             let pool = ConnPool::new(Duration::from_secs(2));
             let r = pool.exchange(&addr, &get(&addr)).await;
             let ok = match i {
