@@ -24,10 +24,10 @@
 //! nodes), and a scan of 4096 entries costs a few microseconds, less than
 //! keeping a second ordered index up to date on every hit.
 //!
-//! Memory: about 150 bytes per range (a B-tree slot with two 20-byte ids,
+//! Memory: about 160 bytes per range (a B-tree slot with two 20-byte ids,
 //! the owner's address as a `String` of ~16 bytes plus its 24-byte header,
-//! the use stamp, and the tree's per-node overhead), so the default 4096
-//! ranges cost about 0.6 MiB when full and nothing on a ring that small.
+//! the range's tag, the use stamp, and the tree's per-node overhead), so
+//! the default 4096 ranges cost about 0.65 MiB when full and nothing on a ring that small.
 
 use crate::id::{in_half_open, Id};
 use crate::range::Range;
@@ -45,6 +45,9 @@ struct Cached {
     from: Id,
     /// The owner.
     owner: Peer,
+    /// [`Range::tag`] of the range and the owner's address, computed once
+    /// when learned: it is read for every request sent to the owner.
+    tag: u64,
     /// The cache's clock at the last learn or hit (for eviction).
     used: u64,
 }
@@ -102,13 +105,7 @@ impl LocationCache {
     /// whose id is `owner` (a range ends at its owner's id), without counting
     /// as a use.
     pub fn tag_of(&self, owner: &Id) -> Option<u64> {
-        self.by_end.get(owner).map(|c| {
-            let range = Range {
-                from: c.from,
-                to: *owner,
-            };
-            range.tag(&c.owner.addr)
-        })
+        self.by_end.get(owner).map(|c| c.tag)
     }
 
     /// `owner` answered as the owner of `range` (`range.to` is its id):
@@ -137,6 +134,7 @@ impl LocationCache {
             range.to,
             Cached {
                 from: range.from,
+                tag: range.tag(&owner.addr),
                 owner,
                 used: self.clock,
             },

@@ -218,7 +218,10 @@ impl PeerClient {
     /// one meanwhile, but a hop that was only slow may still take the request.
     pub async fn route(&self, addr: &str, msg: &RouteMsg) -> Result<Option<ReplyMsg>, CallError> {
         let patient = self.timeout * HEDGE_PATIENCE;
-        let body = self.post(addr, Endpoint::Route, msg, patient).await?;
+        let body = msg
+            .to_json()
+            .map_err(|e| CallError::Rejected(e.to_string()))?;
+        let body = self.post_json(addr, Endpoint::Route, body, patient).await?;
         // The acknowledgement is `{}`; anything else is a reply.
         if body.as_ref() == b"{}" {
             return Ok(None);
@@ -234,7 +237,10 @@ impl PeerClient {
     /// request timeout and a retry.
     pub async fn reply(&self, addr: &str, msg: &ReplyMsg) -> Result<(), CallError> {
         let patient = self.timeout * HEDGE_PATIENCE;
-        self.post(addr, Endpoint::Reply, msg, patient)
+        let body = msg
+            .to_json()
+            .map_err(|e| CallError::Rejected(e.to_string()))?;
+        self.post_json(addr, Endpoint::Reply, body, patient)
             .await
             .map(|_| ())
     }
@@ -257,6 +263,17 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<bytes::Bytes, CallError> {
         let body = serde_json::to_vec(body).map_err(|e| CallError::Rejected(e.to_string()))?;
+        self.post_json(addr, to, body, timeout).await
+    }
+
+    /// [`PeerClient::post`] of a body already written as JSON.
+    async fn post_json(
+        &self,
+        addr: &str,
+        to: Endpoint,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<bytes::Bytes, CallError> {
         let urls = self.urls_of(addr)?;
         let url = match to {
             Endpoint::Batch => &urls.batch,

@@ -42,7 +42,7 @@ impl Id {
     }
 
     /// The digits of [`Id::to_hex`], without allocating.
-    fn hex_digits(&self) -> [u8; 40] {
+    pub(crate) fn hex_digits(&self) -> [u8; 40] {
         let mut out = [0u8; 40];
         crate::hex::encode_into(&self.0, &mut out);
         out

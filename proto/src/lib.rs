@@ -14,9 +14,12 @@
 //! * [`digest`] — order-independent range digests for anti-entropy.
 //! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
+//! * [`wire_json`] — the route and reply messages written as JSON without
+//!   serde's machinery (the same bytes).
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
 //! * [`hex`] — fixed-width lowercase hex without `core::fmt`.
+//! * [`decimal`] — decimal numbers without `core::fmt`.
 //! * [`key`] — keys as URL path segments.
 //! * [`ttl`] — a `PUT`'s time to live (`X-Chord-TTL`, `?ttl=`).
 //! * [`trace`] — request traces: `X-Chord-Trace` and the `X-Chord-Path` a request took.
@@ -27,6 +30,7 @@
 
 pub mod api;
 pub mod deadline;
+pub mod decimal;
 pub mod digest;
 pub mod entry;
 pub mod etag;
@@ -41,3 +45,4 @@ pub mod ring;
 pub mod trace;
 pub mod ttl;
 pub mod wire;
+pub mod wire_json;

@@ -77,7 +77,12 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(msg) => match node.route_slot() {
                 Some(permit) => {
                     let (msg, permit) = match node.route_inline(msg, permit).await {
-                        RouteAnswer::Reply(reply) => return ok_json(&reply),
+                        RouteAnswer::Reply(reply) => {
+                            return match reply.to_json() {
+                                Ok(body) => json(StatusCode::OK, body),
+                                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                            }
+                        }
                         RouteAnswer::Accepted => return json(StatusCode::ACCEPTED, b"{}".to_vec()),
                         RouteAnswer::Relay(msg, permit) => (*msg, permit),
                     };
