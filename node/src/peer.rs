@@ -226,7 +226,7 @@ impl PeerClient {
         if body.as_ref() == b"{}" {
             return Ok(None);
         }
-        serde_json::from_slice(&body)
+        ReplyMsg::from_json(&body)
             .map(Some)
             .map_err(|e| CallError::Rejected(format!("bad inline reply: {e}")))
     }

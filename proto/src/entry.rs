@@ -20,6 +20,16 @@ impl Version {
     pub fn millis(&self) -> u64 {
         self.ts >> 16
     }
+
+    /// A version from its 32 hex digits (either case), as it travels.
+    pub fn from_hex(s: &str) -> Option<Version> {
+        let b = s.as_bytes();
+        let half = |h: &[u8]| crate::hex::parse_u64(h);
+        match (b.len() == 32).then(|| (half(&b[..16]), half(&b[16..]))) {
+            Some((Some(ts), Some(node))) => Some(Version { ts, node }),
+            _ => None,
+        }
+    }
 }
 
 /// Versions travel as 32 hex digits, which compare as strings like the versions do.
@@ -34,14 +44,7 @@ impl Serialize for Version {
 
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
-        crate::hex::deserialize_with(d, "version must be 32 hex digits", |s| {
-            let b = s.as_bytes();
-            let half = |h: &[u8]| crate::hex::parse_u64(h);
-            match (b.len() == 32).then(|| (half(&b[..16]), half(&b[16..]))) {
-                Some((Some(ts), Some(node))) => Some(Version { ts, node }),
-                _ => None,
-            }
-        })
+        crate::hex::deserialize_with(d, "version must be 32 hex digits", Version::from_hex)
     }
 }
 

@@ -14,8 +14,8 @@
 //! * [`digest`] — order-independent range digests for anti-entropy.
 //! * [`ring`] — ring-maintenance messages (`POST /chord/rpc`).
 //! * [`wire`] — data-plane messages (`/chord/route`, `/chord/reply`, `/chord/data`).
-//! * [`wire_json`] — the route and reply messages written as JSON without
-//!   serde's machinery (the same bytes).
+//! * [`wire_json`] — the route and reply messages written and read as JSON
+//!   without serde's machinery (the same bytes, the same messages).
 //! * [`api`] — the public JSON: status, key listing, error body.
 //! * [`headers`] — header names.
 //! * [`hex`] — fixed-width lowercase hex without `core::fmt`.

@@ -40,8 +40,12 @@ fn authorized(node: &Node, req: &Req) -> bool {
     }
 }
 
+fn bad_message(e: serde_json::Error) -> String {
+    format!("bad message: {e}")
+}
+
 fn parse<T: DeserializeOwned>(req: &Req) -> Result<T, String> {
-    serde_json::from_slice(&req.body).map_err(|e| format!("bad message: {e}"))
+    serde_json::from_slice(&req.body).map_err(bad_message)
 }
 
 fn ok_json<T: serde::Serialize>(v: &T) -> Reply {
@@ -70,7 +74,7 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             Ok(r) => ok_json(&node.handle_ring(&r)),
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "route" => match parse::<RouteMsg>(req) {
+        "route" => match RouteMsg::from_json(&req.body).map_err(bad_message) {
             Ok(msg) if !is_request_id(&msg.req) => {
                 error(StatusCode::BAD_REQUEST, "request id must be 32 hex digits")
             }
@@ -108,7 +112,7 @@ pub async fn handle(node: &Node, req: &Req, rest: &str) -> Reply {
             },
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "reply" => match parse::<ReplyMsg>(req) {
+        "reply" => match ReplyMsg::from_json(&req.body).map_err(bad_message) {
             Ok(msg) => {
                 // Unknown or expired ids are dropped silently.
                 if node.handle_reply(msg) {

@@ -1,17 +1,6 @@
-//! The two messages of every routed request, [`RouteMsg`] and [`ReplyMsg`],
-//! written as JSON by hand: the same bytes as their serde derive writes
-//! (a test holds the two to it), for about a fifth of the instructions.
-//!
-//! Why: serde_json writes a struct through its `Compound` serializer, which
-//! escapes every key and string a byte at a time; for these two messages
-//! that was about 2.6 k instructions at the entry and 3.2 k at the owner
-//! (callgrind, a 1-hop GET), as much as all of the entry's own routing.
-//! Here keys are constant text, hex and numbers need no escaping, and a
+//! Writing: keys are constant text, hex and numbers need no escaping, and a
 //! string is copied as it is unless it holds a byte JSON escapes. The rare
 //! fields (a trace, a condition, an error's text) still go through serde.
-//!
-//! Reading them stays serde's: a reader must take whatever an older or newer
-//! node writes (field order, unknown fields, whitespace).
 
 use crate::entry::Version;
 use crate::id::Id;
@@ -203,104 +192,9 @@ impl Object {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::etag::Condition;
-    use crate::trace::{Tag, TraceHop};
-    use serde_json::value::RawValue;
-    use std::sync::Arc;
-
-    fn raw(text: &str) -> Arc<RawValue> {
-        Arc::from(RawValue::from_string(text.to_string()).unwrap())
-    }
-
-    fn id(n: u8) -> Id {
-        Id([n; 20])
-    }
-
-    /// Strings that are copied as they are, and strings serde_json escapes.
-    const TEXTS: [&str; 6] = [
-        "",
-        "127.0.0.1:7000",
-        "key with spaces/and%2Fslashes",
-        "ünïcødé ✓ and \u{7f}",
-        "quote \" and backslash \\",
-        "control \n\t\u{1} characters",
-    ];
-
-    fn routes() -> Vec<RouteMsg> {
-        let ops = [
-            KvOp::Get,
-            KvOp::Delete,
-            KvOp::Put {
-                value: raw(r#"{"a": [1, 2.5, "x\"y"], "b": null}"#),
-            },
-        ];
-        let mut out = Vec::new();
-        for (i, text) in TEXTS.iter().enumerate() {
-            for (j, op) in ops.iter().enumerate() {
-                let full = (i + j) % 2 == 0;
-                out.push(RouteMsg {
-                    req: "00112233445566778899aabbccddeeff".into(),
-                    origin: text.to_string(),
-                    key: TEXTS[(i + 1) % TEXTS.len()].to_string(),
-                    op: op.clone(),
-                    hops: (i * j) as u32 + u32::from(full) * u32::MAX / 2,
-                    owner_hint: full,
-                    avoid: full.then(|| id(i as u8)),
-                    deadline_ms: full.then_some(u64::MAX - i as u64),
-                    trace: full.then(|| vec![TraceHop::new("b:2", vec![Tag::Finger(3)])]),
-                    reply_inline: !full,
-                    cond: match j {
-                        0 => None,
-                        1 => Some(Condition::Absent),
-                        _ => Some(Condition::Matches(vec![Version { ts: 7, node: 9 }])),
-                    },
-                    ttl_ms: full.then_some(0),
-                    range_tag: (!full).then_some(i as u64 * 0x1234_5678_9abc),
-                });
-            }
-        }
-        out
-    }
-
-    fn replies() -> Vec<ReplyMsg> {
-        let outcomes = [
-            KvOutcome::Stored,
-            KvOutcome::NotFound,
-            KvOutcome::Deleted,
-            KvOutcome::Value(raw("[true,false,{\"k\":\"\\u00e9\"}]")),
-            KvOutcome::Inconclusive {
-                error: "a holder did not \"answer\"".into(),
-            },
-            KvOutcome::Failed {
-                status: 409,
-                error: "condition failed\n".into(),
-            },
-        ];
-        let mut out = Vec::new();
-        for (i, text) in TEXTS.iter().enumerate() {
-            for (j, outcome) in outcomes.iter().enumerate() {
-                let full = (i + j) % 2 == 0;
-                out.push(ReplyMsg {
-                    req: TEXTS[(i + j) % TEXTS.len()].to_string(),
-                    owner: text.to_string(),
-                    gave_up: full.then(|| id(j as u8 * 40)),
-                    hops: j as u32,
-                    outcome: outcome.clone(),
-                    version: (!full).then_some(Version {
-                        ts: u64::MAX - j as u64,
-                        node: i as u64,
-                    }),
-                    trace: full.then(|| vec![TraceHop::new("a:1", vec![Tag::Owner])]),
-                    range: full.then_some(Range {
-                        from: id(i as u8),
-                        to: id(255 - j as u8),
-                    }),
-                });
-            }
-        }
-        out
-    }
+    use super::super::corpus::{replies, routes};
+    use crate::wire::{ReplyMsg, RouteMsg};
+    use serde::Serialize;
 
     fn same_as_serde<T: Serialize>(msg: &T, ours: Vec<u8>) {
         let serde = serde_json::to_vec(msg).unwrap();
