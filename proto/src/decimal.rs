@@ -1,20 +1,12 @@
 //! Decimal numbers written without `core::fmt`, for the hand-written wire
 //! texts (an HTTP `Content-Length`, a JSON number): `write!` costs a few
-//! hundred instructions a number, this loop a few dozen.
+//! hundred instructions a number, this a few dozen.
 
 /// Appends `n` in decimal digits to `out`.
-pub fn push(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub fn push(out: &mut Vec<u8>, n: u64) {
+    // itoa writes two digits per step from a table (serde_json's own
+    // number writer): a digit at a time took three times the instructions.
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 #[cfg(test)]

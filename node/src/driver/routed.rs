@@ -8,6 +8,7 @@
 
 use super::in_flight::InFlight;
 use super::*;
+use crate::pending::RequestId;
 use crate::request::path;
 use crate::request::{ClientRequest, Decision, Event, Next, Relay, RelayLimits, Start};
 use chord_proto::deadline::{inline_wait, route_deadline_ms};
@@ -102,7 +103,7 @@ impl Node {
             Start::ExecuteHere => return here(self.execute_here(&key, id, op, None, terms).await),
             Start::Route(entry, attempt) => (entry, attempt),
         };
-        let req = Pending::new_id();
+        let req = RequestId::new();
         let opts = &self.inner.opts;
         let wait = opts.request_timeout;
         loop {
@@ -117,7 +118,7 @@ impl Node {
             // lets it finish in a task of its own, like a request already on
             // the wire; it is bounded in all (see `forward`).
             let msg = RouteMsg {
-                req: req.clone(),
+                req: req.as_str().to_string(),
                 origin: self.inner.me.addr.clone(),
                 key: key.clone(),
                 op: op.clone(),
@@ -181,7 +182,9 @@ impl Node {
                     }
                     Decision::ExecuteHere => {
                         // The ring changed under us: this node owns the key now.
-                        let outcome = self.execute_here(&key, id, op, Some(&req), terms).await;
+                        let outcome = self
+                            .execute_here(&key, id, op, Some(req.as_str()), terms)
+                            .await;
                         return here(outcome);
                     }
                     Decision::Answer(reply) => return reply,

@@ -181,13 +181,15 @@ impl<'a> Scan<'a> {
     fn string_ref(&mut self) -> Option<&'a str> {
         self.expect(b"\"")?;
         let here = self.text.get(self.at..)?;
-        let len = here.iter().position(|b| *b == b'"')?;
-        let body = &here[..len];
-        // An escape or a raw control byte: serde's to read (or refuse).
-        if body.iter().any(|b| *b == b'\\' || *b < 0x20) {
+        // One pass to the closing quote; an escape or a raw control byte on
+        // the way is serde's to read (or refuse).
+        let len = here
+            .iter()
+            .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+        if here[len] != b'"' {
             return None;
         }
-        let s = std::str::from_utf8(body).ok()?;
+        let s = std::str::from_utf8(&here[..len]).ok()?;
         self.at += len + 1;
         Some(s)
     }
