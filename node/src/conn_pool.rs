@@ -49,6 +49,15 @@ pub const IDLE_PER_PEER: usize = 64;
 /// peer's claim, not memory to set aside before the bytes arrive.
 const READ_CHUNK_MAX: usize = 1 << 20;
 
+/// Room set aside for an answer's head, and per read of an answer framed by
+/// the close: most answers are a few hundred bytes.
+const READ_CHUNK_MIN: usize = 4096;
+
+/// The largest answer body taken: a bound against a broken peer, far above
+/// any answer of ours (the largest, a repair's delta, is a range's entries
+/// that the other side holds newer).
+pub const MAX_ANSWER: usize = 1 << 30;
+
 /// Why an exchange failed.
 #[derive(Debug)]
 pub enum ExchangeError {
@@ -119,7 +128,7 @@ impl Conn {
         self.buf.clear();
         loop {
             match http1::parse_head(&self.buf).map_err(ExchangeError::BadAnswer)? {
-                None => self.fill(http1::MAX_HEAD).await?,
+                None => self.fill(READ_CHUNK_MIN).await?,
                 Some(Head::Interim(len)) => self.buf.advance(len),
                 Some(Head::Final {
                     status,
@@ -129,6 +138,11 @@ impl Conn {
                 }) => {
                     self.buf.advance(len);
                     let body = match body {
+                        Framing::Length(n) if n > MAX_ANSWER => {
+                            return Err(ExchangeError::BadAnswer(format!(
+                                "an answer of {n} bytes is over the limit"
+                            )));
+                        }
                         Framing::Length(n) => {
                             while self.buf.len() < n {
                                 self.fill(n - self.buf.len()).await?;
@@ -136,7 +150,12 @@ impl Conn {
                             self.buf.split_to(n).freeze()
                         }
                         Framing::Close => {
-                            while self.read_some(READ_CHUNK_MAX).await? > 0 {}
+                            while self.read_some(READ_CHUNK_MIN).await? > 0 {
+                                if self.buf.len() > MAX_ANSWER {
+                                    let msg = "an answer over the limit";
+                                    return Err(ExchangeError::BadAnswer(msg.to_string()));
+                                }
+                            }
                             self.buf.split().freeze()
                         }
                     };
@@ -157,10 +176,12 @@ impl Conn {
         Ok(())
     }
 
-    /// One read of up to about `want` bytes (at least 4 KiB, at most
-    /// [`READ_CHUNK_MAX`]); 0 at the end of the stream.
+    /// One read, with room set aside for about `want` more bytes (at least
+    /// [`READ_CHUNK_MIN`], at most [`READ_CHUNK_MAX`]; a read takes what
+    /// fits in the buffer's room, which may be more); 0 at the end of the
+    /// stream.
     async fn read_some(&mut self, want: usize) -> Result<usize, ExchangeError> {
-        self.buf.reserve(want.clamp(4096, READ_CHUNK_MAX));
+        self.buf.reserve(want.clamp(READ_CHUNK_MIN, READ_CHUNK_MAX));
         self.stream
             .read_buf(&mut self.buf)
             .await
@@ -232,15 +253,17 @@ impl ConnPool {
     /// The newest idle connection to `peer` that is fresh at `now` and still
     /// open; stale and closed ones met on the way are closed.
     fn checkout(&self, peer: &str, now: Instant) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.sweep_if_due(now);
-        let list = idle.by_peer.get_mut(peer)?;
-        while let Some(c) = list.pop() {
+        loop {
+            let c = {
+                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                idle.sweep_if_due(now);
+                idle.by_peer.get_mut(peer)?.pop()?
+            };
+            // The peek is a system call: outside the lock every call shares.
             if fresh(c.since, now) && c.conn.still_open() {
                 return Some(c.conn);
             }
         }
-        None
     }
 
     fn put_back(&self, peer: &str, conn: Conn, now: Instant) {
@@ -275,6 +298,16 @@ impl ConnPool {
             }
         }
         Err(last)
+    }
+
+    /// Whether the newest idle connection to `peer` is still open (for tests).
+    #[cfg(test)]
+    fn idle_open(&self, peer: &str) -> bool {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.by_peer
+            .get(peer)
+            .and_then(|list| list.last())
+            .is_some_and(|c| c.conn.still_open())
     }
 
     /// Idle connections kept, over all peers (for tests).
@@ -417,6 +450,17 @@ mod tests {
         assert_eq!(pool.idle_count(), 1, "the connection is pooled");
         release.send(()).unwrap();
         was_closed.await.unwrap();
+        // The close reaches our end of the loopback connection with the
+        // peer's close call; this waits for it in case it has not yet
+        // (bounded: the test fails, rather than hangs, if it never does).
+        let seen = async {
+            while pool.idle_open(&addr) {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), seen)
+            .await
+            .expect("the close reaches our end");
         // Nothing polled the pooled socket since: only asking the kernel
         // tells that it is closed.
         let (status, _) = pool.exchange(&addr, &get(&addr)).await.unwrap();
@@ -466,17 +510,19 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_cut_short_or_not_http_is_an_error() {
-        let answers: [&[u8]; 3] = [
+        let answers: [&[u8]; 4] = [
             b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",
             b"HTTP/1.1 200 OK\r\ncontent-le",
             b"SSH-2.0-OpenSSH_9.2\r\n",
+            // A claim over the limit is refused before any of it is read.
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99999999999\r\n\r\nx",
         ];
         for (i, answer) in answers.into_iter().enumerate() {
             let addr = answering_once(answer, false).await;
             let pool = ConnPool::new(Duration::from_secs(2));
             let r = pool.exchange(&addr, &get(&addr)).await;
             let ok = match i {
-                2 => matches!(r, Err(ExchangeError::BadAnswer(_))),
+                2 | 3 => matches!(r, Err(ExchangeError::BadAnswer(_))),
                 _ => matches!(r, Err(ExchangeError::Broken(_))),
             };
             assert!(ok, "answer {i}: {r:?}");

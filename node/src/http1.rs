@@ -9,9 +9,11 @@
 //! quarter of the entry's work. Internal calls need a small subset of
 //! HTTP/1.1: one `POST` with a JSON body, one answer from a node of our own
 //! (hyper's server under warp, which frames every answer of ours with
-//! `Content-Length`). Anything else an answer may legally use is read too
-//! (a body delimited by the close, `1xx` heads before the answer); only a
-//! chunked answer is refused, as no node sends one.
+//! `Content-Length`). Most else an answer may legally use is read too (a
+//! body delimited by the close, `1xx` heads before the answer); refused, as
+//! no node sends them: any `Transfer-Encoding` (chunked), a switch of
+//! protocols (101), more than [`MAX_HEADERS`] header lines, a head over
+//! [`MAX_HEAD`] bytes.
 
 /// Header lines an answer may have; more is not an answer of ours.
 const MAX_HEADERS: usize = 32;
@@ -20,8 +22,16 @@ const MAX_HEADERS: usize = 32;
 pub const MAX_HEAD: usize = 64 << 10;
 
 /// A `POST {path}` request with a JSON `body`, complete: `host` is the
-/// `Host` header, `auth` the `Authorization` header's value, if any.
+/// `Host` header, `auth` the `Authorization` header's value, if any. The
+/// three are written as they are: the caller has checked that they hold no
+/// line break (`crate::peer` parses every peer address and the key).
 pub fn post(path: &str, host: &str, auth: Option<&[u8]>, body: &[u8]) -> Vec<u8> {
+    debug_assert!(
+        [path.as_bytes(), host.as_bytes(), auth.unwrap_or_default()]
+            .iter()
+            .all(|t| !t.contains(&b'\r') && !t.contains(&b'\n')),
+        "a line break in a request head"
+    );
     let mut out = Vec::with_capacity(128 + path.len() + host.len() + body.len());
     out.extend_from_slice(b"POST ");
     out.extend_from_slice(path.as_bytes());
@@ -82,17 +92,22 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         Err(e) => return Err(format!("not an HTTP answer: {e}")),
     };
     let status = resp.code.unwrap_or_default();
-    // 101 would switch protocols, which no call asks for.
-    if (100..200).contains(&status) && status != 101 {
+    if status == 101 {
+        return Err("the answer switches protocols".to_string());
+    }
+    if (100..200).contains(&status) {
         return Ok(Some(Head::Interim(len)));
     }
     let mut length = None;
-    let mut close = resp.version == Some(0);
+    let (mut saw_close, mut saw_keep_alive) = (false, false);
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
-            let n = std::str::from_utf8(h.value)
+            // Digits only (RFC 9110 8.6): Rust's parse would take a sign.
+            let digits = h.value.trim_ascii();
+            let n = std::str::from_utf8(digits)
                 .ok()
-                .and_then(|t| t.trim().parse::<usize>().ok())
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<usize>().ok())
                 .ok_or("bad content-length")?;
             if length.is_some_and(|l| l != n) {
                 return Err("conflicting content-length".to_string());
@@ -101,14 +116,12 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             return Err("chunked answers are not supported".to_string());
         } else if h.name.eq_ignore_ascii_case("connection") {
-            let v = h.value;
-            if has_token(v, b"close") {
-                close = true;
-            } else if has_token(v, b"keep-alive") {
-                close = false;
-            }
+            saw_close |= has_token(h.value, b"close");
+            saw_keep_alive |= has_token(h.value, b"keep-alive");
         }
     }
+    // `close` anywhere wins; HTTP/1.0 closes unless it says keep-alive.
+    let close = saw_close || (resp.version == Some(0) && !saw_keep_alive);
     // These answers have no body whatever their headers say (RFC 9112 6.3).
     let body = if status == 204 || status == 304 {
         Framing::Length(0)
@@ -122,7 +135,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         status,
         len,
         body,
-        reusable: !close && body != Framing::Close && status != 101,
+        reusable: !close && body != Framing::Close,
     }))
 }
 
@@ -203,6 +216,17 @@ mod tests {
                 ..
             })
         ));
+        let both = b"HTTP/1.1 200 OK\r\nconnection: close\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n";
+        assert!(
+            matches!(
+                parse_head(both).unwrap(),
+                Some(Head::Final {
+                    reusable: false,
+                    ..
+                })
+            ),
+            "close wins"
+        );
         let old_kept = b"HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\ncontent-length: 0\r\n\r\n";
         assert!(matches!(
             parse_head(old_kept).unwrap(),
@@ -241,6 +265,9 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: +5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: \r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\n\r\n",
             b"SSH-2.0-OpenSSH\r\n\r\n",
         ] {
             assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
