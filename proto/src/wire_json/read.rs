@@ -361,4 +361,60 @@ mod tests {
             }
         }
     }
+    /// A small xorshift generator: the test is the same on every run.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// `text` with one to three bytes replaced, inserted or removed, drawn
+    /// from bytes that matter to JSON and to the scan.
+    fn edited(text: &[u8], state: &mut u64) -> Vec<u8> {
+        const BYTES: &[u8] = b" 0123456789-+.eE\"\\{}[],:truefalsn\x01\x7f\xff\xc3\xa9\t";
+        let mut v = text.to_vec();
+        for _ in 0..1 + next(state) % 3 {
+            let at = next(state) as usize % (v.len() + 1);
+            let b = BYTES[next(state) as usize % BYTES.len()];
+            match next(state) % 3 {
+                0 if at < v.len() => v[at] = b,
+                1 => v.insert(at, b),
+                _ if at < v.len() => {
+                    v.remove(at);
+                }
+                _ => {}
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn randomly_edited_messages_are_read_as_serde_reads_them_or_left_to_serde() {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        let (mut taken, mut tried) = (0, 0);
+        for _ in 0..100 {
+            for msg in routes() {
+                let v = edited(&msg.to_json().unwrap(), &mut state);
+                let (scan, serde) = route_read(&v);
+                if scan.is_some() {
+                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
+                    taken += 1;
+                }
+                tried += 1;
+            }
+            for msg in replies() {
+                let v = edited(&msg.to_json().unwrap(), &mut state);
+                let (scan, serde) = reply_read(&v);
+                if scan.is_some() {
+                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
+                    taken += 1;
+                }
+                tried += 1;
+            }
+        }
+        // Enough edits keep the form (a digit for a digit, say) that the
+        // scan's acceptance is tested, not only its refusals.
+        assert!(taken > tried / 20, "the scan took {taken} of {tried}");
+    }
 }
