@@ -8,7 +8,7 @@
 //! - [`image`]: the node image, built from an in-memory tar context
 //! - [`client`]: HTTP to nodes through their 127.0.0.1 endpoints
 //! - [`check`]: ring and data-placement verification (pure)
-//! - [`bench`]: the `bench` command: workload, measurement, report
+//! - [`bench`](mod@bench): the `bench` command: workload, measurement, report
 //! - [`chaos`]: the `chaos` command: workload under faults, history checker
 //! - [`output`]: tables, JSON, progress
 //! - [`pathview`]: a traced request's path as one line of node names (`--trace`)

@@ -12,7 +12,7 @@
 //! `Content-Length`). Most else an answer may legally use is read too (a
 //! body delimited by the close, `1xx` heads before the answer); refused, as
 //! no node sends them: any `Transfer-Encoding` (chunked), a switch of
-//! protocols (101), more than [`MAX_HEADERS`] header lines, a head over
+//! protocols (101), more than `MAX_HEADERS` (32) header lines, a head over
 //! [`MAX_HEAD`] bytes.
 
 /// Header lines an answer may have; more is not an answer of ours.

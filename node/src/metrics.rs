@@ -329,7 +329,7 @@ const NOT_SUMMED: [&str; 1] = ["chord_ring_size_estimate"];
 /// One text exposition out of several positions' (see `crate::host`): each
 /// series' values summed (counters, key gauges, histogram buckets, sums and
 /// counts all add up), a series any position has appears once, families and
-/// series in the order first seen. [`NOT_SUMMED`] series take the largest.
+/// series in the order first seen. `NOT_SUMMED` series take the largest.
 pub fn sum_expositions(texts: &[String]) -> String {
     if let [one] = texts {
         return one.clone();

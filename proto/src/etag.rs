@@ -39,7 +39,7 @@ impl std::fmt::Display for TagError {
 
 impl std::error::Error for TagError {}
 
-/// Reads one tag as [`format`] writes it (surrounding spaces allowed).
+/// Reads one tag as [`format`](fn@format) writes it (surrounding spaces allowed).
 pub fn parse(text: &str) -> Result<Version, TagError> {
     let t = text.trim();
     if t.starts_with("W/") {

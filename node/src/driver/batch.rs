@@ -110,7 +110,7 @@ impl Node {
     }
 
     /// `POST /chord/batch`: reads each key this node owns as the routed
-    /// GET's owner would ([`Node::execute`]); the others are answered
+    /// GET's owner would (`Node::execute`); the others are answered
     /// without an outcome ("not mine").
     pub async fn handle_batch(&self, req: BatchGet) -> BatchAnswer {
         let items = futures_util::stream::iter(req.keys)

@@ -221,7 +221,7 @@ where
     .await;
 }
 
-/// What [`text_header`] makes of a value that is not text: no valid
+/// What `text_header` makes of a value that is not text: no valid
 /// condition or TTL, so the handler refuses it with a 400 of its own
 /// (with the `/kv` headers) rather than warp's bare one.
 pub const NOT_TEXT: &str = "\u{7f}(not text)";

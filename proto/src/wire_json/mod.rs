@@ -7,8 +7,8 @@
 //! single largest share after HTTP itself: its `Compound` serializer and
 //! its deserializer take every key and string a byte at a time through
 //! generic visitors. Our own nodes write the messages in one order, so:
-//! * [`write`]: each message is written in that order directly.
-//! * [`read`]: a message in exactly that form is read by a straight scan;
+//! * [`write`](mod@write): each message is written in that order directly.
+//! * [`read`](mod@read): a message in exactly that form is read by a straight scan;
 //!   anything else (another order, whitespace, an unknown field, an escape
 //!   in a string, the rare fields a scan does not read) goes to serde, so
 //!   any message serde takes is still taken, and read the same way.
