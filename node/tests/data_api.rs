@@ -39,22 +39,40 @@ fn kv(addr: &str, key: &str) -> String {
     format!("http://{addr}/kv/{}", encode(key))
 }
 
-/// Waits until every node proves a miss (404, not the 503 "not proven
-/// yet" of a ring that formed a moment ago), polling with a deadline.
+/// Waits until every node, as the owner of a key, proves a miss of it
+/// through every entry node (404, not the 503 "not proven yet" of a ring
+/// that formed a moment ago), polling with a deadline. One probe key would
+/// prove it for that key's owner alone: a conditional write to a key
+/// another node owns could still meet that node's window.
 async fn settled(c: &Cluster) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    for n in c.live() {
-        loop {
-            let got = answer(c.http.get(kv(&n.addr, "settle-probe"))).await;
-            if got.status == 404 {
-                break;
+    let live: Vec<String> = c.live().iter().map(|n| n.addr.clone()).collect();
+    // One probe key per owner.
+    let mut probes: Vec<(String, String)> = Vec::new();
+    for i in 0..10_000 {
+        let key = format!("settle-probe-{i}");
+        let owner = c.owner_of(&key);
+        if !probes.iter().any(|(o, _)| *o == owner) {
+            probes.push((owner, key));
+        }
+        if probes.len() == live.len() {
+            break;
+        }
+    }
+    assert_eq!(probes.len(), live.len(), "a probe key for every owner");
+    for (owner, key) in &probes {
+        for entry in &live {
+            loop {
+                let got = answer(c.http.get(kv(entry, key))).await;
+                if got.status == 404 {
+                    break;
+                }
+                assert!(
+                    got.status == 503 && Instant::now() < deadline,
+                    "{key} (owner {owner}) through {entry}: {got:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(
-                got.status == 503 && Instant::now() < deadline,
-                "{}: {got:?}",
-                n.addr
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
