@@ -98,8 +98,9 @@ pub struct Metrics {
     hot: HotSeries,
 }
 
-/// Statuses of the requests counted most, whose series [`HotSeries`] keeps.
-const HOT_STATUSES: [u16; 4] = [200, 201, 204, 404];
+/// The statuses of a `/kv` answer that succeeded or found no key (the
+/// others are rare), whose series [`HotSeries`] keeps.
+const HOT_STATUSES: [u16; 2] = [200, 404];
 
 /// Handles of the series every request bumps, taken from their families on
 /// first use (a series still appears only once it counts something): a

@@ -81,11 +81,6 @@ impl Default for RequestId {
 }
 
 impl Pending {
-    /// A fresh random request id's text (128 bits, 32 hex digits).
-    pub fn new_id() -> String {
-        RequestId::new().text
-    }
-
     /// Registers `id` and returns the receiver its reply will arrive on.
     pub fn register(&self, id: &RequestId) -> oneshot::Receiver<ReplyMsg> {
         let (tx, rx) = oneshot::channel();

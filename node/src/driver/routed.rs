@@ -611,7 +611,7 @@ mod tests {
 
     fn msg(key: &str) -> RouteMsg {
         RouteMsg {
-            req: Pending::new_id(),
+            req: RequestId::new().as_str().to_string(),
             origin: "127.0.0.1:1".into(),
             key: key.into(),
             op: KvOp::Get,

@@ -248,22 +248,48 @@ mod tests {
     use super::super::corpus::{replies, routes};
     use super::*;
 
-    /// What a message reads as, written back (the messages have no
-    /// equality of their own, and the writer is held to serde's bytes).
+    /// What `bytes` reads as by the scan and by serde, each written back
+    /// (the messages have no equality of their own, and the writer is held
+    /// to serde's bytes).
+    fn both<T: serde::de::DeserializeOwned>(
+        bytes: &[u8],
+        scan: impl FnOnce(Scan<'_>) -> Option<T>,
+        write: fn(&T) -> Vec<u8>,
+    ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let scanned = scan(Scan::new(bytes)).map(|m| write(&m));
+        let serde = serde_json::from_slice::<T>(bytes).ok().map(|m| write(&m));
+        (scanned, serde)
+    }
+
+    /// Reads a text both ways as one kind of message.
+    type Reader = fn(&[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>);
+
     fn route_read(bytes: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-        let scan = Scan::new(bytes).route().map(|m| m.to_json().unwrap());
-        let serde = serde_json::from_slice::<RouteMsg>(bytes)
-            .ok()
-            .map(|m| m.to_json().unwrap());
-        (scan, serde)
+        both(bytes, |s| s.route(), |m: &RouteMsg| m.to_json().unwrap())
     }
 
     fn reply_read(bytes: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-        let scan = Scan::new(bytes).reply().map(|m| m.to_json().unwrap());
-        let serde = serde_json::from_slice::<ReplyMsg>(bytes)
-            .ok()
-            .map(|m| m.to_json().unwrap());
-        (scan, serde)
+        both(bytes, |s| s.reply(), |m: &ReplyMsg| m.to_json().unwrap())
+    }
+
+    /// Every corpus message as written, routes first, with its reader.
+    fn texts() -> Vec<(Vec<u8>, Reader)> {
+        let routes = routes()
+            .into_iter()
+            .map(|m| (m.to_json().unwrap(), route_read as Reader));
+        let replies = replies()
+            .into_iter()
+            .map(|m| (m.to_json().unwrap(), reply_read as Reader));
+        routes.chain(replies).collect()
+    }
+
+    /// Whether the scan took `v`; where it did, it read it as serde does.
+    fn agrees(read: Reader, v: &[u8]) -> bool {
+        let (scan, serde) = read(v);
+        if scan.is_some() {
+            assert_eq!(scan, serde, "{}", String::from_utf8_lossy(v));
+        }
+        scan.is_some()
     }
 
     /// The text, cut short at every byte and with each byte changed to a
@@ -344,23 +370,13 @@ mod tests {
 
     #[test]
     fn a_cut_or_changed_message_is_read_as_serde_reads_it_or_left_to_serde() {
-        for msg in routes() {
-            for v in variants(&msg.to_json().unwrap()) {
-                let (scan, serde) = route_read(&v);
-                if scan.is_some() {
-                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
-                }
-            }
-        }
-        for msg in replies() {
-            for v in variants(&msg.to_json().unwrap()) {
-                let (scan, serde) = reply_read(&v);
-                if scan.is_some() {
-                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
-                }
+        for (text, read) in texts() {
+            for v in variants(&text) {
+                agrees(read, &v);
             }
         }
     }
+
     /// A small xorshift generator: the test is the same on every run.
     fn next(state: &mut u64) -> u64 {
         *state ^= *state << 13;
@@ -393,23 +409,10 @@ mod tests {
     fn randomly_edited_messages_are_read_as_serde_reads_them_or_left_to_serde() {
         let mut state = 0x9e37_79b9_7f4a_7c15;
         let (mut taken, mut tried) = (0, 0);
+        let texts = texts();
         for _ in 0..100 {
-            for msg in routes() {
-                let v = edited(&msg.to_json().unwrap(), &mut state);
-                let (scan, serde) = route_read(&v);
-                if scan.is_some() {
-                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
-                    taken += 1;
-                }
-                tried += 1;
-            }
-            for msg in replies() {
-                let v = edited(&msg.to_json().unwrap(), &mut state);
-                let (scan, serde) = reply_read(&v);
-                if scan.is_some() {
-                    assert_eq!(scan, serde, "{}", String::from_utf8_lossy(&v));
-                    taken += 1;
-                }
+            for (text, read) in &texts {
+                taken += usize::from(agrees(*read, &edited(text, &mut state)));
                 tried += 1;
             }
         }
